@@ -1,0 +1,13 @@
+"""Settings for the test suite: the production settings, on PostgreSQL and Redis.
+
+The suite runs against the production stack, by default the machine's local servers;
+DATABASE_URL and REDIS_URL override them. Nothing else differs from billing.settings.
+"""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/billing")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+
+from billing.settings import *  # noqa: E402,F403

@@ -1,0 +1,7 @@
+"""App config for customers."""
+
+from django.apps import AppConfig
+
+
+class CustomersConfig(AppConfig):
+    name = "customers"

@@ -1,0 +1,1 @@
+"""Tenants, their environments and the API keys that scope every request to one environment."""

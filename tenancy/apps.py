@@ -1,0 +1,7 @@
+"""App config for tenancy."""
+
+from django.apps import AppConfig
+
+
+class TenancyConfig(AppConfig):
+    name = "tenancy"

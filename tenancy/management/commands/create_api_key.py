@@ -1,0 +1,22 @@
+"""manage.py create_api_key: issue an API key, creating the tenant and environment if needed."""
+
+from django.core.management.base import BaseCommand
+
+from tenancy import services
+
+
+class Command(BaseCommand):
+    help = "Create an API key for TENANT/ENVIRONMENT (both created if missing). The key is printed once, alone on the last line."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--tenant", required=True)
+        parser.add_argument("--environment", required=True)
+        parser.add_argument("--name", default="")
+        parser.add_argument("--read-only", action="store_true", help="The key may only read.")
+
+    def handle(self, *args, tenant, environment, name, read_only, **options):
+        env = services.environment_get_or_create(tenant_name=tenant, environment_name=environment)
+        issued = services.api_key_create(environment=env, name=name, read_only=read_only)
+        mode = "read-only" if read_only else "read-write"
+        self.stderr.write(f"Created {mode} key {issued.api_key.prefix}… for {env}. It is shown once; store it now.")
+        self.stdout.write(issued.raw_key)

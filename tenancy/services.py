@@ -1,0 +1,65 @@
+"""Writes for tenancy: tenants, environments, and API keys (creation, rotation, revocation)."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from tenancy.models import ApiKey, Environment, Tenant
+
+API_KEY_PREFIX = "sk_"
+VISIBLE_PREFIX_LENGTH = 11  # "sk_" + 8 characters of the secret
+
+
+def api_key_hash(raw_key: str) -> str:
+    """SHA-256 is enough here: keys are 256-bit random strings, not guessable passwords."""
+    return hashlib.sha256(raw_key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    api_key: ApiKey
+    raw_key: str  # shown once; never stored
+
+
+@transaction.atomic
+def environment_get_or_create(*, tenant_name: str, environment_name: str) -> Environment:
+    tenant, _ = Tenant.objects.get_or_create(name=tenant_name)
+    environment, _ = Environment.objects.get_or_create(tenant=tenant, name=environment_name)
+    return environment
+
+
+def api_key_create(
+    *, environment: Environment, name: str = "", read_only: bool = False, expires_at: datetime | None = None
+) -> IssuedApiKey:
+    raw_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(
+        environment=environment,
+        name=name,
+        prefix=raw_key[:VISIBLE_PREFIX_LENGTH],
+        key_hash=api_key_hash(raw_key),
+        read_only=read_only,
+        expires_at=expires_at,
+    )
+    return IssuedApiKey(api_key=api_key, raw_key=raw_key)
+
+
+def api_key_revoke(api_key: ApiKey) -> ApiKey:
+    """Revocation takes effect on the next request: keys are looked up on every call, never cached."""
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+@transaction.atomic
+def api_key_rotate(api_key: ApiKey) -> IssuedApiKey:
+    """Issue a replacement with the same scope and revoke the old key in the same transaction."""
+    issued = api_key_create(
+        environment=api_key.environment, name=api_key.name, read_only=api_key.read_only, expires_at=api_key.expires_at
+    )
+    api_key_revoke(api_key)
+    return issued

@@ -1,0 +1,71 @@
+"""Shared fixtures: a tenant environment with API keys, customers and wallets."""
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from customers.services import customer_create
+from tenancy.services import api_key_create, environment_get_or_create
+from wallets import services
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def environment(db):
+    return environment_get_or_create(tenant_name="acme", environment_name="live")
+
+
+@pytest.fixture
+def other_environment(db):
+    """Another tenant's environment: its data must stay invisible to ``environment``."""
+    return environment_get_or_create(tenant_name="globex", environment_name="live")
+
+
+@pytest.fixture
+def make_customer(environment):
+    def make(env=None, **fields):
+        fields.setdefault("external_id", f"ext-{uuid.uuid4().hex[:12]}")
+        fields.setdefault("name", "Ada Lovelace")
+        return customer_create(environment=env or environment, **fields)
+
+    return make
+
+
+@pytest.fixture
+def customer(make_customer):
+    return make_customer(email="ada@example.com")
+
+
+@pytest.fixture
+def make_wallet(customer):
+    def make(owner=None, **fields):
+        fields.setdefault("currency", "usd")
+        return services.wallet_create(owner or customer, **fields)
+
+    return make
+
+
+@pytest.fixture
+def wallet(make_wallet):
+    return make_wallet()
+
+
+@pytest.fixture
+def credit(wallet):
+    """Top up ``wallet`` (or another) with FREE_CREDIT_GRANT credits; returns the ledger row."""
+
+    def add(amount, target=None, **fields):
+        fields.setdefault("reason", "FREE_CREDIT_GRANT")
+        return services.wallet_top_up(target or wallet, credits=Decimal(str(amount)), **fields).transaction
+
+    return add
+
+
+@pytest.fixture
+def api_key(environment):
+    return api_key_create(environment=environment, name="tests")

@@ -1,0 +1,1 @@
+"""Prepaid credit wallets: the ledger, its one write path, and the API and admin over it."""

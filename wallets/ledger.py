@@ -1,0 +1,284 @@
+"""The one write path for balances: locking, posting ledger rows, consuming lots.
+
+Every function here expects to run inside ``transaction.atomic()`` on a wallet returned by
+``lock_wallet``. Services (wallets.services) own the transaction and the validation; this module
+owns the bookkeeping that must never differ between them:
+
+- a row's ``credit_balance_before/after`` and ``sequence`` are taken from the locked wallet;
+- the wallet's ``credit_balance`` and ``balance`` change in the same transaction as the row;
+- a credit that lands on a negative wallet first repays the overdraft (recorded as allocations);
+- a debit consumes lots in the contract's order and records one allocation per lot it touched.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
+
+from core.exceptions import InvalidOperation, ValidationFailed
+from wallets import money
+from wallets.models import CreditAllocation, Wallet, WalletTransaction
+
+Reason = WalletTransaction.Reason
+# Lots are read in small pages, so a debit's cost follows the lots it consumes, not the lots it has.
+_LOT_PAGE_SIZE = 50
+
+
+def lock_wallet(wallet_id: str) -> Wallet:
+    """Re-read the wallet under ``SELECT ... FOR UPDATE``; every balance change starts here."""
+    queryset = Wallet.objects.all()
+    if not settings.LEDGER_UNSAFE_SKIP_WALLET_LOCK:
+        queryset = queryset.select_for_update()
+    return queryset.get(pk=wallet_id)
+
+
+@dataclass(frozen=True)
+class Posting:
+    """What a caller asks the ledger to write; the ledger fills in balances and sequence."""
+
+    credits: Decimal
+    reason: str
+    actor: str
+    now: datetime
+    amount: Decimal | None = None  # currency value; computed from the wallet's rate when None
+    idempotency_key: str | None = None
+    fingerprint: str = ""
+    description: str = ""
+    metadata: dict | None = None
+    reference_type: str = ""
+    reference_id: str = ""
+    expiry_date: datetime | None = None
+    priority: int | None = None
+
+
+def open_lots(wallet: Wallet, *, now: datetime):
+    """The wallet's spendable credit lots, in consumption order.
+
+    Order: priority ascending (none last), expiry ascending (none last), larger original
+    grant first, then creation time and id so the order is total. A lot expiring at T is
+    not spendable at T.
+    """
+    return (
+        WalletTransaction.objects.filter(
+            wallet=wallet,
+            type=WalletTransaction.Type.CREDIT,
+            transaction_status=WalletTransaction.Status.COMPLETED,
+            credits_available__gt=0,
+        )
+        .filter(Q(expiry_date__isnull=True) | Q(expiry_date__gt=now))
+        .order_by(
+            F("priority").asc(nulls_last=True),
+            F("expiry_date").asc(nulls_last=True),
+            F("credit_amount").desc(),
+            "created_at",
+            "id",
+        )
+    )
+
+
+def expired_lots(wallet: Wallet, *, now: datetime):
+    """Lots whose expiry has passed but which still hold credits (the sweep has not reached them)."""
+    return WalletTransaction.objects.filter(
+        wallet=wallet,
+        type=WalletTransaction.Type.CREDIT,
+        transaction_status=WalletTransaction.Status.COMPLETED,
+        credits_available__gt=0,
+        expiry_date__lte=now,
+    ).order_by("expiry_date", "id")
+
+
+def _check_balance_fits(wallet: Wallet, new_credit_balance: Decimal) -> None:
+    value = money.credits_to_amount(new_credit_balance, rate=wallet.conversion_rate)
+    if not (money.fits_credit_column(new_credit_balance) and money.fits_credit_column(value)):
+        raise ValidationFailed(
+            "The operation would take the wallet past the largest balance it can hold",
+            field="credits",
+            details={"max_credit_balance": money.format_decimal(money.MAX_CREDITS)},
+        )
+
+
+def _save_balance(wallet: Wallet, new_credit_balance: Decimal, *, rows_added: int, actor: str, now: datetime) -> None:
+    wallet.credit_balance = new_credit_balance
+    wallet.balance = money.credits_to_amount(new_credit_balance, rate=wallet.conversion_rate)
+    wallet.transaction_count += rows_added
+    wallet.updated_at = now
+    wallet.updated_by = actor
+    Wallet.objects.filter(pk=wallet.pk).update(
+        credit_balance=wallet.credit_balance,
+        balance=wallet.balance,
+        transaction_count=wallet.transaction_count,
+        updated_at=now,
+        updated_by=actor,
+    )
+
+
+def _new_row(wallet: Wallet, posting: Posting, **fields) -> WalletTransaction:
+    return WalletTransaction(
+        tenant_id=wallet.tenant_id,
+        environment_id=wallet.environment_id,
+        wallet=wallet,
+        customer_id=wallet.customer_id,
+        currency=wallet.currency,
+        credit_amount=posting.credits,
+        idempotency_key=posting.idempotency_key,
+        request_fingerprint=posting.fingerprint,
+        description=posting.description,
+        metadata=dict(posting.metadata or {}),
+        reference_type=posting.reference_type,
+        reference_id=posting.reference_id,
+        created_at=posting.now,
+        updated_at=posting.now,
+        created_by=posting.actor,
+        updated_by=posting.actor,
+        **fields,
+    )
+
+
+def post_credit(wallet: Wallet, posting: Posting, *, pending: bool = False) -> WalletTransaction:
+    """Write a credit row. A pending credit changes no balance until ``complete_pending_credit``."""
+    amount = posting.amount
+    if amount is None:
+        amount = money.credits_to_amount(posting.credits, rate=wallet.topup_conversion_rate)
+    row = _new_row(
+        wallet,
+        posting,
+        type=WalletTransaction.Type.CREDIT,
+        transaction_reason=posting.reason,
+        amount=amount,
+        topup_conversion_rate=wallet.topup_conversion_rate,
+        expiry_date=posting.expiry_date,
+        priority=posting.priority,
+        transaction_status=WalletTransaction.Status.PENDING if pending else WalletTransaction.Status.COMPLETED,
+        credit_balance_before=wallet.credit_balance,
+        credit_balance_after=wallet.credit_balance,
+        credits_available=money.ZERO,
+    )
+    if pending:
+        row.save(force_insert=True)
+        return row
+    _apply_credit(wallet, row, actor=posting.actor, now=posting.now, insert=True)
+    return row
+
+
+def complete_pending_credit(wallet: Wallet, row: WalletTransaction, *, actor: str, now: datetime) -> WalletTransaction:
+    """Turn a pending credit into a completed one, exactly once (the caller holds the wallet lock)."""
+    if row.transaction_status != WalletTransaction.Status.PENDING:
+        raise InvalidOperation(
+            f"Transaction {row.id} is {row.transaction_status}, not pending", details={"transaction_id": row.id}
+        )
+    row.transaction_status = WalletTransaction.Status.COMPLETED
+    _apply_credit(wallet, row, actor=actor, now=now, insert=False)
+    return row
+
+
+def _apply_credit(wallet: Wallet, row: WalletTransaction, *, actor: str, now: datetime, insert: bool) -> None:
+    before = wallet.credit_balance
+    after = before + row.credit_amount
+    _check_balance_fits(wallet, after)
+    row.sequence = wallet.transaction_count + 1
+    row.credit_balance_before = before
+    row.credit_balance_after = after
+    # Credit landing on an overdraft repays it first; only what is left over is spendable.
+    row.credits_available = min(row.credit_amount, max(money.ZERO, after))
+    row.updated_at = now
+    row.updated_by = actor
+    if insert:
+        row.save(force_insert=True)
+    else:
+        row.save(
+            update_fields=[
+                "transaction_status", "sequence", "credit_balance_before", "credit_balance_after",
+                "credits_available", "updated_at", "updated_by",
+            ]
+        )
+    if before < 0:
+        _repay_overdraft(wallet, row, repaid=min(row.credit_amount, -before), now=now)
+    _save_balance(wallet, after, rows_added=1, actor=actor, now=now)
+
+
+def _repay_overdraft(wallet: Wallet, credit: WalletTransaction, *, repaid: Decimal, now: datetime) -> None:
+    """Record which overdrawn manual debits ``credit`` paid back, oldest first."""
+    uncovered_debits = (
+        WalletTransaction.objects.filter(
+            wallet=wallet, type=WalletTransaction.Type.DEBIT, transaction_reason=Reason.MANUAL_BALANCE_DEBIT
+        )
+        .annotate(covered=Coalesce(Sum("allocations_paid__credits"), money.ZERO))
+        .filter(credit_amount__gt=F("covered"))
+        .order_by("sequence")
+    )
+    allocations = []
+    for debit in uncovered_debits:
+        if repaid <= 0:
+            break
+        share = min(repaid, debit.credit_amount - debit.covered)
+        allocations.append(CreditAllocation(debit=debit, credit=credit, credits=share, created_at=now))
+        repaid -= share
+    CreditAllocation.objects.bulk_create(allocations)
+
+
+def post_debit(
+    wallet: Wallet, posting: Posting, *, allow_overdraft: bool = False, only_lot: WalletTransaction | None = None
+) -> WalletTransaction:
+    """Write a debit row, consuming lots in order (or exactly ``only_lot``, for an expiry).
+
+    Raises InvalidOperation("Insufficient balance ...") when the spendable lots do not cover
+    the debit, unless ``allow_overdraft`` (MANUAL_BALANCE_DEBIT), which takes what the lots
+    hold and lets the balance go negative by the rest.
+    """
+    before = wallet.credit_balance
+    after = before - posting.credits
+    _check_balance_fits(wallet, after)
+    taken = [(only_lot, posting.credits)] if only_lot is not None else _take_from_lots(wallet, posting, allow_overdraft)
+    metadata = dict(posting.metadata or {})
+    metadata["consumed_credit_tx_ids"] = ",".join(lot.id for lot, _ in taken)
+    row = _new_row(
+        wallet,
+        posting,
+        type=WalletTransaction.Type.DEBIT,
+        transaction_reason=posting.reason,
+        amount=posting.amount if posting.amount is not None else money.credits_to_amount(
+            posting.credits, rate=wallet.conversion_rate
+        ),
+        conversion_rate=wallet.conversion_rate,
+        transaction_status=WalletTransaction.Status.COMPLETED,
+        sequence=wallet.transaction_count + 1,
+        credit_balance_before=before,
+        credit_balance_after=after,
+        credits_available=money.ZERO,
+    )
+    row.metadata = metadata
+    row.save(force_insert=True)
+    for lot, credits in taken:
+        lot.credits_available -= credits
+        lot.updated_at = posting.now
+    WalletTransaction.objects.bulk_update([lot for lot, _ in taken], ["credits_available", "updated_at"])
+    CreditAllocation.objects.bulk_create(
+        [CreditAllocation(debit=row, credit=lot, credits=credits, created_at=posting.now) for lot, credits in taken]
+    )
+    _save_balance(wallet, after, rows_added=1, actor=posting.actor, now=posting.now)
+    return row
+
+
+def _take_from_lots(wallet: Wallet, posting: Posting, allow_overdraft: bool) -> list[tuple[WalletTransaction, Decimal]]:
+    remaining = posting.credits
+    taken = []
+    lots = open_lots(wallet, now=posting.now).only("id", "credits_available", "created_at")
+    for lot in lots.iterator(chunk_size=_LOT_PAGE_SIZE):
+        share = min(remaining, lot.credits_available)
+        taken.append((lot, share))
+        remaining -= share
+        if remaining == 0:
+            break
+    if remaining > 0 and not allow_overdraft:
+        raise InvalidOperation(
+            "Insufficient balance to process debit operation",
+            details={
+                "wallet_id": wallet.id,
+                "requested_credits": money.format_decimal(posting.credits),
+                "available_credits": money.format_decimal(posting.credits - remaining),
+            },
+        )
+    return taken

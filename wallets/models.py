@@ -1,0 +1,297 @@
+"""Wallets and their ledger.
+
+- ``Wallet`` caches the balance; only ``wallets.ledger`` writes it, under the wallet's row lock.
+- ``WalletTransaction`` is the append-only ledger: one row per credit or debit. Only
+  ``credits_available`` and a pending row's status (with its before/after balances) ever change.
+- ``CreditAllocation`` records which credit lot paid for which debit, and how much.
+- ``WalletStatusChange`` is the freeze/unfreeze/terminate history: who, when, why.
+
+The constraints below are the database's half of the ledger invariants; PostgreSQL-only ones
+(the balance-value identity and the append-only trigger) are in migration 0002.
+"""
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from core.ids import prefixed_id_field
+from customers.models import Customer
+from tenancy.models import Environment, Tenant
+from wallets.money import ZERO, credits_field, rate_field
+
+
+class Wallet(models.Model):
+    class Type(models.TextChoices):
+        PRE_PAID = "PRE_PAID"
+        POST_PAID = "POST_PAID"
+        PROMOTIONAL = "PROMOTIONAL"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        FROZEN = "frozen"
+        CLOSED = "closed"
+
+    class AlertState(models.TextChoices):
+        OK = "ok"
+        INFO = "info"
+        WARNING = "warning"
+        IN_ALARM = "in_alarm"
+
+    class CooldownUnit(models.TextChoices):
+        SECOND = "second"
+        MINUTE = "minute"
+        HOUR = "hour"
+        DAY = "day"
+
+    id = prefixed_id_field("wallet")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="wallets")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="wallets")
+    currency = models.CharField(max_length=3)
+    name = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    wallet_type = models.CharField(max_length=20, choices=Type, default=Type.PRE_PAID)
+    wallet_status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE)
+    # Credits held; negative only after a MANUAL_BALANCE_DEBIT overdraft.
+    credit_balance = credits_field()
+    # Currency value of credit_balance: always round(credit_balance × conversion_rate, 9).
+    balance = credits_field()
+    conversion_rate = rate_field()
+    topup_conversion_rate = rate_field()
+    config = models.JSONField(default=dict, blank=True)
+    auto_topup_enabled = models.BooleanField(default=False)
+    auto_topup_threshold = credits_field(null=True, blank=True, default=None)
+    auto_topup_amount = credits_field(null=True, blank=True, default=None)
+    auto_topup_invoicing = models.BooleanField(default=False)
+    auto_topup_cooldown_value = models.PositiveIntegerField(null=True, blank=True)
+    auto_topup_cooldown_unit = models.CharField(max_length=10, choices=CooldownUnit, blank=True)
+    alert_settings = models.JSONField(null=True, blank=True)
+    alert_state = models.CharField(max_length=20, choices=AlertState, default=AlertState.OK)
+    frozen_until = models.DateTimeField(null=True, blank=True)
+    # Number of ledger rows written so far; the next row gets sequence = this + 1.
+    transaction_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=20, default="published", editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    created_by = models.CharField(max_length=100, blank=True)
+    updated_by = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [
+            # A frozen wallet keeps its place, so freezing cannot be sidestepped by opening a twin.
+            models.UniqueConstraint(
+                fields=["environment", "customer", "currency", "wallet_type"],
+                condition=~Q(wallet_status="closed"),
+                name="wallet_one_open_per_customer_currency_type",
+            ),
+            models.CheckConstraint(condition=Q(conversion_rate__gt=0), name="wallet_conversion_rate_positive"),
+            models.CheckConstraint(
+                condition=Q(topup_conversion_rate__gt=0), name="wallet_topup_conversion_rate_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(wallet_status__in=["active", "frozen", "closed"]), name="wallet_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(wallet_type__in=["PRE_PAID", "POST_PAID", "PROMOTIONAL"]), name="wallet_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(alert_state__in=["ok", "info", "warning", "in_alarm"]), name="wallet_alert_state_valid"
+            ),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[a-z]{3}$"), name="wallet_currency_lowercase_iso"),
+            models.CheckConstraint(
+                condition=Q(auto_topup_enabled=False)
+                | Q(auto_topup_threshold__isnull=False, auto_topup_amount__gt=0),
+                name="wallet_auto_topup_complete_when_enabled",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["environment", "customer", "wallet_status"], name="wallet_env_customer_idx"),
+            models.Index(fields=["environment", "wallet_status", "-created_at"], name="wallet_env_status_idx"),
+            models.Index(
+                fields=["frozen_until"], condition=Q(wallet_status="frozen", frozen_until__isnull=False),
+                name="wallet_frozen_until_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.id} ({self.currency.upper()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.wallet_status == self.Status.ACTIVE
+
+
+class TransactionReason(models.TextChoices):
+    INVOICE_PAYMENT = "INVOICE_PAYMENT"
+    FREE_CREDIT_GRANT = "FREE_CREDIT_GRANT"
+    SUBSCRIPTION_CREDIT_GRANT = "SUBSCRIPTION_CREDIT_GRANT"
+    PURCHASED_CREDIT_INVOICED = "PURCHASED_CREDIT_INVOICED"
+    PURCHASED_CREDIT_DIRECT = "PURCHASED_CREDIT_DIRECT"
+    PURCHASED_CREDIT_BONUS = "PURCHASED_CREDIT_BONUS"
+    CREDIT_NOTE = "CREDIT_NOTE"
+    CREDIT_EXPIRED = "CREDIT_EXPIRED"
+    WALLET_TERMINATION = "WALLET_TERMINATION"
+    MANUAL_BALANCE_DEBIT = "MANUAL_BALANCE_DEBIT"
+    CREDIT_ADJUSTMENT = "CREDIT_ADJUSTMENT"
+    INVOICE_VOID_REFUND = "INVOICE_VOID_REFUND"
+
+
+class WalletTransaction(models.Model):
+    class Type(models.TextChoices):
+        CREDIT = "credit"
+        DEBIT = "debit"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        COMPLETED = "completed"
+        FAILED = "failed"
+
+    Reason = TransactionReason
+
+    class ReferenceType(models.TextChoices):
+        PAYMENT = "PAYMENT"
+        EXTERNAL = "EXTERNAL"
+        REQUEST = "REQUEST"
+        INVOICE = "INVOICE"
+
+    id = prefixed_id_field("wtxn")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="transactions")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    # 1, 2, 3... per wallet, in the order rows took effect, so the completed ledger replays as
+    # one unbroken chain. A pending credit gets its number when it completes.
+    sequence = models.PositiveIntegerField(null=True, blank=True)
+    type = models.CharField(max_length=10, choices=Type)
+    transaction_reason = models.CharField(max_length=40, choices=Reason)
+    transaction_status = models.CharField(max_length=20, choices=Status, default=Status.COMPLETED)
+    credit_amount = credits_field()
+    amount = credits_field()
+    credit_balance_before = credits_field()
+    credit_balance_after = credits_field()
+    # On a credit: the part of this lot not yet consumed, expired or used to repay an overdraft.
+    credits_available = credits_field()
+    expiry_date = models.DateTimeField(null=True, blank=True)
+    priority = models.PositiveIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    conversion_rate = rate_field(null=True, blank=True)
+    topup_conversion_rate = rate_field(null=True, blank=True)
+    reference_type = models.CharField(max_length=20, blank=True)
+    reference_id = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # SHA-256 of the operation and its parameters: a replay must match it, or it is a conflict.
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    parent_transaction = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    status = models.CharField(max_length=20, default="published", editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    created_by = models.CharField(max_length=100, blank=True)
+    updated_by = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["wallet", "sequence"], name="wallet_transaction_unique_sequence"),
+            models.UniqueConstraint(
+                fields=["environment", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="wallet_transaction_unique_idempotency_key",
+            ),
+            models.CheckConstraint(condition=Q(credit_amount__gt=0), name="wallet_transaction_credit_amount_positive"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="wallet_transaction_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(credits_available__gte=0, credits_available__lte=F("credit_amount")),
+                name="wallet_transaction_credits_available_within_lot",
+            ),
+            models.CheckConstraint(
+                condition=Q(type="credit") | Q(credits_available=0), name="wallet_transaction_debit_holds_no_credits"
+            ),
+            models.CheckConstraint(
+                condition=Q(transaction_status="completed") | Q(credits_available=0),
+                name="wallet_transaction_only_completed_rows_hold_credits",
+            ),
+            models.CheckConstraint(condition=Q(type__in=["credit", "debit"]), name="wallet_transaction_type_valid"),
+            models.CheckConstraint(
+                condition=Q(transaction_status__in=["pending", "completed", "failed"]),
+                name="wallet_transaction_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(transaction_reason__in=TransactionReason.values),
+                name="wallet_transaction_reason_valid",
+            ),
+        ]
+        indexes = [
+            # The consumption-order index (NULLS LAST) is created in migration 0002: SQLite cannot build it.
+            # A debit first expires its own wallet's lots that are past due.
+            models.Index(
+                fields=["wallet", "expiry_date"],
+                condition=Q(
+                    type="credit", transaction_status="completed", credits_available__gt=0, expiry_date__isnull=False
+                ),
+                name="wtxn_wallet_expiring_lots_idx",
+            ),
+            # Expiry sweep: lots past their expiry that still hold credits, across all wallets.
+            models.Index(
+                fields=["expiry_date"],
+                condition=Q(
+                    type="credit", transaction_status="completed", credits_available__gt=0, expiry_date__isnull=False
+                ),
+                name="wtxn_expiring_lots_idx",
+            ),
+            # Transaction search: by wallet, by customer, or the whole environment, newest first.
+            models.Index(fields=["wallet", "-created_at"], name="wtxn_wallet_created_idx"),
+            models.Index(fields=["environment", "customer", "-created_at"], name="wtxn_env_customer_created_idx"),
+            models.Index(fields=["environment", "-created_at"], name="wtxn_env_created_idx"),
+            models.Index(fields=["environment", "reference_type", "reference_id"], name="wtxn_env_reference_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.type} {self.credit_amount}"
+
+
+class CreditAllocation(models.Model):
+    """``credits`` of credit lot ``credit`` went to debit ``debit``.
+
+    Written for every consumption and every expiry, and when a credit repays an earlier
+    overdraft. So each lot's ``credit_amount = credits_available + Σ allocations``, and each
+    debit's allocations sum to its amount once any overdraft is repaid.
+    """
+
+    debit = models.ForeignKey(WalletTransaction, on_delete=models.PROTECT, related_name="allocations_paid")
+    credit = models.ForeignKey(WalletTransaction, on_delete=models.PROTECT, related_name="allocations_given")
+    credits = credits_field()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["debit", "credit"], name="credit_allocation_unique_pair"),
+            models.CheckConstraint(condition=Q(credits__gt=ZERO), name="credit_allocation_positive"),
+        ]
+
+
+class WalletStatusChange(models.Model):
+    """One freeze, unfreeze or termination: the history support staff read on the wallet page."""
+
+    class Action(models.TextChoices):
+        FREEZE = "freeze"
+        UNFREEZE = "unfreeze"
+        TERMINATE = "terminate"
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="status_changes")
+    action = models.CharField(max_length=20, choices=Action)
+    reason = models.TextField()
+    until = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=["freeze", "unfreeze", "terminate"]), name="wallet_status_change_action_valid"
+            ),
+        ]

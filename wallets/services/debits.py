@@ -1,0 +1,119 @@
+"""Taking credits out of a wallet: debits and credit expiry."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.exceptions import InvalidOperation, ValidationFailed
+from wallets import inputs, ledger, money
+from wallets.idempotency import LedgerResult, check_client_key, fingerprint, run_idempotent
+from wallets.models import Wallet, WalletTransaction
+from wallets.services.credits import require_active
+
+Reason = WalletTransaction.Reason
+# Reasons a caller may debit with; expiry and termination have their own services.
+DEBIT_REASONS = (Reason.MANUAL_BALANCE_DEBIT, Reason.INVOICE_PAYMENT, Reason.CREDIT_ADJUSTMENT)
+
+
+def wallet_debit(
+    wallet: Wallet,
+    *,
+    credits: Decimal,
+    idempotency_key: str,
+    reason: str = Reason.MANUAL_BALANCE_DEBIT,
+    description: str = "",
+    metadata: dict | None = None,
+    actor: str = "",
+) -> LedgerResult:
+    """Take ``credits`` from an active wallet, consuming its lots in order.
+
+    Only MANUAL_BALANCE_DEBIT may take the wallet below zero; any other reason raises
+    InvalidOperation("Insufficient balance ...") when the spendable lots fall short. Lots past
+    their expiry are expired first, in the same transaction. The idempotency key is required.
+    """
+    now = timezone.now()
+    reason = inputs.check_choice(reason, field="transaction_reason", choices=DEBIT_REASONS)
+    credits = money.check_credits(credits, field="credits")
+    description = inputs.check_text(description, field="description", max_length=inputs.MAX_DESCRIPTION_LENGTH)
+    metadata = inputs.check_metadata(metadata)
+    key = check_client_key(idempotency_key)
+    if key is None:
+        raise ValidationFailed("idempotency_key is required for a debit", field="idempotency_key")
+    fingerprint_ = fingerprint(
+        "debit", wallet_id=wallet.pk, credits=credits, reason=reason, description=description, metadata=metadata
+    )
+
+    def write(locked: Wallet) -> WalletTransaction:
+        require_active(locked)
+        expire_due_lots(locked, now=now, actor=actor)
+        return ledger.post_debit(
+            locked,
+            ledger.Posting(
+                credits=credits,
+                reason=reason,
+                actor=actor,
+                now=now,
+                idempotency_key=key,
+                fingerprint=fingerprint_,
+                description=description,
+                metadata=metadata,
+                reference_type=WalletTransaction.ReferenceType.REQUEST,
+                reference_id=key,
+            ),
+            allow_overdraft=reason == Reason.MANUAL_BALANCE_DEBIT,
+        )
+
+    return run_idempotent(
+        wallet_id=wallet.pk, environment_id=wallet.environment_id, key=key, fingerprint_=fingerprint_, write=write
+    )
+
+
+def _expire_lot(wallet: Wallet, lot: WalletTransaction, *, now: datetime, actor: str) -> WalletTransaction:
+    """Write the CREDIT_EXPIRED debit for one lot's remaining credits (key = the lot's id)."""
+    return ledger.post_debit(
+        wallet,
+        ledger.Posting(
+            credits=lot.credits_available,
+            reason=Reason.CREDIT_EXPIRED,
+            actor=actor,
+            now=now,
+            idempotency_key=lot.id,
+            fingerprint=fingerprint("expire", lot_id=lot.id),
+            description=f"Credit expiry for transaction {lot.id}",
+            metadata={"expired_transaction_id": lot.id, "expiry_date": lot.expiry_date.isoformat()},
+            reference_type=WalletTransaction.ReferenceType.REQUEST,
+            reference_id=lot.id,
+        ),
+        only_lot=lot,
+    )
+
+
+def expire_due_lots(wallet: Wallet, *, now: datetime, actor: str = "", limit: int | None = None) -> list[WalletTransaction]:
+    """Expire every lot of the locked ``wallet`` whose expiry has passed (at most ``limit``).
+
+    Debits call this first, so a negative balance never coexists with credits still parked in
+    an expired lot; the periodic sweep calls it for wallets nobody is using.
+    """
+    lots = ledger.expired_lots(wallet, now=now)
+    if limit is not None:
+        lots = lots[:limit]
+    return [_expire_lot(wallet, lot, now=now, actor=actor) for lot in lots]
+
+
+def wallet_credit_expire(lot: WalletTransaction, *, now: datetime | None = None, actor: str = "system") -> WalletTransaction | None:
+    """Expire one credit lot if it is due and still holds credits; None when there is nothing to do.
+
+    Safe to run twice or from two workers at once: it re-reads the lot under the wallet lock,
+    and the expiry row's idempotency key (the lot's id) is unique.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        wallet = ledger.lock_wallet(lot.wallet_id)
+        lot = WalletTransaction.objects.get(pk=lot.pk)
+        if lot.type != WalletTransaction.Type.CREDIT or lot.expiry_date is None:
+            raise InvalidOperation("Only a credit with an expiry date can expire", details={"transaction_id": lot.id})
+        if lot.expiry_date > now or lot.credits_available <= 0 or lot.transaction_status != WalletTransaction.Status.COMPLETED:
+            return None
+        return _expire_lot(wallet, lot, now=now, actor=actor)
