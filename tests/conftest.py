@@ -69,3 +69,33 @@ def credit(wallet):
 @pytest.fixture
 def api_key(environment):
     return api_key_create(environment=environment, name="tests")
+
+
+def _client_for(raw_key: str | None):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    if raw_key is not None:
+        client.credentials(HTTP_X_API_KEY=raw_key)
+    return client
+
+
+@pytest.fixture
+def api_client(api_key):
+    """A DRF test client sending ``environment``'s read-write key as ``x-api-key``."""
+    return _client_for(api_key.raw_key)
+
+
+@pytest.fixture
+def read_only_client(environment):
+    return _client_for(api_key_create(environment=environment, name="ro", read_only=True).raw_key)
+
+
+@pytest.fixture
+def other_tenant_client(other_environment):
+    return _client_for(api_key_create(environment=other_environment, name="other").raw_key)
+
+
+@pytest.fixture
+def anonymous_client():
+    return _client_for(None)

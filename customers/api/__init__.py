@@ -1,0 +1,1 @@
+"""The Flexprice-compatible /v1 customer routes."""

@@ -1,0 +1,3 @@
+"""Customer routes under /v1."""
+
+urlpatterns = []

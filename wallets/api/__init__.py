@@ -1,0 +1,1 @@
+"""The Flexprice-compatible /v1 wallet routes: serializers, views and URLs."""
