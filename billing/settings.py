@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "tenancy",
     "customers",
     "wallets",
+    "webhooks",
+    "scheduling",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +235,18 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 # Only the concurrency test's negative control turns this on, to prove the reconcile can fail.
 # Never set it anywhere else: without the lock, concurrent writers corrupt balances.
 LEDGER_UNSAFE_SKIP_WALLET_LOCK = False
+
+# WORKERS
+# Credit expiry runs every CREDIT_EXPIRY_INTERVAL_SECONDS (the default beat schedule) and expires
+# credits whose expiry passed more than CREDIT_EXPIRY_GRACE_SECONDS ago.
+CREDIT_EXPIRY_INTERVAL_SECONDS = env_int("CREDIT_EXPIRY_INTERVAL_SECONDS", 15 * 60)
+CREDIT_EXPIRY_GRACE_SECONDS = env_int("CREDIT_EXPIRY_GRACE_SECONDS", 0)
+CREDIT_EXPIRY_BATCH_SIZE = env_int("CREDIT_EXPIRY_BATCH_SIZE", 200)
+# At most this many automatic top-ups in one evaluation, so a misconfigured wallet cannot loop.
+AUTO_TOP_UP_MAX_PER_EVALUATION = env_int("AUTO_TOP_UP_MAX_PER_EVALUATION", 10)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+# Off in production: endpoints on private or loopback addresses are refused (SSRF).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", DEBUG)
 
 # LOGGING
 LOGGING = {

@@ -1,14 +1,17 @@
 """Balance alert settings: their validation and the alert state a balance falls in.
 
-Settings are ``{"alert_enabled": bool, "critical"|"warning"|"info": {"threshold", "condition"}}``
+After every balance change the ledger calls ``record_alert_state``: a change of state is logged
+once (AlertLog) and becomes a webhook (dropped on entering ``in_alarm``, recovered on returning
+to ``ok``). Settings are ``{"alert_enabled": bool, "critical"|"warning"|"info": {"threshold", "condition"}}``
 with ``condition`` ``below`` or ``above``; thresholds are compared inclusively.
 """
 
+from datetime import datetime
 from decimal import Decimal
 
 from core.exceptions import ValidationFailed
-from wallets import money
-from wallets.models import Wallet
+from wallets import events, money
+from wallets.models import AlertLog, Wallet, WalletTransaction
 
 LEVELS = ("critical", "warning", "info")
 CONDITIONS = ("below", "above")
@@ -80,3 +83,20 @@ def alert_state_for(credit_balance: Decimal, settings: dict | None) -> str:
         if crossed:
             return states[level]
     return Wallet.AlertState.OK
+
+
+def record_alert_state(wallet: Wallet, *, now: datetime, row: WalletTransaction | None = None) -> None:
+    """Bring ``wallet.alert_state`` up to date; log and announce a change (caller holds the lock)."""
+    state = alert_state_for(wallet.credit_balance, wallet.alert_settings)
+    previous = wallet.alert_state
+    if state == previous:
+        return
+    wallet.alert_state = state
+    Wallet.objects.filter(pk=wallet.pk).update(alert_state=state)
+    AlertLog.objects.create(
+        wallet=wallet, previous_state=previous, state=state, credit_balance=wallet.credit_balance, transaction=row, created_at=now
+    )
+    if state == Wallet.AlertState.IN_ALARM:
+        events.publish_wallet_event(wallet, events.CREDIT_BALANCE_DROPPED)
+    elif state == Wallet.AlertState.OK:
+        events.publish_wallet_event(wallet, events.CREDIT_BALANCE_RECOVERED)

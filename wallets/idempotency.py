@@ -24,9 +24,9 @@ from wallets.models import Wallet, WalletTransaction
 
 IDEMPOTENCY_CONSTRAINT = "wallet_transaction_unique_idempotency_key"
 MAX_KEY_LENGTH = 255
-# Keys the system derives itself (a wallet id for termination, a credit id for its expiry).
-# Refusing them from clients means no client can block a termination or an expiry.
-_RESERVED_KEY = re.compile(r"^(wallet|wtxn)_[0-9A-Z]{26}$")
+# Keys the system derives itself (a wallet id for termination, a credit id for its expiry, the
+# auto top-up keys). Refusing them from clients means no client can block that work.
+_RESERVED_KEY = re.compile(r"^((wallet|wtxn)_[0-9A-Z]{26}$|auto_topup:)")
 
 
 @dataclass(frozen=True)

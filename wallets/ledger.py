@@ -7,7 +7,9 @@ owns the bookkeeping that must never differ between them:
 - a row's ``credit_balance_before/after`` and ``sequence`` are taken from the locked wallet;
 - the wallet's ``credit_balance`` and ``balance`` change in the same transaction as the row;
 - a credit that lands on a negative wallet first repays the overdraft (recorded as allocations);
-- a debit consumes lots in the contract's order and records one allocation per lot it touched.
+- a debit consumes lots in the contract's order and records one allocation per lot it touched;
+- every posted row updates the alert state, publishes its webhook event and, for a debit that
+  leaves the wallet due an auto top-up, queues one after commit.
 """
 
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 
 from core.exceptions import InvalidOperation, ValidationFailed
-from wallets import money
+from wallets import alerts, auto_top_up, events, money
 from wallets.models import CreditAllocation, Wallet, WalletTransaction
 
 Reason = WalletTransaction.Reason
@@ -100,10 +102,14 @@ def _check_balance_fits(wallet: Wallet, new_credit_balance: Decimal) -> None:
         )
 
 
-def _save_balance(wallet: Wallet, new_credit_balance: Decimal, *, rows_added: int, actor: str, now: datetime) -> None:
+def _save_balance(
+    wallet: Wallet, new_credit_balance: Decimal, *, row: WalletTransaction, actor: str, now: datetime,
+    event_type: str = events.TRANSACTION_CREATED,
+) -> None:
+    """Store the new balance for ``row`` and run what follows every posting."""
     wallet.credit_balance = new_credit_balance
     wallet.balance = money.credits_to_amount(new_credit_balance, rate=wallet.conversion_rate)
-    wallet.transaction_count += rows_added
+    wallet.transaction_count += 1
     wallet.updated_at = now
     wallet.updated_by = actor
     Wallet.objects.filter(pk=wallet.pk).update(
@@ -113,6 +119,10 @@ def _save_balance(wallet: Wallet, new_credit_balance: Decimal, *, rows_added: in
         updated_at=now,
         updated_by=actor,
     )
+    alerts.record_alert_state(wallet, now=now, row=row)
+    events.publish_transaction_event(wallet, row, event_type)
+    if row.type == WalletTransaction.Type.DEBIT and auto_top_up.is_due(wallet):
+        auto_top_up.queue_after_commit(wallet, trigger_id=row.id)
 
 
 def _new_row(wallet: Wallet, posting: Posting, **fields) -> WalletTransaction:
@@ -196,7 +206,10 @@ def _apply_credit(wallet: Wallet, row: WalletTransaction, *, actor: str, now: da
         )
     if before < 0:
         _repay_overdraft(wallet, row, repaid=min(row.credit_amount, -before), now=now)
-    _save_balance(wallet, after, rows_added=1, actor=actor, now=now)
+    _save_balance(
+        wallet, after, row=row, actor=actor, now=now,
+        event_type=events.TRANSACTION_CREATED if insert else events.TRANSACTION_UPDATED,
+    )
 
 
 def _repay_overdraft(wallet: Wallet, credit: WalletTransaction, *, repaid: Decimal, now: datetime) -> None:
@@ -258,7 +271,7 @@ def post_debit(
     CreditAllocation.objects.bulk_create(
         [CreditAllocation(debit=row, credit=lot, credits=credits, created_at=posting.now) for lot, credits in taken]
     )
-    _save_balance(wallet, after, rows_added=1, actor=posting.actor, now=posting.now)
+    _save_balance(wallet, after, row=row, actor=posting.actor, now=posting.now)
     return row
 
 

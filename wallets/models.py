@@ -5,6 +5,7 @@
   ``credits_available`` and a pending row's status (with its before/after balances) ever change.
 - ``CreditAllocation`` records which credit lot paid for which debit, and how much.
 - ``WalletStatusChange`` is the freeze/unfreeze/terminate history: who, when, why.
+- ``AlertLog`` records each change of a wallet's alert state.
 
 The constraints below are the database's half of the ledger invariants; PostgreSQL-only ones
 (the balance-value identity and the append-only trigger) are in migration 0002.
@@ -295,3 +296,20 @@ class WalletStatusChange(models.Model):
                 condition=Q(action__in=["freeze", "unfreeze", "terminate"]), name="wallet_status_change_action_valid"
             ),
         ]
+
+
+class AlertLog(models.Model):
+    """One change of a wallet's alert state, written in the transaction that caused it."""
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="alert_logs")
+    previous_state = models.CharField(max_length=20, choices=Wallet.AlertState)
+    state = models.CharField(max_length=20, choices=Wallet.AlertState)
+    credit_balance = credits_field()
+    transaction = models.ForeignKey(
+        WalletTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="alert_logs"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["wallet", "-created_at"], name="alert_log_wallet_created_idx")]

@@ -90,13 +90,16 @@ def _expire_lot(wallet: Wallet, lot: WalletTransaction, *, now: datetime, actor:
     )
 
 
-def expire_due_lots(wallet: Wallet, *, now: datetime, actor: str = "", limit: int | None = None) -> list[WalletTransaction]:
-    """Expire every lot of the locked ``wallet`` whose expiry has passed (at most ``limit``).
+def expire_due_lots(
+    wallet: Wallet, *, now: datetime, actor: str = "", due_before: datetime | None = None, limit: int | None = None
+) -> list[WalletTransaction]:
+    """Expire the locked ``wallet``'s lots whose expiry is at or before ``due_before`` (default now).
 
     Debits call this first, so a negative balance never coexists with credits still parked in
-    an expired lot; the periodic sweep calls it for wallets nobody is using.
+    an expired lot; the periodic sweep calls it, with its grace period and a batch ``limit``,
+    for wallets nobody is using.
     """
-    lots = ledger.expired_lots(wallet, now=now)
+    lots = ledger.expired_lots(wallet, now=due_before or now)
     if limit is not None:
         lots = lots[:limit]
     return [_expire_lot(wallet, lot, now=now, actor=actor) for lot in lots]

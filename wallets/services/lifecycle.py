@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from core.exceptions import AlreadyExists, InvalidOperation, ValidationFailed
 from customers.models import Customer
-from wallets import alerts, inputs, ledger, money
+from wallets import alerts, events, inputs, ledger, money
 from wallets.idempotency import LedgerResult, fingerprint
 from wallets.models import Wallet, WalletStatusChange, WalletTransaction
 from wallets.services.debits import expire_due_lots
@@ -137,8 +137,8 @@ def wallet_create(
                         expiry_date=initial_credits_expiry,
                     ),
                 )
-            wallet.alert_state = alerts.alert_state_for(wallet.credit_balance, wallet.alert_settings)
-            Wallet.objects.filter(pk=wallet.pk).update(alert_state=wallet.alert_state)
+            alerts.record_alert_state(wallet, now=now)
+            events.publish_wallet_event(wallet, events.WALLET_CREATED)
     except IntegrityError as exc:
         if "wallet_one_open_per_customer_currency_type" not in str(exc):
             raise
@@ -259,11 +259,11 @@ def wallet_update(
             setattr(wallet, field, value)
         if auto_topup is not None:
             _apply_auto_topup(wallet, auto_topup)
-        if "alert_settings" in changes:
-            wallet.alert_state = alerts.alert_state_for(wallet.credit_balance, wallet.alert_settings)
         wallet.updated_at = now
         wallet.updated_by = actor
         wallet.save()
+        alerts.record_alert_state(wallet, now=now)
+        events.publish_wallet_event(wallet, events.WALLET_UPDATED)
     return wallet
 
 
@@ -310,6 +310,9 @@ def _set_status(wallet: Wallet, status: str, *, frozen_until, actor: str, now: d
     wallet.updated_at = now
     wallet.updated_by = actor
     wallet.save(update_fields=["wallet_status", "frozen_until", "updated_at", "updated_by"])
+    events.publish_wallet_event(
+        wallet, events.WALLET_TERMINATED if status == Wallet.Status.CLOSED else events.WALLET_UPDATED
+    )
 
 
 def wallet_terminate(wallet: Wallet, *, reason: str = "", actor: str = "") -> LedgerResult:

@@ -1,0 +1,74 @@
+"""The webhook events wallets publish, and their payloads.
+
+Events are published inside the transaction that made the change (webhooks.services), so they
+exist exactly when the change committed.
+"""
+
+from webhooks.services import event_publish
+from wallets.money import format_decimal
+from wallets.models import Wallet, WalletTransaction
+
+WALLET_CREATED = "wallet.created"
+WALLET_UPDATED = "wallet.updated"
+WALLET_TERMINATED = "wallet.terminated"
+TRANSACTION_CREATED = "wallet.transaction.created"
+TRANSACTION_UPDATED = "wallet.transaction.updated"
+CREDIT_BALANCE_DROPPED = "wallet.credit_balance.dropped"
+CREDIT_BALANCE_RECOVERED = "wallet.credit_balance.recovered"
+
+EVENT_TYPES = [
+    WALLET_CREATED,
+    WALLET_UPDATED,
+    WALLET_TERMINATED,
+    TRANSACTION_CREATED,
+    TRANSACTION_UPDATED,
+    CREDIT_BALANCE_DROPPED,
+    CREDIT_BALANCE_RECOVERED,
+]
+
+
+def _timestamp(value):
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def wallet_payload(wallet: Wallet) -> dict:
+    return {
+        "id": wallet.id,
+        "customer_id": wallet.customer_id,
+        "currency": wallet.currency,
+        "wallet_type": wallet.wallet_type,
+        "wallet_status": wallet.wallet_status,
+        "credit_balance": format_decimal(wallet.credit_balance),
+        "balance": format_decimal(wallet.balance),
+        "alert_state": wallet.alert_state,
+        "updated_at": _timestamp(wallet.updated_at),
+    }
+
+
+def transaction_payload(row: WalletTransaction) -> dict:
+    return {
+        "id": row.id,
+        "wallet_id": row.wallet_id,
+        "customer_id": row.customer_id,
+        "type": row.type,
+        "transaction_reason": row.transaction_reason,
+        "transaction_status": row.transaction_status,
+        "credit_amount": format_decimal(row.credit_amount),
+        "amount": format_decimal(row.amount),
+        "credit_balance_before": format_decimal(row.credit_balance_before),
+        "credit_balance_after": format_decimal(row.credit_balance_after),
+        "idempotency_key": row.idempotency_key,
+        "created_at": _timestamp(row.created_at),
+    }
+
+
+def publish_wallet_event(wallet: Wallet, event_type: str) -> None:
+    event_publish(environment_id=wallet.environment_id, event_type=event_type, data={"wallet": wallet_payload(wallet)})
+
+
+def publish_transaction_event(wallet: Wallet, row: WalletTransaction, event_type: str = TRANSACTION_CREATED) -> None:
+    event_publish(
+        environment_id=wallet.environment_id,
+        event_type=event_type,
+        data={"transaction": transaction_payload(row), "wallet": wallet_payload(wallet)},
+    )

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: endpoints per environment, an outbox of events, signed deliveries with retries."""
