@@ -1,0 +1,40 @@
+"""A real HTTP server on loopback that records the webhooks it receives (for tests)."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class WebhookReceiver:
+    """Collects requests; answers with ``status`` (settable, e.g. 500 to force retries)."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.status = 200
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                receiver.requests.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+                self.send_response(receiver.status)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def events(self) -> list[dict]:
+        return [json.loads(request["body"]) for request in self.requests]
