@@ -1,0 +1,66 @@
+"""Fixtures for the service tests: an adjustable clock, a ledger snapshot, and a reconcile after every test.
+
+Every test here ends with wallets.integrity checking the whole ledger it wrote, so each
+scenario doubles as a check that the write path kept its invariants. A test that corrupts the
+ledger on purpose asks for ``ledger_may_drift`` to skip that.
+"""
+
+from datetime import datetime
+
+import pytest
+from django.utils import timezone
+
+from wallets import integrity
+from wallets.models import CreditAllocation, Wallet, WalletStatusChange, WalletTransaction
+
+
+@pytest.fixture
+def ledger_may_drift():
+    """Marks a test whose ledger is deliberately inconsistent: no reconcile afterwards."""
+
+
+@pytest.fixture(autouse=True)
+def _reconcile_after(request, db):
+    yield
+    if "ledger_may_drift" not in request.fixturenames:
+        assert integrity.check_all() == []
+
+
+class Clock:
+    """``timezone.now()`` as the services see it; starts at the real time and moves only when told."""
+
+    def __init__(self, start: datetime):
+        self.now = start
+
+    def set(self, when: datetime) -> None:
+        self.now = when
+
+    def advance(self, delta) -> datetime:
+        self.now += delta
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Injected time: services read ``django.utils.timezone.now``, so expiry can be tested without sleeping."""
+    fixed = Clock(timezone.now())
+    monkeypatch.setattr(timezone, "now", lambda: fixed.now)
+    return fixed
+
+
+@pytest.fixture
+def snapshot():
+    """Everything a rejected call must leave untouched: row counts and every wallet's balances."""
+
+    def take():
+        return {
+            "wallets": list(
+                Wallet.objects.order_by("pk").values_list("pk", "credit_balance", "balance", "wallet_status", "transaction_count")
+            ),
+            "transactions": WalletTransaction.objects.count(),
+            "lots": list(WalletTransaction.objects.order_by("pk").values_list("pk", "credits_available")),
+            "allocations": CreditAllocation.objects.count(),
+            "status_changes": WalletStatusChange.objects.count(),
+        }
+
+    return take
