@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "core",
     "tenancy",
@@ -173,7 +174,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["tenancy.authentication.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_key": os.environ.get("API_RATE_LIMIT", "6000/min")},
     # Decimals travel as strings (the contract); written out because the wire depends on it.
@@ -191,6 +192,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc are served from the drf-spectacular-sidecar package, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # One name for the asc/desc choice wherever it appears (order, sort direction).
+    "ENUM_NAME_OVERRIDES": {"SortOrderEnum": ["asc", "desc"]},
 }
 
 # CELERY
@@ -207,6 +214,7 @@ else:
         "processed_folder": str(VAR_DIR / "broker" / "processed"),
         "store_processed": False,
     }
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -247,6 +255,11 @@ AUTO_TOP_UP_MAX_PER_EVALUATION = env_int("AUTO_TOP_UP_MAX_PER_EVALUATION", 10)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 # Off in production: endpoints on private or loopback addresses are refused (SSRF).
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", DEBUG)
+
+# ADMIN (support back-office, wallets.admin)
+# Largest top-up, in credits per wallet, a member of the "Support" group may give; the
+# "top_up_wallet_unlimited" permission (the "Finance" group) lifts it.
+SUPPORT_TOP_UP_LIMIT = env_int("SUPPORT_TOP_UP_LIMIT", 1000)
 
 # LOGGING
 LOGGING = {

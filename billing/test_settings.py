@@ -11,5 +11,7 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 # One test database per pytest process, so parallel runs on one machine never drop each other's.
 os.environ.setdefault("TEST_DATABASE_NAME", f"test_billing_{os.getpid()}")
+# Likewise one Celery queue per run, so a test's worker only takes that run's tasks.
+os.environ.setdefault("CELERY_QUEUE", f"test_{os.getpid()}")
 
 from billing.settings import *  # noqa: E402,F403
