@@ -2,13 +2,25 @@
 
 Order matters: wallet routes come first so /v1/customers/wallets wins over /v1/customers/{id}.
 No route has a trailing slash and APPEND_SLASH is off: a redirect would turn the SDK's POST into a GET.
+The OpenAPI document, Swagger UI, ReDoc and the probes need no API key.
 """
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from core.api import health
+
+public = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("v1/openapi.json", SpectacularJSONAPIView.as_view(**public), name="openapi"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="openapi", **public), name="swagger-ui"),
+    path("redoc", SpectacularRedocView.as_view(url_name="openapi", **public), name="redoc"),
     path("v1/", include("wallets.api.urls")),
     path("v1/", include("customers.api.urls")),
 ]

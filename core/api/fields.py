@@ -1,0 +1,44 @@
+"""Serializer fields that take JSON types literally, for request bodies and query strings.
+
+DRF's CharField turns ``123`` into ``"123"`` and its IntegerField reads ``"١٢"`` (Arabic-Indic
+digits) and ``"5.0"`` as integers. The contract wants a wrong type or a non-ASCII digit to be a
+400 naming the field, so request serializers use these instead.
+"""
+
+from django.http import QueryDict
+from rest_framework import serializers
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string, nothing else (numbers, booleans and objects are refused)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer; in a query string (where everything is text), ASCII digits with an optional sign."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, str) and isinstance(self.root.initial_data, QueryDict):
+            digits = data[1:] if data.startswith("-") else data
+            # The length cap keeps int() cheap; anything longer is out of every range we accept.
+            if not (digits.isascii() and digits.isdigit() and len(digits) <= 18):
+                self.fail("invalid")
+            data = int(data)
+        elif not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictDateTimeField(serializers.DateTimeField):
+    """An RFC 3339 string written in ASCII (Django's parser would read Arabic-Indic digits too)."""
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not value.isascii():
+            self.fail("invalid", format="RFC 3339, e.g. 2030-01-01T00:00:00Z")
+        return super().to_internal_value(value)
