@@ -4,7 +4,7 @@ Events are published inside the transaction that made the change (webhooks.servi
 exist exactly when the change committed.
 """
 
-from webhooks.services import event_publish
+from webhooks.services import event_publish, events_publish
 from wallets.money import format_decimal
 from wallets.models import Wallet, WalletTransaction
 
@@ -66,9 +66,11 @@ def publish_wallet_event(wallet: Wallet, event_type: str) -> None:
     event_publish(environment_id=wallet.environment_id, event_type=event_type, data={"wallet": wallet_payload(wallet)})
 
 
-def publish_transaction_event(wallet: Wallet, row: WalletTransaction, event_type: str = TRANSACTION_CREATED) -> None:
-    event_publish(
+def publish_transaction_events(wallet: Wallet, rows: list[WalletTransaction], event_type: str = TRANSACTION_CREATED) -> None:
+    """One event per ledger row, each with the wallet as it stands after all of them."""
+    wallet_data = wallet_payload(wallet)
+    events_publish(
         environment_id=wallet.environment_id,
         event_type=event_type,
-        data={"transaction": transaction_payload(row), "wallet": wallet_payload(wallet)},
+        payloads=[{"transaction": transaction_payload(row), "wallet": wallet_data} for row in rows],
     )

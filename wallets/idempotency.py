@@ -9,8 +9,6 @@ the first's row. On different wallets they race to the unique index; the loser's
 rolls back and it then answers from the winner's row, exactly as a later retry would.
 """
 
-import hashlib
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,25 +51,6 @@ def check_client_key(key: str | None) -> str | None:
     if _RESERVED_KEY.match(key):
         raise ValidationFailed("idempotency_key has the form of a system key and is reserved", field="idempotency_key")
     return key
-
-
-def fingerprint(operation: str, **params) -> str:
-    """SHA-256 over the operation and its normalised parameters ("1.50" and "1.5" are equal)."""
-
-    def normalise(value):
-        if isinstance(value, Decimal):
-            return money.format_decimal(value)
-        if hasattr(value, "isoformat"):
-            return value.isoformat()
-        return value
-
-    canonical = json.dumps(
-        {"operation": operation, **{k: normalise(v) for k, v in params.items()}},
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _replay(existing: WalletTransaction, fingerprint_: str) -> LedgerResult:

@@ -22,6 +22,7 @@ from django.db.models.functions import Coalesce
 
 from core.exceptions import InvalidOperation, ValidationFailed
 from wallets import alerts, auto_top_up, events, money
+from wallets.fingerprints import fingerprint
 from wallets.models import CreditAllocation, Wallet, WalletTransaction
 
 Reason = WalletTransaction.Reason
@@ -103,13 +104,13 @@ def _check_balance_fits(wallet: Wallet, new_credit_balance: Decimal) -> None:
 
 
 def _save_balance(
-    wallet: Wallet, new_credit_balance: Decimal, *, row: WalletTransaction, actor: str, now: datetime,
+    wallet: Wallet, new_credit_balance: Decimal, *, rows: list[WalletTransaction], actor: str, now: datetime,
     event_type: str = events.TRANSACTION_CREATED,
 ) -> None:
-    """Store the new balance for ``row`` and run what follows every posting."""
+    """Store the balance after ``rows`` (already written) and run what follows every posting."""
     wallet.credit_balance = new_credit_balance
     wallet.balance = money.credits_to_amount(new_credit_balance, rate=wallet.conversion_rate)
-    wallet.transaction_count += 1
+    wallet.transaction_count += len(rows)
     wallet.updated_at = now
     wallet.updated_by = actor
     Wallet.objects.filter(pk=wallet.pk).update(
@@ -119,10 +120,11 @@ def _save_balance(
         updated_at=now,
         updated_by=actor,
     )
-    alerts.record_alert_state(wallet, now=now, row=row)
-    events.publish_transaction_event(wallet, row, event_type)
-    if row.type == WalletTransaction.Type.DEBIT and auto_top_up.is_due(wallet):
-        auto_top_up.queue_after_commit(wallet, trigger_id=row.id)
+    last = rows[-1]
+    alerts.record_alert_state(wallet, now=now, row=last)
+    events.publish_transaction_events(wallet, rows, event_type)
+    if last.type == WalletTransaction.Type.DEBIT and auto_top_up.is_due(wallet):
+        auto_top_up.queue_after_commit(wallet, trigger_id=last.id)
 
 
 def _new_row(wallet: Wallet, posting: Posting, **fields) -> WalletTransaction:
@@ -207,7 +209,7 @@ def _apply_credit(wallet: Wallet, row: WalletTransaction, *, actor: str, now: da
     if before < 0:
         _repay_overdraft(wallet, row, repaid=min(row.credit_amount, -before), now=now)
     _save_balance(
-        wallet, after, row=row, actor=actor, now=now,
+        wallet, after, rows=[row], actor=actor, now=now,
         event_type=events.TRANSACTION_CREATED if insert else events.TRANSACTION_UPDATED,
     )
 
@@ -232,10 +234,8 @@ def _repay_overdraft(wallet: Wallet, credit: WalletTransaction, *, repaid: Decim
     CreditAllocation.objects.bulk_create(allocations)
 
 
-def post_debit(
-    wallet: Wallet, posting: Posting, *, allow_overdraft: bool = False, only_lot: WalletTransaction | None = None
-) -> WalletTransaction:
-    """Write a debit row, consuming lots in order (or exactly ``only_lot``, for an expiry).
+def post_debit(wallet: Wallet, posting: Posting, *, allow_overdraft: bool = False) -> WalletTransaction:
+    """Write a debit row, consuming lots in order.
 
     Raises InvalidOperation("Insufficient balance ...") when the spendable lots do not cover
     the debit, unless ``allow_overdraft`` (MANUAL_BALANCE_DEBIT), which takes what the lots
@@ -244,7 +244,7 @@ def post_debit(
     before = wallet.credit_balance
     after = before - posting.credits
     _check_balance_fits(wallet, after)
-    taken = [(only_lot, posting.credits)] if only_lot is not None else _take_from_lots(wallet, posting, allow_overdraft)
+    taken = _take_from_lots(wallet, posting, allow_overdraft)
     metadata = dict(posting.metadata or {})
     metadata["consumed_credit_tx_ids"] = ",".join(lot.id for lot, _ in taken)
     row = _new_row(
@@ -271,8 +271,62 @@ def post_debit(
     CreditAllocation.objects.bulk_create(
         [CreditAllocation(debit=row, credit=lot, credits=credits, created_at=posting.now) for lot, credits in taken]
     )
-    _save_balance(wallet, after, row=row, actor=posting.actor, now=posting.now)
+    _save_balance(wallet, after, rows=[row], actor=posting.actor, now=posting.now)
     return row
+
+
+def post_expiries(wallet: Wallet, lots: list[WalletTransaction], *, actor: str, now: datetime) -> list[WalletTransaction]:
+    """Write one CREDIT_EXPIRED debit per lot for its remaining credits, in bulk.
+
+    Each row's idempotency key is its lot's id, so a lot can never expire twice. The caller
+    re-read ``lots`` under the wallet lock; they must hold credits and be past their expiry.
+    """
+    if not lots:
+        return []
+    balance = wallet.credit_balance
+    rows, allocations = [], []
+    for lot in lots:
+        credits = lot.credits_available
+        posting = Posting(
+            credits=credits,
+            reason=Reason.CREDIT_EXPIRED,
+            actor=actor,
+            now=now,
+            idempotency_key=lot.id,
+            fingerprint=fingerprint("expire", lot_id=lot.id),
+            description=f"Credit expiry for transaction {lot.id}",
+            metadata={
+                "expired_transaction_id": lot.id,
+                "expiry_date": lot.expiry_date.isoformat().replace("+00:00", "Z"),
+                "consumed_credit_tx_ids": lot.id,
+            },
+            reference_type=WalletTransaction.ReferenceType.REQUEST,
+            reference_id=lot.id,
+        )
+        row = _new_row(
+            wallet,
+            posting,
+            type=WalletTransaction.Type.DEBIT,
+            transaction_reason=Reason.CREDIT_EXPIRED,
+            amount=money.credits_to_amount(credits, rate=wallet.conversion_rate),
+            conversion_rate=wallet.conversion_rate,
+            transaction_status=WalletTransaction.Status.COMPLETED,
+            sequence=wallet.transaction_count + len(rows) + 1,
+            credit_balance_before=balance,
+            credit_balance_after=balance - credits,
+            credits_available=money.ZERO,
+        )
+        balance -= credits
+        rows.append(row)
+        allocations.append(CreditAllocation(debit=row, credit=lot, credits=credits, created_at=now))
+        lot.credits_available = money.ZERO
+        lot.updated_at = now
+    _check_balance_fits(wallet, balance)
+    WalletTransaction.objects.bulk_create(rows)
+    WalletTransaction.objects.bulk_update(lots, ["credits_available", "updated_at"])
+    CreditAllocation.objects.bulk_create(allocations)
+    _save_balance(wallet, balance, rows=rows, actor=actor, now=now)
+    return rows
 
 
 def _take_from_lots(wallet: Wallet, posting: Posting, allow_overdraft: bool) -> list[tuple[WalletTransaction, Decimal]]:

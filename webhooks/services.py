@@ -23,25 +23,33 @@ RETRY_DELAYS = [timedelta(seconds=s) for s in (30, 120, 600, 1800, 3600, 3 * 360
 SEND_LEASE = timedelta(seconds=60)
 
 
-def event_publish(*, environment_id: str, event_type: str, data: dict, now: datetime | None = None) -> WebhookEvent | None:
-    """Record ``event_type`` for every enabled endpoint that wants it; None when nobody does."""
-    now = now or timezone.now()
+def event_publish(*, environment_id: str, event_type: str, data: dict, now: datetime | None = None) -> None:
+    """Record ``event_type`` for every enabled endpoint that wants it (nothing when none does)."""
+    events_publish(environment_id=environment_id, event_type=event_type, payloads=[data], now=now)
+
+
+def events_publish(*, environment_id: str, event_type: str, payloads: list[dict], now: datetime | None = None) -> None:
+    """Record one event per payload, with one delivery per subscribed endpoint, in bulk."""
     endpoints = [
         endpoint
         for endpoint in WebhookEndpoint.objects.filter(environment_id=environment_id, enabled=True)
         if endpoint.wants(event_type)
     ]
-    if not endpoints:
-        return None
-    event = WebhookEvent.objects.create(
-        environment_id=environment_id, event_type=event_type, payload=data, created_at=now
+    if not endpoints or not payloads:
+        return
+    now = now or timezone.now()
+    events = WebhookEvent.objects.bulk_create(
+        [WebhookEvent(environment_id=environment_id, event_type=event_type, payload=data, created_at=now) for data in payloads]
     )
     deliveries = WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now, created_at=now) for endpoint in endpoints]
+        [
+            WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now, created_at=now)
+            for event in events
+            for endpoint in endpoints
+        ]
     )
     ids = [delivery.pk for delivery in deliveries]
     transaction.on_commit(lambda: _enqueue(ids))
-    return event
 
 
 def _enqueue(delivery_ids: list[int]) -> None:

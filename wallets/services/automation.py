@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core.exceptions import InvalidOperation
 from wallets import auto_top_up, ledger
-from wallets.idempotency import fingerprint
+from wallets.fingerprints import fingerprint
 from wallets.models import Wallet, WalletTransaction
 from wallets.services.debits import expire_due_lots
 from wallets.services.lifecycle import wallet_unfreeze
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 Reason = WalletTransaction.Reason
 SYSTEM_ACTOR = "system"
 # Lots expired per wallet transaction: bounds how long one wallet's lock is held.
-EXPIRY_LOTS_PER_TRANSACTION = 500
+EXPIRY_LOTS_PER_TRANSACTION = 100
 
 
 def _cooldown(wallet: Wallet) -> timedelta | None:

@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from core.exceptions import InvalidOperation, ValidationFailed
 from wallets import inputs, ledger, money
-from wallets.idempotency import LedgerResult, check_client_key, fingerprint, run_idempotent
+from wallets.fingerprints import fingerprint
+from wallets.idempotency import LedgerResult, check_client_key, run_idempotent
 from wallets.models import Wallet, WalletTransaction
 
 Reason = WalletTransaction.Reason

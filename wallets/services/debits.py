@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from core.exceptions import InvalidOperation, ValidationFailed
 from wallets import inputs, ledger, money
-from wallets.idempotency import LedgerResult, check_client_key, fingerprint, run_idempotent
+from wallets.fingerprints import fingerprint
+from wallets.idempotency import LedgerResult, check_client_key, run_idempotent
 from wallets.models import Wallet, WalletTransaction
 from wallets.services.credits import require_active
 
@@ -70,26 +71,6 @@ def wallet_debit(
     )
 
 
-def _expire_lot(wallet: Wallet, lot: WalletTransaction, *, now: datetime, actor: str) -> WalletTransaction:
-    """Write the CREDIT_EXPIRED debit for one lot's remaining credits (key = the lot's id)."""
-    return ledger.post_debit(
-        wallet,
-        ledger.Posting(
-            credits=lot.credits_available,
-            reason=Reason.CREDIT_EXPIRED,
-            actor=actor,
-            now=now,
-            idempotency_key=lot.id,
-            fingerprint=fingerprint("expire", lot_id=lot.id),
-            description=f"Credit expiry for transaction {lot.id}",
-            metadata={"expired_transaction_id": lot.id, "expiry_date": lot.expiry_date.isoformat()},
-            reference_type=WalletTransaction.ReferenceType.REQUEST,
-            reference_id=lot.id,
-        ),
-        only_lot=lot,
-    )
-
-
 def expire_due_lots(
     wallet: Wallet, *, now: datetime, actor: str = "", due_before: datetime | None = None, limit: int | None = None
 ) -> list[WalletTransaction]:
@@ -102,7 +83,7 @@ def expire_due_lots(
     lots = ledger.expired_lots(wallet, now=due_before or now)
     if limit is not None:
         lots = lots[:limit]
-    return [_expire_lot(wallet, lot, now=now, actor=actor) for lot in lots]
+    return ledger.post_expiries(wallet, list(lots), actor=actor, now=now)
 
 
 def wallet_credit_expire(lot: WalletTransaction, *, now: datetime | None = None, actor: str = "system") -> WalletTransaction | None:
@@ -119,4 +100,4 @@ def wallet_credit_expire(lot: WalletTransaction, *, now: datetime | None = None,
             raise InvalidOperation("Only a credit with an expiry date can expire", details={"transaction_id": lot.id})
         if lot.expiry_date > now or lot.credits_available <= 0 or lot.transaction_status != WalletTransaction.Status.COMPLETED:
             return None
-        return _expire_lot(wallet, lot, now=now, actor=actor)
+        return ledger.post_expiries(wallet, [lot], actor=actor, now=now)[0]

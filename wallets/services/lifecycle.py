@@ -11,7 +11,8 @@ from django.utils import timezone
 from core.exceptions import AlreadyExists, InvalidOperation, ValidationFailed
 from customers.models import Customer
 from wallets import alerts, events, inputs, ledger, money
-from wallets.idempotency import LedgerResult, fingerprint
+from wallets.fingerprints import fingerprint
+from wallets.idempotency import LedgerResult
 from wallets.models import Wallet, WalletStatusChange, WalletTransaction
 from wallets.services.debits import expire_due_lots
 
