@@ -8,6 +8,7 @@ import hmac
 
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions, throttling
+from rest_framework.settings import api_settings
 
 from tenancy.models import ApiKey
 from tenancy.services import api_key_hash
@@ -72,6 +73,11 @@ class HasApiKey(permissions.BasePermission):
 
 class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
     scope = "api_key"
+
+    def get_rate(self):
+        # DRF binds THROTTLE_RATES once at import; read the setting per request instead, so a
+        # changed API_RATE_LIMIT (or a test's settings override) takes effect.
+        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
 
     def get_cache_key(self, request, view):
         if isinstance(request.auth, ApiKey):

@@ -95,13 +95,17 @@ def exception_handler(exc, context):
     return Response(error_body("internal_error", "An unexpected error occurred", 500), status=500)
 
 
+def _is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/")
+
+
 def json_not_found(request, exception=None):
-    if request.path.startswith(API_PREFIX):
+    if _is_api_path(request.path):
         return JsonResponse(error_body("not_found", f"No route for {request.method} {request.path}", 404), status=404)
     return defaults.page_not_found(request, exception)
 
 
 def json_server_error(request):
-    if request.path.startswith(API_PREFIX):
+    if _is_api_path(request.path):
         return JsonResponse(error_body("internal_error", "An unexpected error occurred", 500), status=500)
     return defaults.server_error(request)

@@ -29,7 +29,7 @@ def _database() -> None:
 
 def _broker() -> None:
     with celery_app.connection_for_write() as connection:
-        connection.ensure_connection(max_retries=1, timeout=PROBE_TIMEOUT_SECONDS)
+        connection.ensure_connection(max_retries=1, interval_start=0, timeout=PROBE_TIMEOUT_SECONDS)
 
 
 def _cache() -> None:
