@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "tenancy",
     "customers",
     "wallets",
+    "invoices",
     "webhooks",
     "scheduling",
 ]
@@ -214,6 +215,9 @@ else:
         "processed_folder": str(VAR_DIR / "broker" / "processed"),
         "store_processed": False,
     }
+    # kombu's file transport does not create its folders; without them the worker cannot start.
+    for _folder in ("out", "processed"):
+        (VAR_DIR / "broker" / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

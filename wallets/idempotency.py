@@ -34,6 +34,7 @@ class LedgerResult:
     transaction: WalletTransaction
     wallet: Wallet
     replayed: bool = False
+    invoice_id: str | None = None  # the purchase invoice of a PURCHASED_CREDIT_INVOICED top-up
 
 
 def check_client_key(key: str | None) -> str | None:

@@ -57,21 +57,23 @@ class Posting:
     priority: int | None = None
 
 
+def spendable(now: datetime) -> Q:
+    """Ledger rows a debit could consume at ``now``; a lot expiring at T is not spendable at T."""
+    return Q(
+        type=WalletTransaction.Type.CREDIT,
+        transaction_status=WalletTransaction.Status.COMPLETED,
+        credits_available__gt=0,
+    ) & (Q(expiry_date__isnull=True) | Q(expiry_date__gt=now))
+
+
 def open_lots(wallet: Wallet, *, now: datetime):
     """The wallet's spendable credit lots, in consumption order.
 
     Order: priority ascending (none last), expiry ascending (none last), larger original
-    grant first, then creation time and id so the order is total. A lot expiring at T is
-    not spendable at T.
+    grant first, then creation time and id so the order is total.
     """
     return (
-        WalletTransaction.objects.filter(
-            wallet=wallet,
-            type=WalletTransaction.Type.CREDIT,
-            transaction_status=WalletTransaction.Status.COMPLETED,
-            credits_available__gt=0,
-        )
-        .filter(Q(expiry_date__isnull=True) | Q(expiry_date__gt=now))
+        WalletTransaction.objects.filter(spendable(now), wallet=wallet)
         .order_by(
             F("priority").asc(nulls_last=True),
             F("expiry_date").asc(nulls_last=True),
@@ -183,6 +185,20 @@ def complete_pending_credit(wallet: Wallet, row: WalletTransaction, *, actor: st
         )
     row.transaction_status = WalletTransaction.Status.COMPLETED
     _apply_credit(wallet, row, actor=actor, now=now, insert=False)
+    return row
+
+
+def fail_pending_credit(wallet: Wallet, row: WalletTransaction, *, actor: str, now: datetime) -> WalletTransaction:
+    """Mark a pending credit failed (its invoice was voided); no balance ever moves."""
+    if row.transaction_status != WalletTransaction.Status.PENDING:
+        raise InvalidOperation(
+            f"Transaction {row.id} is {row.transaction_status}, not pending", details={"transaction_id": row.id}
+        )
+    row.transaction_status = WalletTransaction.Status.FAILED
+    row.updated_at = now
+    row.updated_by = actor
+    row.save(update_fields=["transaction_status", "updated_at", "updated_by"])
+    events.publish_transaction_events(wallet, [row], events.TRANSACTION_UPDATED)
     return row
 
 

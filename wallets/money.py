@@ -86,6 +86,17 @@ def _check_shape(value: Decimal, *, field: str, max_places: int, max_integer_dig
     return normalized
 
 
+def is_zero(value) -> bool:
+    """Whether an argument is a zero that means "not given" (an int or Decimal 0, never a bool).
+
+    ``value == 0`` cannot be used on raw arguments: it raises on a signalling NaN and is true
+    for False and 0.0, which must be refused, not defaulted.
+    """
+    if isinstance(value, Decimal):
+        return value.is_zero()
+    return type(value) is int and value == 0
+
+
 def check_credits(value: Decimal, *, field: str) -> Decimal:
     """A strictly positive quantity of credits or currency that fits numeric(20,9)."""
     value = _check_shape(

@@ -1,12 +1,16 @@
 """Adding credits to a wallet: top-ups."""
 
 import secrets
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
 from django.utils import timezone
 
 from core.exceptions import InvalidOperation, ValidationFailed
+from invoices.models import Invoice
+from invoices.services import purchase_invoice_issue
+from tenancy.models import Tenant
 from wallets import inputs, ledger, money
 from wallets.fingerprints import fingerprint
 from wallets.idempotency import LedgerResult, check_client_key, run_idempotent
@@ -38,7 +42,10 @@ def wallet_top_up(
     metadata: dict | None = None,
     actor: str = "",
 ) -> LedgerResult:
-    """Add credits to an active wallet as one completed credit lot.
+    """Add credits to an active wallet as one credit lot.
+
+    PURCHASED_CREDIT_INVOICED writes a pending credit and its invoice (``invoice_id`` on the
+    result); the credit completes when the invoice is paid (invoices.services.invoice_pay).
 
     Give ``credits`` directly, or ``amount`` in the wallet's currency, converted at the
     wallet's ``topup_conversion_rate``; non-zero ``credits`` wins. Idempotent per key: the same
@@ -47,11 +54,7 @@ def wallet_top_up(
     """
     now = timezone.now()
     reason = inputs.check_choice(reason, field="transaction_reason", choices=TOP_UP_REASONS)
-    if reason == Reason.PURCHASED_CREDIT_INVOICED:
-        raise InvalidOperation(
-            "Invoiced credit purchases are not available yet; use PURCHASED_CREDIT_DIRECT",
-            details={"transaction_reason": reason},
-        )
+    invoiced = reason == Reason.PURCHASED_CREDIT_INVOICED
     credits, amount = _credits_and_amount(wallet, credits=credits, amount=amount)
     expiry_date = inputs.check_future(expiry_date, field="expiry_date_utc", now=now)
     priority = inputs.check_priority(priority)
@@ -73,35 +76,56 @@ def wallet_top_up(
 
     def write(locked: Wallet) -> WalletTransaction:
         require_active(locked)
-        return ledger.post_credit(
-            locked,
-            ledger.Posting(
-                credits=credits,
-                amount=amount,
-                reason=reason,
-                actor=actor,
-                now=now,
-                idempotency_key=key,
-                fingerprint=fingerprint_,
-                description=description,
-                metadata=metadata,
-                reference_type=WalletTransaction.ReferenceType.EXTERNAL,
-                reference_id=key,
-                expiry_date=expiry_date,
-                priority=priority,
-            ),
+        posting = ledger.Posting(
+            credits=credits,
+            amount=amount,
+            reason=reason,
+            actor=actor,
+            now=now,
+            idempotency_key=key,
+            fingerprint=fingerprint_,
+            description=description,
+            metadata=metadata,
+            reference_type=WalletTransaction.ReferenceType.EXTERNAL,
+            reference_id=key,
+            expiry_date=expiry_date,
+            priority=priority,
         )
+        if not invoiced:
+            return ledger.post_credit(locked, posting)
+        return purchase_on_invoice(locked, posting)
 
-    return run_idempotent(
+    result = run_idempotent(
         wallet_id=wallet.pk, environment_id=wallet.environment_id, key=key, fingerprint_=fingerprint_, write=write
     )
+    if invoiced:
+        invoice_id = Invoice.objects.filter(wallet_transaction=result.transaction).values_list("id", flat=True).first()
+        result = replace(result, invoice_id=invoice_id)
+    return result
+
+
+def purchase_on_invoice(
+    wallet: Wallet, posting: ledger.Posting, *, billing_reason: str = "MANUAL"
+) -> WalletTransaction:
+    """Write a purchased credit and its invoice (the caller holds the wallet lock).
+
+    The credit stays pending until the invoice is paid, unless the tenant auto-completes
+    purchases: then it is completed at once and the invoice is issued paid.
+    """
+    auto_complete = Tenant.objects.filter(pk=wallet.tenant_id, auto_complete_purchased_credits=True).exists()
+    if not posting.description:
+        suffix = "auto-completed" if auto_complete else "pending payment"
+        posting = replace(posting, description=f"Purchased credits - {suffix}")
+    row = ledger.post_credit(wallet, posting, pending=not auto_complete)
+    purchase_invoice_issue(wallet, row, actor=posting.actor, now=posting.now, billing_reason=billing_reason)
+    return row
 
 
 def _credits_and_amount(wallet: Wallet, *, credits, amount) -> tuple[Decimal, Decimal | None]:
     """Non-zero ``credits`` wins; otherwise ``amount`` is converted at the top-up rate."""
-    if credits is not None and credits != 0:
+    if credits is not None and not money.is_zero(credits):
         return money.check_credits(credits, field="credits_to_add"), None
-    if amount is not None and amount != 0:
+    if amount is not None and not money.is_zero(amount):
         amount = money.check_credits(amount, field="amount")
         converted = money.amount_to_credits(amount, rate=wallet.topup_conversion_rate)
         if converted <= 0:

@@ -82,7 +82,7 @@ def wallet_create(
     now = timezone.now()
     currency = check_currency(currency)
     wallet_type = inputs.check_choice(wallet_type, field="wallet_type", choices=Wallet.Type.values)
-    rate = ONE if conversion_rate is None or conversion_rate == 0 else money.check_rate(conversion_rate, field="conversion_rate")
+    rate = ONE if conversion_rate is None or money.is_zero(conversion_rate) else money.check_rate(conversion_rate, field="conversion_rate")
     topup_rate = rate if topup_conversion_rate is None else money.check_rate(topup_conversion_rate, field="topup_conversion_rate")
     name = inputs.check_text(name, field="name", max_length=255) or _default_name(wallet_type, currency)
     description = inputs.check_text(description, field="description", max_length=inputs.MAX_DESCRIPTION_LENGTH)
@@ -90,11 +90,11 @@ def wallet_create(
     config = _check_config(config)
     auto_topup = (auto_topup or AutoTopUp()).checked()
     alert_settings = alerts.check_alert_settings(alert_settings)
-    if initial_credits is not None and initial_credits > 0:
+    if initial_credits is None or money.is_zero(initial_credits):
+        initial_credits = None
+    else:
         initial_credits = money.check_credits(initial_credits, field="initial_credits_to_load")
         initial_credits_expiry = inputs.check_future(initial_credits_expiry, field="initial_credits_expiry_date_utc", now=now)
-    else:
-        initial_credits = None
     if customer.status != Customer.Status.PUBLISHED:
         raise ValidationFailed("The customer has been deleted", field="customer_id")
 

@@ -1,0 +1,7 @@
+"""App config for invoices."""
+
+from django.apps import AppConfig
+
+
+class InvoicesConfig(AppConfig):
+    name = "invoices"

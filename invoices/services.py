@@ -1,0 +1,150 @@
+"""Invoices for purchased credits: issue with the pending credit, pay once, or void.
+
+Paying and voiding take the wallet's lock first (the same lock every balance change takes),
+then re-read the invoice, so two concurrent payments complete the credit exactly once.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.exceptions import InvalidOperation, ValidationFailed
+from invoices.models import Invoice, InvoiceLineItem, Payment
+from wallets import inputs, ledger, money
+from wallets.models import Wallet, WalletTransaction
+
+
+def purchase_invoice_issue(
+    wallet: Wallet, credit: WalletTransaction, *, actor: str, now: datetime, billing_reason: str = Invoice.BillingReason.MANUAL
+) -> Invoice:
+    """Issue the invoice for a purchased credit, inside the top-up's transaction.
+
+    The credit is pending (paid later) or already completed (the tenant auto-completes
+    purchases, so the invoice is issued as paid).
+    """
+    paid = credit.transaction_status == WalletTransaction.Status.COMPLETED
+    amount = money.credits_to_amount(credit.credit_amount, rate=wallet.topup_conversion_rate)
+    invoice = Invoice.objects.create(
+        tenant_id=wallet.tenant_id,
+        environment_id=wallet.environment_id,
+        customer_id=wallet.customer_id,
+        wallet=wallet,
+        wallet_transaction=credit,
+        invoice_number=f"INV-{credit.id.removeprefix('wtxn_')}",
+        billing_reason=billing_reason,
+        currency=wallet.currency,
+        amount_due=amount,
+        amount_paid=amount if paid else money.ZERO,
+        payment_status=Invoice.PaymentStatus.SUCCEEDED if paid else Invoice.PaymentStatus.PENDING,
+        description=credit.description,
+        metadata={
+            **credit.metadata,
+            "wallet_transaction_id": credit.id,
+            "wallet_id": wallet.id,
+            "credits_amount": money.format_decimal(credit.credit_amount),
+            "auto_completed": "true" if paid else "false",
+        },
+        idempotency_key=credit.idempotency_key,
+        issue_date=now,
+        due_date=now,
+        finalized_at=now,
+        paid_at=now if paid else None,
+        created_at=now,
+        updated_at=now,
+        created_by=actor,
+        updated_by=actor,
+    )
+    InvoiceLineItem.objects.create(
+        invoice=invoice,
+        display_name=f"Purchase {money.format_decimal(credit.credit_amount)} credits",
+        quantity=credit.credit_amount,
+        unit_amount=wallet.topup_conversion_rate,
+        amount=amount,
+        currency=wallet.currency,
+        created_at=now,
+    )
+    return invoice
+
+
+def _lock(invoice: Invoice) -> tuple[Wallet, Invoice]:
+    wallet = ledger.lock_wallet(invoice.wallet_id)
+    return wallet, Invoice.objects.select_for_update().select_related("wallet_transaction").get(pk=invoice.pk)
+
+
+def invoice_pay(
+    invoice: Invoice,
+    *,
+    amount: Decimal | None = None,
+    method: str = Payment.MethodType.OFFLINE,
+    idempotency_key: str | None = None,
+    metadata: dict | None = None,
+    actor: str = "",
+) -> Payment:
+    """Record full payment of ``invoice`` and complete its credit, exactly once.
+
+    ``amount`` must equal what is due (partial payments are refused). Raises InvalidOperation
+    for a voided or already paid invoice. A repeated ``idempotency_key`` returns the first payment.
+    """
+    metadata = inputs.check_metadata(metadata)
+    inputs.check_choice(method, field="payment_method_type", choices=Payment.MethodType.values)
+    if amount is not None:
+        amount = money.check_credits(amount, field="amount")
+    now = timezone.now()
+    with transaction.atomic():
+        wallet, invoice = _lock(invoice)
+        if idempotency_key:  # checked under the lock, so a concurrent retry sees the first payment
+            earlier = Payment.objects.filter(environment_id=invoice.environment_id, idempotency_key=idempotency_key).first()
+            if earlier is not None:
+                if earlier.invoice_id != invoice.id:
+                    raise InvalidOperation("This idempotency key paid another invoice", details={"invoice_id": earlier.invoice_id})
+                return earlier
+        if invoice.invoice_status == Invoice.Status.VOIDED:
+            raise InvalidOperation("The invoice is voided and cannot be paid", details={"invoice_id": invoice.id})
+        if invoice.payment_status == Invoice.PaymentStatus.SUCCEEDED:
+            raise InvalidOperation("The invoice is already paid", details={"invoice_id": invoice.id})
+        if amount is not None and amount != invoice.amount_remaining:
+            raise ValidationFailed(
+                f"amount must equal the amount due ({money.format_decimal(invoice.amount_remaining)}); partial payments are not accepted",
+                field="amount",
+            )
+        payment = Payment.objects.create(
+            tenant_id=invoice.tenant_id,
+            environment_id=invoice.environment_id,
+            invoice=invoice,
+            amount=invoice.amount_remaining,
+            currency=invoice.currency,
+            payment_method_type=method,
+            idempotency_key=idempotency_key or None,
+            metadata=metadata,
+            succeeded_at=now,
+            created_at=now,
+            created_by=actor,
+        )
+        invoice.amount_paid = invoice.amount_due
+        invoice.payment_status = Invoice.PaymentStatus.SUCCEEDED
+        invoice.paid_at = now
+        invoice.updated_at = now
+        invoice.updated_by = actor
+        invoice.save(update_fields=["amount_paid", "payment_status", "paid_at", "updated_at", "updated_by"])
+        ledger.complete_pending_credit(wallet, invoice.wallet_transaction, actor=actor, now=now)
+    return payment
+
+
+def invoice_void(invoice: Invoice, *, actor: str = "") -> Invoice:
+    """Void an unpaid invoice; its pending credit fails and adds nothing. Raises InvalidOperation otherwise."""
+    now = timezone.now()
+    with transaction.atomic():
+        wallet, invoice = _lock(invoice)
+        if invoice.invoice_status == Invoice.Status.VOIDED:
+            raise InvalidOperation("The invoice is already voided", details={"invoice_id": invoice.id})
+        if invoice.payment_status == Invoice.PaymentStatus.SUCCEEDED:
+            raise InvalidOperation("A paid invoice cannot be voided", details={"invoice_id": invoice.id})
+        invoice.invoice_status = Invoice.Status.VOIDED
+        invoice.voided_at = now
+        invoice.updated_at = now
+        invoice.updated_by = actor
+        invoice.save(update_fields=["invoice_status", "voided_at", "updated_at", "updated_by"])
+        ledger.fail_pending_credit(wallet, invoice.wallet_transaction, actor=actor, now=now)
+    return invoice
