@@ -1,3 +1,47 @@
-"""Wallet routes under /v1 (static segments before ids: /wallets/search wins over /wallets/{id})."""
+"""Wallet routes under /v1 (static segments before ids: /wallets/search wins over /wallets/{id}).
 
-urlpatterns = []
+``/customers/wallets`` and ``/customers/{id}/wallets`` live here too: billing.urls includes this
+module before the customer routes, so ``customers/wallets`` is never read as a customer id.
+No trailing slashes: a redirect would turn the SDK's POST into a GET.
+"""
+
+from django.urls import path
+
+from wallets.api.views import CustomerWalletViewSet, WalletTransactionViewSet, WalletViewSet
+
+urlpatterns = [
+    path("wallets", WalletViewSet.as_view({"get": "list", "post": "create"}), name="wallet-list"),
+    path("wallets/search", WalletViewSet.as_view({"post": "search"}), name="wallet-search"),
+    path(
+        "wallets/transactions/search",
+        WalletTransactionViewSet.as_view({"post": "search"}),
+        name="wallet-transaction-search",
+    ),
+    path("wallets/<str:id>", WalletViewSet.as_view({"get": "retrieve", "put": "update"}), name="wallet-detail"),
+    path("wallets/<str:id>/top-up", WalletViewSet.as_view({"post": "top_up"}), name="wallet-top-up"),
+    path("wallets/<str:id>/debit", WalletViewSet.as_view({"post": "debit"}), name="wallet-debit"),
+    path("wallets/<str:id>/terminate", WalletViewSet.as_view({"post": "terminate"}), name="wallet-terminate"),
+    path("wallets/<str:id>/freeze", WalletViewSet.as_view({"post": "freeze"}), name="wallet-freeze"),
+    path("wallets/<str:id>/unfreeze", WalletViewSet.as_view({"post": "unfreeze"}), name="wallet-unfreeze"),
+    path(
+        "wallets/<str:id>/balance/real-time",
+        WalletViewSet.as_view({"get": "real_time_balance"}),
+        name="wallet-balance",
+    ),
+    path(
+        "wallets/<str:id>/balance/real-time-cached",
+        WalletViewSet.as_view({"get": "real_time_balance_cached"}),
+        name="wallet-balance-cached",
+    ),
+    path(
+        "wallets/<str:id>/transactions",
+        WalletViewSet.as_view({"get": "transactions"}),
+        name="wallet-transactions",
+    ),
+    path("customers/wallets", CustomerWalletViewSet.as_view({"get": "by_lookup"}), name="customer-wallets"),
+    path(
+        "customers/<str:id>/wallets",
+        CustomerWalletViewSet.as_view({"get": "by_customer"}),
+        name="customer-wallets-by-id",
+    ),
+]

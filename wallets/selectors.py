@@ -1,0 +1,315 @@
+"""Read-side queries on wallets and their ledger, always scoped to one environment.
+
+Views call these; nothing here writes. Lookups of another environment's rows behave exactly
+like lookups of rows that do not exist (NotFound), so an id never reveals that it is taken.
+
+The transaction search compiles Flexprice's filter DSL (``filters`` / ``sort``) against a
+whitelist of ledger columns. Every search filters on ``environment_id`` first and orders by
+``created_at``, so PostgreSQL can walk one of the ledger's ``(…, created_at)`` indexes: by
+wallet, by customer or the whole environment.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from core.exceptions import NotFound, ValidationFailed
+from customers import selectors as customer_selectors
+from customers.models import Customer
+from wallets import ledger, money
+from wallets.models import Wallet, WalletTransaction
+from wallets.services import PURCHASED_REASONS
+
+# Ids are at most 50 characters (core.ids); anything longer, or holding characters a database
+# string cannot (NUL), cannot name a row, and must not reach the database as a parameter.
+MAX_ID_LENGTH = 255
+
+
+def _usable_id(value: str) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH and "\x00" not in value
+
+
+def wallet_get(*, environment_id: str, wallet_id: str) -> Wallet:
+    """The wallet with this id in the environment, whatever its status; NotFound otherwise."""
+    wallet = None
+    if _usable_id(wallet_id):
+        wallet = Wallet.objects.filter(environment_id=environment_id, pk=wallet_id, status="published").first()
+    if wallet is None:
+        raise NotFound("Wallet not found", details={"wallet_id": wallet_id})
+    return wallet
+
+
+# Wallet list ``sort`` values and the columns they order by.
+WALLET_SORT_FIELDS = ("created_at", "updated_at", "credit_balance", "balance", "name", "currency")
+
+
+def wallet_list(
+    *,
+    environment_id: str,
+    wallet_ids: list[str] | None = None,
+    wallet_status: str | None = None,
+    alert_enabled: bool | None = None,
+    sort: str = "created_at",
+    order: str = "desc",
+) -> QuerySet[Wallet]:
+    """The environment's wallets, newest first unless ``sort``/``order`` say otherwise."""
+    queryset = Wallet.objects.filter(environment_id=environment_id, status="published")
+    if wallet_ids:
+        queryset = queryset.filter(pk__in=[i for i in wallet_ids if _usable_id(i)])
+    if wallet_status:
+        queryset = queryset.filter(wallet_status=wallet_status)
+    if alert_enabled is True:
+        queryset = queryset.filter(alert_settings__alert_enabled=True)
+    elif alert_enabled is False:
+        queryset = queryset.exclude(alert_settings__alert_enabled=True)
+    column = F(sort).asc() if order == "asc" else F(sort).desc()
+    tiebreak = F("id").asc() if order == "asc" else F("id").desc()
+    return queryset.order_by(column, tiebreak)
+
+
+def wallet_owner_get(*, environment_id: str, customer_id: str | None = None, lookup_key: str | None = None) -> Customer:
+    """The live customer whose wallets are asked for, by internal id or by lookup key (external id)."""
+    if customer_id is not None:
+        if not _usable_id(customer_id):
+            raise NotFound(f"Customer with ID {customer_id} was not found", details={"customer_id": customer_id})
+        return customer_selectors.customer_get(environment_id=environment_id, customer_id=customer_id)
+    if _usable_id(lookup_key):
+        try:
+            return customer_selectors.customer_get_by_external_id(environment_id=environment_id, external_id=lookup_key)
+        except NotFound:
+            pass
+    # Flexprice's wording for this route names the lookup key.
+    raise NotFound(f"Customer with lookup key {lookup_key} was not found", details={"lookup_key": lookup_key})
+
+
+def customer_active_wallets(*, customer: Customer) -> QuerySet[Wallet]:
+    """The customer's active wallets, oldest first; frozen and closed wallets are hidden."""
+    return Wallet.objects.filter(
+        environment_id=customer.environment_id, customer=customer, wallet_status=Wallet.Status.ACTIVE, status="published"
+    ).order_by("created_at", "id")
+
+
+@dataclass(frozen=True)
+class CreditsBreakdown:
+    purchased: Decimal = money.ZERO
+    free: Decimal = money.ZERO
+
+
+def credits_breakdown(wallet_ids, *, now: datetime | None = None) -> dict[str, CreditsBreakdown]:
+    """Spendable credits per wallet, split into purchased (PURCHASED_*) and free (the rest).
+
+    One grouped query for any number of wallets, over the lots a debit could consume now
+    (wallets.ledger.spendable), so the breakdown never counts credits that cannot be spent.
+    """
+    now = now or timezone.now()
+    ids = list(wallet_ids)
+    if not ids:
+        return {}
+    purchased = Q(transaction_reason__in=PURCHASED_REASONS)
+    rows = (
+        WalletTransaction.objects.filter(ledger.spendable(now), wallet_id__in=ids)
+        .values("wallet_id")
+        .annotate(purchased=Sum("credits_available", filter=purchased), free=Sum("credits_available", filter=~purchased))
+        .order_by()
+    )
+    result = {wallet_id: CreditsBreakdown() for wallet_id in ids}
+    for row in rows:
+        result[row["wallet_id"]] = CreditsBreakdown(
+            purchased=row["purchased"] or money.ZERO, free=row["free"] or money.ZERO
+        )
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Transaction search
+
+
+class _Kind:
+    TEXT = "text"
+    DECIMAL = "decimal"
+    INTEGER = "integer"
+    TIME = "time"
+
+
+# Ledger columns a filter or sort may name, by wire name (Flexprice's column names).
+# ``metadata`` and ``tenant_id`` are left out: the first is a JSON map no operator fits, the
+# second is implied by the API key.
+TRANSACTION_FIELDS: dict[str, tuple[str, str]] = {
+    "id": ("id", _Kind.TEXT),
+    "status": ("status", _Kind.TEXT),
+    "environment_id": ("environment_id", _Kind.TEXT),
+    "wallet_id": ("wallet_id", _Kind.TEXT),
+    "customer_id": ("customer_id", _Kind.TEXT),
+    "type": ("type", _Kind.TEXT),
+    "transaction_status": ("transaction_status", _Kind.TEXT),
+    "transaction_reason": ("transaction_reason", _Kind.TEXT),
+    "reference_type": ("reference_type", _Kind.TEXT),
+    "reference_id": ("reference_id", _Kind.TEXT),
+    "description": ("description", _Kind.TEXT),
+    "currency": ("currency", _Kind.TEXT),
+    "idempotency_key": ("idempotency_key", _Kind.TEXT),
+    "parent_transaction_id": ("parent_transaction_id", _Kind.TEXT),
+    "created_by": ("created_by", _Kind.TEXT),
+    "updated_by": ("updated_by", _Kind.TEXT),
+    "amount": ("amount", _Kind.DECIMAL),
+    "credit_amount": ("credit_amount", _Kind.DECIMAL),
+    "credit_balance_before": ("credit_balance_before", _Kind.DECIMAL),
+    "credit_balance_after": ("credit_balance_after", _Kind.DECIMAL),
+    "credits_available": ("credits_available", _Kind.DECIMAL),
+    "conversion_rate": ("conversion_rate", _Kind.DECIMAL),
+    "topup_conversion_rate": ("topup_conversion_rate", _Kind.DECIMAL),
+    "priority": ("priority", _Kind.INTEGER),
+    "created_at": ("created_at", _Kind.TIME),
+    "updated_at": ("updated_at", _Kind.TIME),
+    "expiry_date": ("expiry_date", _Kind.TIME),
+}
+FILTER_OPERATORS = ("eq", "contains", "not_contains", "gt", "lt", "gte", "in", "not_in", "before", "after")
+# Which value member each kind of column compares with.
+_VALUE_MEMBER = {_Kind.TEXT: "string", _Kind.DECIMAL: "number", _Kind.INTEGER: "number", _Kind.TIME: "date"}
+# Operators each kind of column supports, and the ORM lookup each one becomes.
+_LOOKUPS = {
+    _Kind.TEXT: {"eq": "exact", "contains": "icontains", "not_contains": "icontains", "in": "in", "not_in": "in"},
+    _Kind.DECIMAL: {"eq": "exact", "gt": "gt", "lt": "lt", "gte": "gte"},
+    _Kind.INTEGER: {"eq": "exact", "gt": "gt", "lt": "lt", "gte": "gte"},
+    _Kind.TIME: {"eq": "exact", "gt": "gt", "lt": "lt", "gte": "gte", "before": "lt", "after": "gt"},
+}
+_NEGATED = ("not_contains", "not_in")
+MAX_FILTERS = 20
+
+
+@dataclass(frozen=True)
+class FilterCondition:
+    """One DSL condition; ``value`` holds the members the caller sent (string, number, date, array...)."""
+
+    field: str
+    operator: str
+    value: dict
+
+
+@dataclass(frozen=True)
+class SortField:
+    field: str
+    direction: str = "asc"
+
+
+@dataclass(frozen=True)
+class TransactionQuery:
+    """The filters of ``GET /wallets/{id}/transactions`` and ``POST /wallets/transactions/search``."""
+
+    wallet_id: str | None = None
+    type: str | None = None
+    transaction_status: str | None = None
+    transaction_reason: str | None = None
+    reference_type: str | None = None
+    reference_id: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    expiry_date_before: datetime | None = None
+    expiry_date_after: datetime | None = None
+    credits_available_gt: Decimal | None = None
+    priority: int | None = None
+    created_by: str | None = None
+    status: str | None = None
+    filters: list[FilterCondition] = field(default_factory=list)
+    sort: list[SortField] = field(default_factory=list)
+    order: str = "desc"
+
+    def checked(self) -> "TransactionQuery":
+        """Refuse combinations that can only be mistakes (Flexprice's rules)."""
+        if bool(self.reference_type) != bool(self.reference_id):
+            raise ValidationFailed(
+                "Reference type and reference id must be provided together", field="reference_type"
+            )
+        if self.start_time and self.end_time and self.end_time < self.start_time:
+            raise ValidationFailed("Please provide a valid time range: end_time is before start_time", field="end_time")
+        if self.expiry_date_before and self.expiry_date_after and self.expiry_date_before < self.expiry_date_after:
+            raise ValidationFailed(
+                "Expiry date before must be after expiry date after", field="expiry_date_before"
+            )
+        if len(self.filters) > MAX_FILTERS:
+            raise ValidationFailed(f"At most {MAX_FILTERS} filters are allowed", field="filters")
+        return self
+
+
+def _column(name: str, where: str) -> tuple[str, str]:
+    if name not in TRANSACTION_FIELDS:
+        raise ValidationFailed(
+            f"Unknown field name '{name}' in wallet transaction query",
+            field=where,
+            details={"allowed": sorted(TRANSACTION_FIELDS)},
+        )
+    return TRANSACTION_FIELDS[name]
+
+
+def _filter_q(condition: FilterCondition, index: int) -> Q:
+    where = f"filters[{index}]"
+    column, kind = _column(condition.field, f"{where}.field")
+    lookup = _LOOKUPS[kind].get(condition.operator)
+    if lookup is None:
+        raise ValidationFailed(
+            f"Operator {condition.operator} does not apply to {condition.field}",
+            field=f"{where}.operator",
+            details={"allowed": list(_LOOKUPS[kind])},
+        )
+    member = "array" if condition.operator in ("in", "not_in") else _VALUE_MEMBER[kind]
+    value = condition.value.get(member)
+    if value is None or value == [] or value == "":
+        raise ValidationFailed(
+            f"{where}.value.{member} is required for {condition.operator} on {condition.field}",
+            field=f"{where}.value.{member}",
+        )
+    if kind == _Kind.DECIMAL:
+        value = money.check_threshold(value, field=f"{where}.value.number")
+    elif kind == _Kind.INTEGER:
+        if value != value.to_integral_value() or abs(value) > 2**31:
+            raise ValidationFailed(f"{where}.value.number must be an integer", field=f"{where}.value.number")
+        value = int(value)
+    q = Q(**{f"{column}__{lookup}": value})
+    return ~q if condition.operator in _NEGATED else q
+
+
+def wallet_transaction_search(*, environment_id: str, query: TransactionQuery, expand: frozenset = frozenset()) -> QuerySet:
+    """Ledger rows of the environment matching ``query``, in its order (newest first by default).
+
+    ``expand`` may hold ``customer`` and ``wallet``: those relations are joined in the same
+    query, so rendering a page never issues one query per row.
+    """
+    query.checked()
+    rows = WalletTransaction.objects.filter(environment_id=environment_id)
+    if query.wallet_id is not None:
+        rows = rows.filter(wallet_id=query.wallet_id) if _usable_id(query.wallet_id) else rows.none()
+    exact = {
+        "type": query.type,
+        "transaction_status": query.transaction_status,
+        "transaction_reason": query.transaction_reason,
+        "reference_type": query.reference_type,
+        "reference_id": query.reference_id,
+        "priority": query.priority,
+        "created_by": query.created_by,
+        "status": query.status,
+    }
+    rows = rows.filter(**{column: value for column, value in exact.items() if value is not None})
+    ranges = {
+        "created_at__gte": query.start_time,
+        "created_at__lte": query.end_time,
+        "expiry_date__lte": query.expiry_date_before,
+        "expiry_date__gte": query.expiry_date_after,
+        "credits_available__gt": query.credits_available_gt,
+    }
+    rows = rows.filter(**{lookup: value for lookup, value in ranges.items() if value is not None})
+    for index, condition in enumerate(query.filters):
+        rows = rows.filter(_filter_q(condition, index))
+    ordering = []
+    for index, item in enumerate(query.sort):
+        column, _ = _column(item.field, f"sort[{index}].field")
+        ordering.append(F(column).desc(nulls_last=True) if item.direction == "desc" else F(column).asc(nulls_last=True))
+    # created_at, then id, last: the order is total, so pages never overlap or skip rows.
+    for column in ("created_at", "id"):
+        ordering.append(F(column).asc() if query.order == "asc" else F(column).desc())
+    related = [name for name in ("customer", "wallet") if name in expand]
+    if related:
+        rows = rows.select_related(*related)
+    return rows.order_by(*ordering)
