@@ -79,6 +79,17 @@ class Wallet(models.Model):
     updated_by = models.CharField(max_length=100, blank=True)
 
     class Meta:
+        # One permission per support action in the admin (wallets.admin); the "Support" and
+        # "Finance" groups that hold them are created by migration 0004.
+        permissions = [
+            ("top_up_wallet", "Can top up wallets (up to SUPPORT_TOP_UP_LIMIT credits each)"),
+            ("top_up_wallet_unlimited", "Can top up wallets above SUPPORT_TOP_UP_LIMIT"),
+            ("debit_wallet", "Can debit wallets manually"),
+            ("freeze_wallet", "Can freeze wallets"),
+            ("unfreeze_wallet", "Can unfreeze wallets"),
+            ("terminate_wallet", "Can terminate wallets"),
+            ("export_transactions", "Can export wallet transactions as CSV"),
+        ]
         constraints = [
             # A frozen wallet keeps its place, so freezing cannot be sidestepped by opening a twin.
             models.UniqueConstraint(

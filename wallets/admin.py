@@ -1,0 +1,316 @@
+"""Support back-office for wallets and their ledger (Django admin).
+
+- Wallets: list with search and filters; a read-only detail page with the open credit lots, the
+  ledger (paginated, newest first), a chart of the credit balance and the freeze history; the
+  support actions top up, manual debit, freeze, unfreeze and terminate (wallets.admin_actions),
+  each behind its own permission (Wallet.Meta.permissions).
+- Wallet transactions: read-only for everyone, filterable, searchable, and exportable as CSV:
+  exactly the rows the filtered list shows.
+
+Nothing here writes a balance or a status; the actions call wallets.services.
+"""
+
+import logging
+
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseBadRequest
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html
+
+from core.admin import ReadOnlyModelAdmin
+from wallets import admin_actions, selectors_admin
+from wallets.admin_actions import ACTIONS, DEBIT, FREEZE, TERMINATE, TOP_UP, UNFREEZE
+from wallets.admin_display import (
+    badge,
+    balance_chart_svg,
+    changelist_url,
+    credits_display,
+    link,
+)
+from wallets.admin_export import transactions_csv_response
+from wallets.models import Wallet, WalletTransaction
+
+logger = logging.getLogger(__name__)
+# The balance chart plots at most this many of the latest ledger rows.
+CHART_POINTS = 200
+EXPORT_PERMISSION = "wallets.export_transactions"
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open (active or frozen)"), *Wallet.Status.choices]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(wallet_status__in=selectors_admin.OPEN_STATUSES)
+        if self.value() in Wallet.Status.values:
+            return queryset.filter(wallet_status=self.value())
+        return queryset
+
+
+class CurrencyFilter(admin.SimpleListFilter):
+    """Currency of wallets or of ledger rows; the choices come from the (small) wallet table."""
+
+    title = "currency"
+    parameter_name = "currency"
+
+    def lookups(self, request, model_admin):
+        return [(currency, currency.upper()) for currency in selectors_admin.wallet_currencies()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(currency=self.value()) if self.value() else queryset
+
+
+class ExpiringFilter(admin.SimpleListFilter):
+    title = "credits expiring"
+    parameter_name = "expiring"
+
+    def lookups(self, request, model_admin):
+        return [("7d", f"Within {selectors_admin.EXPIRING_WINDOW.days} days")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "7d":
+            return selectors_admin.wallets_with_credits_expiring(queryset, now=timezone.now())
+        return queryset
+
+
+@admin.register(Wallet)
+class WalletAdmin(ReadOnlyModelAdmin):
+    list_display = [
+        "wallet_column",
+        "customer_column",
+        "wallet_type",
+        "currency_column",
+        "status_column",
+        "credit_balance_column",
+        "balance_column",
+        "alert_column",
+        "updated_at",
+    ]
+    list_filter = [StatusFilter, "wallet_type", CurrencyFilter, "alert_state", ExpiringFilter, "environment"]
+    search_fields = ["=id", "=customer__external_id", "customer__name", "customer__email"]
+    search_help_text = "Wallet id, customer external id (exact), or part of the customer's name or email."
+    list_select_related = ["customer"]
+    ordering = ["-created_at", "-id"]
+    show_full_result_count = False
+    actions = ["top_up", "debit", "freeze", "unfreeze", "terminate"]
+    fieldsets = [
+        ("Wallet", {"fields": ["id", "customer", "environment", "name", "description", "wallet_type", "currency"]}),
+        (
+            "Balance",
+            {
+                "fields": [
+                    "credit_balance_column",
+                    "balance_column",
+                    "conversion_rate_column",
+                    "topup_conversion_rate_column",
+                    "transaction_count",
+                ],
+                "description": "Balances change only through the actions above, which write the ledger.",
+            },
+        ),
+        ("Status", {"fields": ["status_column", "frozen_until", "alert_column", "alert_settings"]}),
+        (
+            "Auto top-up",
+            {
+                "fields": [
+                    "auto_topup_enabled",
+                    "auto_topup_threshold_column",
+                    "auto_topup_amount_column",
+                    "auto_topup_invoicing",
+                    "auto_topup_cooldown_value",
+                    "auto_topup_cooldown_unit",
+                ]
+            },
+        ),
+        ("Record", {"fields": ["created_at", "created_by", "updated_at", "updated_by", "metadata", "config"]}),
+    ]
+
+    credit_balance_column = credits_display("credit_balance", "Credit balance")
+    balance_column = credits_display("balance", "Balance")
+    conversion_rate_column = credits_display("conversion_rate", "Conversion rate")
+    topup_conversion_rate_column = credits_display("topup_conversion_rate", "Top-up conversion rate")
+    auto_topup_threshold_column = credits_display("auto_topup_threshold", "Auto top-up threshold")
+    auto_topup_amount_column = credits_display("auto_topup_amount", "Auto top-up amount")
+
+    @admin.display(description="Wallet", ordering="id")
+    def wallet_column(self, obj):
+        return format_html("{}<br><small>{}</small>", obj.name or obj.pk, obj.pk)
+
+    @admin.display(description="Customer", ordering="customer__name")
+    def customer_column(self, obj):
+        customer = obj.customer
+        return format_html(
+            "{}<br><small>{} · {}</small>", link(customer, customer.name or customer.external_id),
+            customer.external_id, customer.email or "no email",
+        )
+
+    @admin.display(description="Currency", ordering="currency")
+    def currency_column(self, obj):
+        return obj.currency.upper()
+
+    @admin.display(description="Status", ordering="wallet_status")
+    def status_column(self, obj):
+        return badge(obj.wallet_status, obj.get_wallet_status_display())
+
+    @admin.display(description="Alert state", ordering="alert_state")
+    def alert_column(self, obj):
+        return badge(obj.alert_state, obj.get_alert_state_display())
+
+    # Support actions: each is a one-liner into the shared three-step flow.
+    @admin.action(description="Top up selected wallets…", permissions=["top_up"])
+    def top_up(self, request, queryset):
+        return admin_actions.run(self, request, queryset, TOP_UP)
+
+    @admin.action(description="Debit selected wallets manually…", permissions=["debit"])
+    def debit(self, request, queryset):
+        return admin_actions.run(self, request, queryset, DEBIT)
+
+    @admin.action(description="Freeze selected wallets…", permissions=["freeze"])
+    def freeze(self, request, queryset):
+        return admin_actions.run(self, request, queryset, FREEZE)
+
+    @admin.action(description="Unfreeze selected wallets…", permissions=["unfreeze"])
+    def unfreeze(self, request, queryset):
+        return admin_actions.run(self, request, queryset, UNFREEZE)
+
+    @admin.action(description="Terminate selected wallets…", permissions=["terminate"])
+    def terminate(self, request, queryset):
+        return admin_actions.run(self, request, queryset, TERMINATE)
+
+    def has_top_up_permission(self, request):
+        return request.user.has_perm(TOP_UP.permission)
+
+    def has_debit_permission(self, request):
+        return request.user.has_perm(DEBIT.permission)
+
+    def has_freeze_permission(self, request):
+        return request.user.has_perm(FREEZE.permission)
+
+    def has_unfreeze_permission(self, request):
+        return request.user.has_perm(UNFREEZE.permission)
+
+    def has_terminate_permission(self, request):
+        return request.user.has_perm(TERMINATE.permission)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        wallet = self.get_object(request, unquote(object_id))
+        if wallet is not None and self.has_view_permission(request, wallet):
+            extra_context = {**(extra_context or {}), **self._wallet_page_context(request, wallet)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _wallet_page_context(self, request, wallet: Wallet) -> dict:
+        lots, lots_total = selectors_admin.wallet_open_lots(wallet=wallet, now=timezone.now())
+        permitted = self.get_actions(request)
+        return {
+            "lots": lots,
+            "lots_total": lots_total,
+            "ledger": selectors_admin.wallet_ledger_page(wallet=wallet, page_number=request.GET.get("ledger_page")),
+            "chart": balance_chart_svg(selectors_admin.wallet_balance_history(wallet=wallet, limit=CHART_POINTS)),
+            "chart_points": CHART_POINTS,
+            "status_history": selectors_admin.wallet_status_history(wallet=wallet),
+            # Buttons for the actions this user may run and the wallet's status allows.
+            "wallet_actions": [a for a in ACTIONS if a.name in permitted and wallet.wallet_status in a.applies_to],
+            "wallet_changelist_url": changelist_url(Wallet),
+            "transactions_url": changelist_url(WalletTransaction, wallet__id__exact=wallet.pk),
+        }
+
+
+@admin.register(WalletTransaction)
+class WalletTransactionAdmin(ReadOnlyModelAdmin):
+    list_display = [
+        "created_at",
+        "id",
+        "wallet_column",
+        "type",
+        "transaction_reason",
+        "transaction_status",
+        "credit_amount_column",
+        "credit_balance_after_column",
+        "currency",
+        "expiry_date",
+        "reference_id",
+        "created_by",
+    ]
+    list_filter = [
+        "type",
+        "transaction_reason",
+        "transaction_status",
+        ("created_at", admin.DateFieldListFilter),
+        CurrencyFilter,
+    ]
+    search_fields = ["=id", "=idempotency_key", "=reference_id"]
+    search_help_text = "Transaction id, idempotency key or reference id (exact)."
+    list_select_related = ["wallet"]
+    ordering = ["-created_at", "-id"]
+    show_full_result_count = False
+    fieldsets = [
+        (
+            "Transaction",
+            {
+                "fields": [
+                    "id", "wallet", "customer", "sequence", "type", "transaction_reason", "transaction_status",
+                    "created_at", "created_by",
+                ]
+            },
+        ),
+        (
+            "Credits",
+            {
+                "fields": [
+                    "credit_amount_column", "amount_column", "credit_balance_before_column",
+                    "credit_balance_after_column", "credits_available_column", "expiry_date", "priority", "currency",
+                    "conversion_rate_column", "topup_conversion_rate_column",
+                ]
+            },
+        ),
+        (
+            "Reference",
+            {
+                "fields": [
+                    "description", "metadata", "reference_type", "reference_id", "idempotency_key",
+                    "parent_transaction", "request_fingerprint",
+                ]
+            },
+        ),
+        ("Record", {"fields": ["tenant", "environment", "updated_at", "updated_by"]}),
+    ]
+
+    credit_amount_column = credits_display("credit_amount", "Credits")
+    amount_column = credits_display("amount", "Amount")
+    credit_balance_before_column = credits_display("credit_balance_before", "Credit balance before")
+    credit_balance_after_column = credits_display("credit_balance_after", "Credit balance after")
+    credits_available_column = credits_display("credits_available", "Credits still available")
+    conversion_rate_column = credits_display("conversion_rate", "Conversion rate")
+    topup_conversion_rate_column = credits_display("topup_conversion_rate", "Top-up conversion rate")
+
+    @admin.display(description="Wallet", ordering="wallet")
+    def wallet_column(self, obj):
+        return link(obj.wallet, obj.wallet_id)
+
+    def get_urls(self):
+        export = path(
+            "export.csv",
+            self.admin_site.admin_view(self.export_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_export",
+        )
+        return [export, *super().get_urls()]
+
+    def export_view(self, request):
+        """The changelist's rows, with its filters, search and ordering, as a streamed CSV file."""
+        if not (self.has_view_permission(request) and request.user.has_perm(EXPORT_PERMISSION)):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return HttpResponseBadRequest("This export link holds an unknown filter; filter the list again.")
+        logger.info("user %s exported wallet transactions filtered by %s", request.user.get_username(), request.GET.urlencode())
+        filename = f"wallet-transactions-{timezone.now():%Y%m%dT%H%M%SZ}.csv"
+        return transactions_csv_response(changelist.get_queryset(request), filename=filename)
