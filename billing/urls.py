@@ -26,6 +26,7 @@ urlpatterns = [
     path("redoc", SpectacularRedocView.as_view(url_name="openapi", template_name="api_docs/redoc.html", **public), name="redoc"),
     path("v1/", include("wallets.api.urls")),
     path("v1/", include("customers.api.urls")),
+    path("v1/", include("invoices.api.urls")),
 ]
 
 handler404 = "core.api.errors.json_not_found"

@@ -1,0 +1,1 @@
+"""The /v1 invoice and payment routes, in Flexprice's shapes."""
