@@ -113,3 +113,68 @@ def test_client_cannot_take_an_auto_top_up_key(wallet):
 
     with pytest.raises(ValidationFailed):
         services.wallet_top_up(wallet, reason="FREE_CREDIT_GRANT", credits=D("1"), idempotency_key="auto_topup:x:0")
+
+
+def _invoiced(**fields):
+    return _auto(invoicing=True, **fields)
+
+
+def _auto_invoices(wallet):
+    from invoices.models import Invoice
+
+    return Invoice.objects.filter(wallet=wallet, billing_reason="WALLET_AUTO_TOPUP")
+
+
+def test_34_invoiced_mode_issues_one_invoice_and_guards_the_second_trigger(make_wallet):
+    wallet = make_wallet(auto_topup=_invoiced(threshold="5", amount="10"), initial_credits=D("3"))
+    first = automation.wallet_auto_top_up(wallet.id, trigger_id="t1")
+    second = automation.wallet_auto_top_up(wallet.id, trigger_id="t2")
+    assert len(first) == 1 and second == []
+    assert first[0].transaction_status == "pending"
+    assert _auto_invoices(wallet).count() == 1
+    assert Wallet.objects.get(pk=wallet.pk).credit_balance == D("3")
+
+
+def test_35_paying_the_invoice_reopens_auto_top_up(make_wallet):
+    from invoices.services import invoice_pay
+
+    wallet = make_wallet(auto_topup=_invoiced(threshold="50", amount="10"), initial_credits=D("3"))
+    automation.wallet_auto_top_up(wallet.id, trigger_id="t1")
+    invoice_pay(_auto_invoices(wallet).get())
+    assert Wallet.objects.get(pk=wallet.pk).credit_balance == D("13")
+    automation.wallet_auto_top_up(wallet.id, trigger_id="t2")
+    assert _auto_invoices(wallet).count() == 2
+
+
+def test_38_a_pending_purchase_without_auto_top_up_metadata_does_not_block(make_wallet):
+    wallet = make_wallet(auto_topup=_invoiced(threshold="50", amount="10"), initial_credits=D("3"))
+    services.wallet_top_up(wallet, reason="PURCHASED_CREDIT_INVOICED", credits=D("5"))
+    assert len(automation.wallet_auto_top_up(wallet.id, trigger_id="t1")) == 1
+
+
+def test_49_alarm_and_invoiced_auto_top_up_together(make_wallet):
+    from wallets.models import AlertLog
+
+    wallet = make_wallet(
+        auto_topup=_invoiced(threshold="30", amount="50"),
+        alert_settings={"alert_enabled": True, "critical": {"threshold": "50", "condition": "below"}},
+        initial_credits=D("20"),
+    )
+    automation.auto_top_up_sweep()
+    assert list(AlertLog.objects.filter(wallet=wallet).values_list("state", flat=True)) == ["in_alarm"]
+    assert _auto_invoices(wallet).count() == 1
+
+
+def test_50_three_wallets_one_invoice(make_wallet, make_customer):
+    critical = {"alert_enabled": True, "critical": {"threshold": "50", "condition": "below"}}
+    a = make_wallet(owner=make_customer(), alert_settings=critical, initial_credits=D("100"))
+    b = make_wallet(owner=make_customer(), alert_settings=critical, initial_credits=D("10"))
+    c = make_wallet(owner=make_customer(), auto_topup=_invoiced(threshold="5", amount="10"), initial_credits=D("2"))
+    automation.auto_top_up_sweep()
+    from invoices.models import Invoice
+    from wallets.models import AlertLog
+
+    assert (Wallet.objects.get(pk=a.pk).alert_state, Wallet.objects.get(pk=b.pk).alert_state) == ("ok", "in_alarm")
+    assert AlertLog.objects.filter(wallet=b).count() == 1
+    assert not AlertLog.objects.filter(wallet__in=[a, c]).exists()
+    assert Invoice.objects.count() == 1

@@ -14,9 +14,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.exceptions import InvalidOperation
+from invoices.models import Invoice
 from wallets import auto_top_up, ledger
 from wallets.fingerprints import fingerprint
 from wallets.models import Wallet, WalletTransaction
+from wallets.services.credits import purchase_on_invoice
 from wallets.services.debits import expire_due_lots
 from wallets.services.lifecycle import wallet_unfreeze
 
@@ -46,9 +48,13 @@ def _blocked_reason(wallet: Wallet, *, now: datetime) -> str:
     cooldown = _cooldown(wallet)
     if last is not None and cooldown is not None and now < last.created_at + cooldown:
         return "inside the cooldown"
-    if wallet.auto_topup_invoicing:
-        # Invoiced auto top-ups need purchase invoices, which this build does not issue yet.
-        return "invoiced auto top-up is not available"
+    if wallet.auto_topup_invoicing and Invoice.objects.filter(
+        customer_id=wallet.customer_id,
+        billing_reason=Invoice.BillingReason.WALLET_AUTO_TOPUP,
+        invoice_status=Invoice.Status.FINALIZED,
+        payment_status__in=[Invoice.PaymentStatus.PENDING, Invoice.PaymentStatus.FAILED],
+    ).exists():
+        return "an auto top-up invoice of this customer is unpaid"
     return ""
 
 
@@ -72,23 +78,22 @@ def wallet_auto_top_up(wallet_id: str, *, trigger_id: str, now: datetime | None 
             if blocked:
                 logger.info("auto top-up of %s skipped: %s", wallet.id, blocked)
                 break
-            added.append(
-                ledger.post_credit(
-                    wallet,
-                    ledger.Posting(
-                        credits=wallet.auto_topup_amount,
-                        reason=Reason.PURCHASED_CREDIT_DIRECT,
-                        actor=SYSTEM_ACTOR,
-                        now=now,
-                        idempotency_key=key,
-                        fingerprint=fingerprint("auto_top_up", wallet_id=wallet.id, trigger_id=trigger_id, attempt=attempt),
-                        description="Auto top-up triggered for low balance",
-                        metadata={"auto_topup": "true", "trigger_transaction_id": trigger_id},
-                        reference_type=WalletTransaction.ReferenceType.REQUEST,
-                        reference_id=trigger_id,
-                    ),
-                )
+            posting = ledger.Posting(
+                credits=wallet.auto_topup_amount,
+                reason=Reason.PURCHASED_CREDIT_INVOICED if wallet.auto_topup_invoicing else Reason.PURCHASED_CREDIT_DIRECT,
+                actor=SYSTEM_ACTOR,
+                now=now,
+                idempotency_key=key,
+                fingerprint=fingerprint("auto_top_up", wallet_id=wallet.id, trigger_id=trigger_id, attempt=attempt),
+                description="Auto top-up triggered for low balance",
+                metadata={"auto_topup": "true", "trigger_transaction_id": trigger_id},
+                reference_type=WalletTransaction.ReferenceType.REQUEST,
+                reference_id=trigger_id,
             )
+            if wallet.auto_topup_invoicing:  # pending until its invoice is paid, which re-opens the guard
+                added.append(purchase_on_invoice(wallet, posting, billing_reason=Invoice.BillingReason.WALLET_AUTO_TOPUP))
+            else:
+                added.append(ledger.post_credit(wallet, posting))
     if added:
         logger.info("auto top-up of %s: %s credit(s) added after %s", wallet_id, len(added), trigger_id)
     return added
