@@ -262,16 +262,18 @@ def _chain(wallet_ids: list[str]) -> list[Problem]:
                     f"expected {_fmt(expected)}",
                 )
             )
-    signed = {Type.CREDIT: 1, Type.DEBIT: -1}
-    for row in _rows(wallet_ids).filter(transaction_status=COMPLETED).order_by("wallet_id", "sequence", "id"):
-        if row.credit_balance_after != row.credit_balance_before + signed.get(row.type, 0) * row.credit_amount:
-            problems.append(
-                Problem(
-                    row.wallet_id, "I8",
-                    f"row {row.id} goes from {_fmt(row.credit_balance_before)} to {_fmt(row.credit_balance_after)} "
-                    f"but moves {row.type} {_fmt(row.credit_amount)}",
-                )
-            )
+    moves_wrongly = _rows(wallet_ids).filter(transaction_status=COMPLETED).exclude(
+        Q(type=Type.CREDIT, credit_balance_after=F("credit_balance_before") + F("credit_amount"))
+        | Q(type=Type.DEBIT, credit_balance_after=F("credit_balance_before") - F("credit_amount"))
+    )
+    problems += [
+        Problem(
+            row.wallet_id, "I8",
+            f"row {row.id} goes from {_fmt(row.credit_balance_before)} to {_fmt(row.credit_balance_after)} "
+            f"but moves {row.type} {_fmt(row.credit_amount)}",
+        )
+        for row in moves_wrongly.order_by("wallet_id", "sequence", "id")
+    ]
     unnumbered = _rows(wallet_ids).filter(
         Q(transaction_status=COMPLETED, sequence__isnull=True)
         | (~Q(transaction_status=COMPLETED) & Q(sequence__isnull=False))
