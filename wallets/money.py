@@ -8,7 +8,7 @@ All money arithmetic that can round, and every precision rule, lives here:
   (PostgreSQL's ``round()`` on numeric, and shopspring/decimal's ``Round()``, round the same way).
 """
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 from django.db import models
 
@@ -77,8 +77,11 @@ def _check_shape(value: Decimal, *, field: str, max_places: int, max_integer_dig
         raise ValidationFailed(f"{field} must be a decimal number", field=field)
     if not value.is_finite():
         raise ValidationFailed(f"{field} must be a finite number", field=field)
-    # Trailing zeros are not precision: "1.50000000000" is 1.5.
-    normalized = value.normalize() if value else ZERO
+    # Trailing zeros are not precision: "1.50000000000" is 1.5. Normalise in a context that can
+    # neither round nor overflow: the default one (28 digits, exponents to ±999999) would turn
+    # 1.000…0001 (30 digits) into 1 and raise on 1E+1000000.
+    with localcontext(prec=max(1, len(value.as_tuple().digits)), Emax=MAX_EMAX, Emin=MIN_EMIN):
+        normalized = value.normalize() if value else ZERO
     if _places(normalized) > max_places:
         raise ValidationFailed(f"{field} has more than {max_places} decimal places", field=field)
     if _integer_digits(normalized) > max_integer_digits:
