@@ -8,6 +8,7 @@ fixture pointing it at pytest-django's test database: tests that use it must com
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -28,7 +29,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_database_url() -> str:
+def live_database_url() -> str:
     db = settings.DATABASES["default"]
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
@@ -47,7 +48,7 @@ def gunicorn_server(*, database_url: str, workers: int = 2, **env):
     }
     command = [
         sys.executable, "-m", "gunicorn", "billing.wsgi",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "60", "--log-level", "warning",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "60", "--log-level", "warning", "--preload",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=PROJECT_DIR, env=environment)
     base_url = f"http://127.0.0.1:{port}"
@@ -64,7 +65,7 @@ def gunicorn_server(*, database_url: str, workers: int = 2, **env):
             time.sleep(0.1)
         yield base_url
     finally:
-        process.terminate()
+        process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown; tests wait on nothing in flight
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -75,5 +76,5 @@ def gunicorn_server(*, database_url: str, workers: int = 2, **env):
 @pytest.fixture(scope="module")
 def live_api(django_db_setup):
     """Base URL of a gunicorn on the test database; stopped before the database is dropped."""
-    with gunicorn_server(database_url=test_database_url()) as base_url:
+    with gunicorn_server(database_url=live_database_url()) as base_url:
         yield base_url
