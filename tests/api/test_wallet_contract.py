@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import jsonschema
 import pytest
-from django.urls import resolve
+from django.urls import Resolver404, resolve
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 
@@ -49,14 +49,31 @@ def openapi() -> dict:
     return _json_schema(json.loads(OpenApiJsonRenderer().render(schema)))
 
 
-def assert_conforms(response) -> None:
-    """The body matches the schema the OpenAPI document gives this route, method and status."""
-    route = resolve(response.wsgi_request.path).route
-    template = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
-    operation = openapi()["paths"][template][response.wsgi_request.method.lower()]
+def _declared_schema(response) -> dict:
+    """The response schema the OpenAPI document gives this route, method and status.
+
+    Requests no operation answers (an unrouted path, an unsupported method) must still get an
+    error in the contract's shape.
+    """
+    try:
+        route = resolve(response.wsgi_request.path).route
+    except Resolver404:
+        route = None
+    operation = None
+    if route is not None:
+        template = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
+        operation = openapi()["paths"].get(template, {}).get(response.wsgi_request.method.lower())
+    if operation is None:
+        assert response.status_code in (404, 405), response.status_code
+        return {"$ref": "#/components/schemas/ErrorResponse"}
     declared = operation["responses"].get(str(response.status_code))
     assert declared is not None, f"{template} does not declare status {response.status_code}"
-    schema = declared["content"]["application/json"]["schema"]
+    return declared["content"]["application/json"]["schema"]
+
+
+def assert_conforms(response) -> None:
+    """The body matches the schema the OpenAPI document declares for it."""
+    schema = _declared_schema(response)
     validator = jsonschema.Draft202012Validator({**schema, "components": openapi()["components"]}, format_checker=FORMATS)
     errors = sorted(validator.iter_errors(response.json()), key=lambda error: list(error.absolute_path))
     assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])

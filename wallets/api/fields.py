@@ -1,7 +1,7 @@
 """Wallet-specific serializer fields, next to the strict ones in core.api.fields.
 
 - ``WireDecimalField`` reads a decimal the way the contract allows (JSON string or exact number);
-- ``StrictBooleanField`` takes only true/false, and an absent query-string flag stays absent;
+- ``StrictBooleanField`` takes only true/false (as core.api.fields does for integers);
 - ``MetadataField`` applies the ledger's metadata rules (wallets.inputs);
 - ``DecimalString`` only documents a decimal in a response: responses are plain dicts
   built by wallets.api.render.
@@ -9,6 +9,7 @@
 
 from decimal import Decimal
 
+from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -22,7 +23,7 @@ DECIMAL_OUTPUT_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 
 @extend_schema_field(OpenApiTypes.BOOL)
 class StrictBooleanField(serializers.BooleanField):
-    """A JSON ``true``/``false``, or in a query string the words ``true``/``false``.
+    """A JSON ``true``/``false``; in a query string (all text) the words ``true``/``false``.
 
     ``1``, ``"yes"`` and the like are refused. DRF reads an absent boolean in a query string
     as ``false`` (an unticked HTML checkbox); here an absent flag stays absent.
@@ -35,7 +36,7 @@ class StrictBooleanField(serializers.BooleanField):
     def to_internal_value(self, data):
         if isinstance(data, bool):
             return data
-        if isinstance(data, str) and data in self._WORDS:
+        if isinstance(data, str) and isinstance(self.root.initial_data, QueryDict) and data in self._WORDS:
             return self._WORDS[data]
         self.fail("invalid")
 

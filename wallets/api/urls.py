@@ -10,7 +10,7 @@ from django.urls import path
 from wallets.api.views import CustomerWalletViewSet, WalletTransactionViewSet, WalletViewSet
 
 urlpatterns = [
-    path("wallets", WalletViewSet.as_view({"get": "list", "post": "create"}), name="wallet-list"),
+    path("wallets", WalletViewSet.as_view({"get": "list_wallets", "post": "create"}), name="wallet-list"),
     path("wallets/search", WalletViewSet.as_view({"post": "search"}), name="wallet-search"),
     path(
         "wallets/transactions/search",
