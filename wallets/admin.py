@@ -200,6 +200,14 @@ class WalletAdmin(ReadOnlyModelAdmin):
     def has_terminate_permission(self, request):
         return request.user.has_perm(TERMINATE.permission)
 
+    def changelist_view(self, request, extra_context=None):
+        # Django answers an action the user may not run with "No action selected"; say no plainly.
+        if request.method == "POST":
+            permitted = self.get_actions(request)
+            if any(name and name not in permitted for name in request.POST.getlist("action")):
+                raise PermissionDenied
+        return super().changelist_view(request, extra_context)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         wallet = self.get_object(request, unquote(object_id))
         if wallet is not None and self.has_view_permission(request, wallet):
