@@ -55,6 +55,7 @@ class Invoice(models.Model):
     updated_by = models.CharField(max_length=100, blank=True)
 
     class Meta:
+        permissions = [("settle_invoice", "Can mark invoices paid or void them")]
         constraints = [
             models.UniqueConstraint(fields=["environment", "idempotency_key"], name="invoice_unique_idempotency_key"),
             models.UniqueConstraint(fields=["environment", "invoice_number"], name="invoice_unique_number"),
