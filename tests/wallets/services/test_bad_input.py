@@ -28,6 +28,9 @@ BAD_QUANTITIES = {
     "ten_places": D("0.0000000001"),
     "twelve_digits": D("100000000000"),
     "twelve_digits_exponent": D("1E+11"),
+    # 30 significant digits: a 28-digit context would round it to 1 and accept it.
+    "thirty_digits": D("1.00000000000000000000000000001"),
+    "huge_exponent": D("1E+1000000"),
     "float": 1.5,
     "bool": True,
     "str": "5",
