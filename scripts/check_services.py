@@ -2,7 +2,9 @@
 
 import os
 import sys
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing.test_settings")
 
 import django  # noqa: E402
