@@ -21,11 +21,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, connections
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from core.exceptions import AlreadyExists, InvalidOperation, ServiceError
-from wallets import integrity, services
+from tests.wallets.services.concurrently import run_together
+from wallets import integrity, money, services
 from wallets.models import WalletTransaction
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,26 +65,18 @@ def wallets(make_customer, make_wallet):
 class Worker:
     """One thread's random operations and what each caller was told."""
 
-    def __init__(self, index: int, wallets, barrier: threading.Barrier):
+    def __init__(self, index: int, wallets):
         self.index = index
         self.rng = random.Random(20261122 + index)
         self.wallets = wallets
-        self.barrier = barrier
         self.stats = Counter()
         self.effects: Counter = Counter()  # wallet id → net credits of the calls answered "ok" (not replays)
         self.done: list[tuple] = []  # (kind, wallet, kwargs, transaction id) of every first-time success
         self.refused_keys: list[str] = []
-        self.errors: list[BaseException] = []
 
     def run(self) -> None:
-        try:
-            self.barrier.wait()
-            for n in range(OPS_PER_WORKER):
-                self.step(n)
-        except BaseException as exc:  # a crash in the harness itself must fail the test, not hang it
-            self.errors.append(exc)
-        finally:
-            connections.close_all()
+        for n in range(OPS_PER_WORKER):
+            self.step(n)
 
     def pick_wallet(self):
         return self.wallets[0] if self.rng.random() < 0.5 else self.rng.choice(self.wallets[1:])
@@ -151,16 +144,11 @@ class Worker:
 
 def test_random_top_ups_and_debits_reconcile(wallets, capsys):
     seeded = {wallet.pk: D("1000") for wallet in wallets}
-    barrier = threading.Barrier(WORKERS)
-    workers = [Worker(i, wallets, barrier) for i in range(WORKERS)]
-    threads = [threading.Thread(target=worker.run) for worker in workers]
+    workers = [Worker(i, wallets) for i in range(WORKERS)]
     started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, errors = run_together(WORKERS, lambda i: workers[i].run())
     elapsed = time.monotonic() - started
-    assert [error for worker in workers for error in worker.errors] == []
+    assert errors == [None] * WORKERS
 
     stats = sum((worker.stats for worker in workers), Counter())
     problems = integrity.check_all()
@@ -174,7 +162,7 @@ def test_random_top_ups_and_debits_reconcile(wallets, capsys):
         f"{WORKERS} workers × {OPS_PER_WORKER}: {stats['ops']} ops in {elapsed:.1f} s ({stats['ops'] / elapsed:.0f} ops/s): "
         f"{stats['ok']} ok, {stats['replayed']} replayed, {stats['refused_insufficient']} refused (insufficient), "
         f"{stats['refused_conflict']} refused (changed body); {rows} ledger rows; "
-        f"{len(problems)} invariant problems; lost updates {lost}",
+        f"{len(problems)} invariant problems; lost updates {money.format_decimal(lost)}",
     )
     assert stats["ops"] == WORKERS * OPS_PER_WORKER
     assert stats["ok"] > WORKERS * OPS_PER_WORKER // 2 and stats["refused_insufficient"] > 0, "the mix exercises both outcomes"
@@ -206,37 +194,32 @@ GUARDS = [
 
 def race_on(wallet, rng_seed: int) -> Counter:
     """WORKERS threads, released together for each of ROUNDS rounds, each top up or debit ``wallet``."""
-    barrier = threading.Barrier(WORKERS)
+    each_round = threading.Barrier(WORKERS, timeout=60)
     stats = Counter()
     lock = threading.Lock()
 
     def worker(i):
         rng = random.Random(rng_seed + i)
-        try:
-            for r in range(ROUNDS):
-                barrier.wait()
-                try:
-                    if rng.random() < 0.7:
-                        services.wallet_top_up(wallet, credits=random_credits(rng, 20), reason="FREE_CREDIT_GRANT", idempotency_key=f"r{rng_seed}-{i}-{r}")
-                    else:
-                        services.wallet_debit(wallet, credits=random_credits(rng, 20), idempotency_key=f"r{rng_seed}-{i}-{r}", reason="INVOICE_PAYMENT")
-                    outcome = "ok"
-                except IntegrityError:
-                    outcome = "refused_by_database"
-                except ServiceError:
-                    outcome = "refused_by_service"
-                except Exception as exc:  # anything else is a harness failure, reported in the counts
-                    outcome = f"error {type(exc).__name__}: {exc}"
-                with lock:
-                    stats[outcome] += 1
-        finally:
-            connections.close_all()
+        for r in range(ROUNDS):
+            each_round.wait()
+            key = f"r{rng_seed}-{i}-{r}"
+            try:
+                if rng.random() < 0.7:
+                    services.wallet_top_up(wallet, credits=random_credits(rng, 20), reason="FREE_CREDIT_GRANT", idempotency_key=key)
+                else:
+                    services.wallet_debit(wallet, credits=random_credits(rng, 20), idempotency_key=key, reason="INVOICE_PAYMENT")
+                outcome = "ok"
+            except IntegrityError:
+                outcome = "refused_by_database"
+            except ServiceError:
+                outcome = "refused_by_service"
+            except Exception as exc:  # anything else is a harness failure, reported in the counts
+                outcome = f"error {type(exc).__name__}: {exc}"
+            with lock:
+                stats[outcome] += 1
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, errors = run_together(WORKERS, worker)
+    assert errors == [None] * WORKERS
     return stats
 
 
