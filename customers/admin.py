@@ -42,6 +42,9 @@ class CustomerAdmin(ReadOnlyModelAdmin):
     ordering = ["-created_at", "-id"]
     show_full_result_count = False
     inlines = [WalletInline]
+
+    class Media:
+        css = {"all": ["wallets/admin.css"]}
     fieldsets = [
         ("Customer", {"fields": ["id", "external_id", "name", "email", "status", "environment"]}),
         (

@@ -35,6 +35,7 @@ from wallets.admin_export import transactions_csv_response
 from wallets.models import Wallet, WalletTransaction
 
 logger = logging.getLogger(__name__)
+SUPPORT_CSS = "wallets/admin.css"
 # The balance chart plots at most this many of the latest ledger rows.
 CHART_POINTS = 200
 EXPORT_PERMISSION = "wallets.export_transactions"
@@ -101,6 +102,10 @@ class WalletAdmin(ReadOnlyModelAdmin):
     ordering = ["-created_at", "-id"]
     show_full_result_count = False
     actions = ["top_up", "debit", "freeze", "unfreeze", "terminate"]
+
+    class Media:
+        css = {"all": [SUPPORT_CSS]}
+
     fieldsets = [
         ("Wallet", {"fields": ["id", "customer", "environment", "name", "description", "wallet_type", "currency"]}),
         (
@@ -259,6 +264,11 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
     list_select_related = ["wallet"]
     ordering = ["-created_at", "-id"]
     show_full_result_count = False
+    # Per-filter counts would each scan the ledger, which grows without bound.
+    show_facets = admin.ShowFacets.NEVER
+
+    class Media:
+        css = {"all": [SUPPORT_CSS]}
     fieldsets = [
         (
             "Transaction",

@@ -359,6 +359,7 @@ def _render(model_admin, request, action, wallets, form, confirm, *, reviewing: 
         "action": action,
         "reviewing": reviewing,
         "rows": rows,
+        "show_preview": any(row["refused"] or row["preview"] for row in rows),
         "form": form,
         "confirm_form": confirm,
         "summary": _summary(form) if reviewing else [],

@@ -96,13 +96,17 @@ def balance_chart_svg(points: list[tuple[datetime, Decimal]]) -> SafeString:
         ((x(moment), y(value), timestamp(moment), credits(value)) for moment, value in points),
     )
     zero = y(Decimal(0))
+    # The y axis is labelled at its top, its bottom, and at zero when zero lies between them.
+    y_labels = format_html_join(
+        "",
+        '<text x="{}" y="{}" text-anchor="end">{}</text>',
+        ((_LEFT - 6, y(value) + 4, credits(value)) for value in sorted({high, low, Decimal(0)}, reverse=True)),
+    )
     return format_html(
         '<svg class="wallet-chart" viewBox="0 0 {w} {h}" role="img" aria-label="{label}">'
         '<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{bottom}"/>'
         '<line class="zero" x1="{left}" y1="{zero}" x2="{right}" y2="{zero}"/>'
-        '<text x="{tx}" y="{top_text}" text-anchor="end">{high}</text>'
-        '<text x="{tx}" y="{zero_text}" text-anchor="end">0</text>'
-        '<text x="{tx}" y="{bottom}" text-anchor="end">{low}</text>'
+        "{y_labels}"
         '<text x="{left}" y="{h_text}">{start}</text>'
         '<text x="{right}" y="{h_text}" text-anchor="end">{end}</text>'
         '<path class="line" d="{path}"/>{dots}</svg>',
@@ -114,12 +118,8 @@ def balance_chart_svg(points: list[tuple[datetime, Decimal]]) -> SafeString:
         top=_TOP,
         bottom=CHART_HEIGHT - _BOTTOM,
         zero=zero,
-        tx=_LEFT - 6,
-        top_text=_TOP + 4,
-        zero_text=zero + 4,
+        y_labels=y_labels,
         h_text=CHART_HEIGHT - 8,
-        high=credits(high),
-        low=credits(low),
         start=timestamp(start),
         end=timestamp(end),
         path="".join(path),

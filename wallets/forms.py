@@ -67,10 +67,6 @@ class FutureDateTimeField(forms.DateTimeField):
         return _service_checked(inputs.check_future, value, field=self.label, now=timezone.now())
 
 
-def _request_id_field() -> forms.UUIDField:
-    return forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
-
-
 def _required_text(label: str, help_text: str, max_length: int) -> forms.CharField:
     return forms.CharField(
         label=label, help_text=help_text, max_length=max_length, widget=forms.Textarea(attrs={"rows": 3, "cols": 60})
@@ -80,7 +76,8 @@ def _required_text(label: str, help_text: str, max_length: int) -> forms.CharFie
 class WalletActionForm(forms.Form):
     """What every action form has: the request id, and the wallets it applies to."""
 
-    request_id = _request_id_field()
+    required_css_class = "required"  # the admin shows these labels in bold
+    request_id = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
     def __init__(self, *args, wallets: list[Wallet], **kwargs):
         super().__init__(*args, **kwargs)

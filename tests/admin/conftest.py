@@ -8,11 +8,12 @@ from django.apps import apps
 from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 
+from tests.admin.flows import PASSWORD
+
 # The groups come from a data migration; live-server tests flush the database after they run,
 # so the fixture re-creates them with the migration's own (idempotent) function.
 _groups_migration = importlib.import_module("wallets.migrations.0004_wallet_permissions_support_groups")
 
-PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture

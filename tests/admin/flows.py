@@ -2,6 +2,7 @@
 
 WALLETS_URL = "/admin/wallets/wallet/"
 TRANSACTIONS_URL = "/admin/wallets/wallettransaction/"
+PASSWORD = "correct-horse-battery"
 REQUEST_ID = "3f1f1c4e-4a43-4a4c-9d0f-0e6a3c1d2b7a"
 
 

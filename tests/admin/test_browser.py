@@ -1,0 +1,178 @@
+"""A support agent's round trip in a real browser: Playwright driving Debian's Chromium.
+
+Against pytest-django's live server: log in as a member of "Support", find a customer by email,
+open the wallet, top it up with an expiry, freeze it, see a top-up refused while it is frozen,
+unfreeze it, and export its ledger as CSV. Every page is saved to
+test-artifacts/screenshots/<step>.png (git-ignored) for people to look at.
+"""
+
+import csv
+import io
+import os
+import re
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from tests.admin.flows import PASSWORD
+from wallets import services
+from wallets.models import WalletTransaction
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+
+
+@pytest.fixture
+def page(monkeypatch):
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (apt-get install chromium chromium-driver)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the test's own ORM checks are
+    # plain blocking calls between browser steps, so Django's async-context guard is lifted.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(15_000)
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def shoot(page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def message(page) -> str:
+    return page.locator("ul.messagelist li").first.inner_text()
+
+
+def review_and_confirm(page, shot: str) -> None:
+    page.get_by_role("button", name=re.compile(r"^Review ")).click()
+    shoot(page, f"{shot}-review")
+    page.get_by_role("button", name=re.compile(r"^Confirm: ")).click()
+
+
+def test_support_agent_round_trip(live_server, page, support_groups, make_customer, make_wallet):
+    # given: a Support agent, and the customer who called, among others
+    agent = User.objects.create_user("sam", password=PASSWORD, is_staff=True)
+    agent.groups.add(Group.objects.get(name="Support"))
+    make_customer(name="Grace Hopper", email="grace@navy.example")
+    ada = make_customer(name="Ada Lovelace", email="ada@analytical.example")
+    wallet = make_wallet(owner=ada)
+    services.wallet_top_up(wallet, credits=Decimal("100"), reason="FREE_CREDIT_GRANT", description="Welcome credits")
+    expiry = (timezone.now() + timedelta(days=90)).replace(hour=12, minute=0, second=0, microsecond=0)
+
+    # log in
+    page.goto(f"{live_server.url}/admin/")
+    shoot(page, "01-login")
+    page.fill("#id_username", "sam")
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.locator("#support-overview").wait_for()
+    assert "100" in page.locator("#overview-outstanding").inner_text()
+    shoot(page, "02-index-overview")
+
+    # find the customer by email, open the customer, then the wallet
+    page.locator('a[href="/admin/customers/customer/"]').first.click()
+    page.fill("#searchbar", "ada@analytical.example")
+    page.keyboard.press("Enter")
+    page.locator("#result_list").wait_for()
+    assert page.locator("#result_list tbody tr").count() == 1
+    shoot(page, "03-customer-search")
+    page.locator("#result_list tbody tr th a").first.click()
+    assert "Ada Lovelace" in page.content()
+    shoot(page, "04-customer")
+    page.locator(f'a[href*="{wallet.pk.split("_")[1]}"]').first.click()
+    page.locator("#wallet-chart").wait_for()
+    shoot(page, "05-wallet")
+
+    # top up with an expiry
+    page.get_by_role("button", name="Top up…").click()
+    shoot(page, "06-top-up-form")
+    page.fill("#id_credits", "250")
+    page.select_option("#id_reason", "FREE_CREDIT_GRANT")
+    page.fill("#id_expiry_date", expiry.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#id_priority", "1")
+    page.fill("#id_justification", "Outage compensation, ticket #9001")
+    page.get_by_role("button", name=re.compile(r"^Review ")).click()
+    assert "Adds 250 credits (worth 250 USD)" in page.locator(".wallet-action-wallets").inner_text()
+    shoot(page, "07-top-up-review")
+    page.get_by_role("button", name=re.compile(r"^Confirm: ")).click()
+    assert message(page) == "1 topped up"
+    assert "Outage compensation, ticket #9001" in page.locator("#ledger").inner_text()
+    shoot(page, "08-topped-up")
+    lot = WalletTransaction.objects.get(wallet=wallet, description="Outage compensation, ticket #9001")
+    assert (lot.credit_amount, lot.expiry_date, lot.priority, lot.created_by) == (
+        Decimal("250"), expiry, 1, "user:sam"
+    )
+
+    # freeze
+    page.get_by_role("button", name="Freeze…").click()
+    page.fill("#id_reason", "Card reported stolen")
+    review_and_confirm(page, "09-freeze")
+    assert message(page) == "1 frozen"
+    assert "Card reported stolen" in page.locator("#wallet-status-history").inner_text()
+    assert page.get_by_role("button", name="Top up…").count() == 0
+    shoot(page, "10-frozen")
+
+    # a top-up while frozen, from the wallet list, is refused and writes nothing
+    rows_before = WalletTransaction.objects.filter(wallet=wallet).count()
+    page.goto(f"{live_server.url}/admin/wallets/wallet/?q=ada%40analytical.example")
+    page.check(f'input.action-select[value="{wallet.pk}"]')
+    page.select_option("select[name=action]", "top_up")
+    page.locator("button[name=index]").click()
+    page.fill("#id_credits", "10")
+    page.fill("#id_justification", "Customer asked again")
+    page.get_by_role("button", name=re.compile(r"^Review ")).click()
+    assert "Will be refused: this wallet is frozen." in page.content()
+    shoot(page, "11-top-up-while-frozen-review")
+    page.get_by_role("button", name=re.compile(r"^Confirm: ")).click()
+    assert message(page) == f"0 topped up, 1 refused: Wallet is frozen [{wallet.pk}]"
+    shoot(page, "12-top-up-refused")
+    assert WalletTransaction.objects.filter(wallet=wallet).count() == rows_before
+
+    # unfreeze
+    page.locator(f'a[href*="{wallet.pk.split("_")[1]}"]').first.click()
+    page.get_by_role("button", name="Unfreeze…").click()
+    page.fill("#id_reason", "New card issued")
+    review_and_confirm(page, "13-unfreeze")
+    assert message(page) == "1 unfrozen"
+    shoot(page, "14-unfrozen")
+
+    # export the wallet's ledger as CSV
+    page.get_by_role("link", name="All transactions").first.click()
+    page.locator("#result_list").wait_for()
+    shoot(page, "15-transactions")
+    with page.expect_download() as download_info:
+        page.locator("a.wallet-export").click()
+    download = download_info.value
+    content = Path(download.path()).read_text()
+    (ARTIFACTS / "wallet-transactions.csv").write_text(content)
+    rows = list(csv.DictReader(io.StringIO(content)))
+    ledger = WalletTransaction.objects.filter(wallet=wallet).order_by("-created_at", "-id")
+    assert [row["id"] for row in rows] == [row.pk for row in ledger]
+    assert [(row["credit_amount"], row["description"]) for row in rows] == [
+        ("250", "Outage compensation, ticket #9001"),
+        ("100", "Welcome credits"),
+    ]
+    assert rows[0]["expiry_date"] == expiry.isoformat().replace("+00:00", "Z")
+    assert os.path.getsize(SCREENSHOTS / "15-transactions.png") > 0
