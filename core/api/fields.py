@@ -42,3 +42,15 @@ class StrictDateTimeField(serializers.DateTimeField):
         if not isinstance(value, str) or not value.isascii():
             self.fail("invalid", format="RFC 3339, e.g. 2030-01-01T00:00:00Z")
         return super().to_internal_value(value)
+
+
+class QuerySerializer(serializers.Serializer):
+    """Base for serializers that may read a query string: a parameter that is not a list must
+    come once (``?limit=abc&limit=5`` is refused, not read as its last value). Bodies pass through."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, QueryDict):
+            for name, field in self.fields.items():
+                if not isinstance(field, serializers.ListField) and len(data.getlist(name)) > 1:
+                    raise serializers.ValidationError({name: [f"{name} may be given only once"]})
+        return super().to_internal_value(data)

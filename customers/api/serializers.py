@@ -9,7 +9,7 @@ check the rest. Fields the SDK may send that this service does not keep (``timez
 from django.core.validators import EmailValidator
 from rest_framework import serializers
 
-from core.api.fields import StrictCharField, StrictDateTimeField, StrictIntegerField
+from core.api.fields import QuerySerializer, StrictCharField, StrictDateTimeField, StrictIntegerField
 from core.api.pagination import MAX_LIMIT, MAX_OFFSET
 from core.api.schema import list_envelope
 from customers.models import Customer
@@ -95,7 +95,7 @@ class CustomerUpdateInputSerializer(_ProfileInputSerializer):
         ref_name = "UpdateCustomer"
 
 
-class CustomerUpdateQuerySerializer(serializers.Serializer):
+class CustomerUpdateQuerySerializer(QuerySerializer):
     id = StrictCharField(required=False, max_length=50, help_text="The customer's id.")
     external_customer_id = StrictCharField(required=False, max_length=255, help_text="The customer's external_id.")
 
@@ -132,7 +132,7 @@ class _SortConditionSerializer(serializers.Serializer):
         ref_name = "CustomerSortCondition"
 
 
-class _PageInputSerializer(serializers.Serializer):
+class _PageInputSerializer(QuerySerializer):
     limit = StrictIntegerField(required=False, min_value=0, max_value=MAX_LIMIT, help_text="1..1000; absent or 0 means 50.")
     offset = StrictIntegerField(required=False, min_value=0, max_value=MAX_OFFSET)
     order = serializers.ChoiceField(choices=ORDERS, required=False, help_text="Direction of the created_at sort.")

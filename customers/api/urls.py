@@ -9,7 +9,7 @@ from customers.api.views import CustomerViewSet
 urlpatterns = [
     path(
         "customers",
-        CustomerViewSet.as_view({"get": "list", "post": "create", "put": "update_by_query"}),
+        CustomerViewSet.as_view({"get": "list_customers", "post": "create", "put": "update_by_query"}),
         name="customer-list",
     ),
     path("customers/search", CustomerViewSet.as_view({"post": "search"}), name="customer-search"),

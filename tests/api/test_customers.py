@@ -341,6 +341,8 @@ def test_list_filters_sorts_and_pages(api_client, three_customers):
         ("sort=password", "sort"),
         ("start_time=yesterday", "start_time"),
         ("start_time=2030-01-01T00:00:00Z&end_time=2029-01-01T00:00:00Z", "end_time"),
+        ("limit=abc&limit=5", "limit"),
+        ("order=asc&order=desc", "order"),
     ],
 )
 def test_list_refuses_bad_query_parameters(api_client, three_customers, query, field):

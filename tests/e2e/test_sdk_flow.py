@@ -97,16 +97,19 @@ def test_the_official_sdk_drives_the_wallet_api(live_api, transactional_db):  # 
 
     steps.run(3, "get the wallet", get_wallet)
 
-    def top_up():
-        (prepaid,) = steps.need("prepaid")
-        response = sdk.wallets.top_up_wallet(
-            id=prepaid.id,
+    def top_up_500(wallet_id):
+        return sdk.wallets.top_up_wallet(
+            id=wallet_id,
             credits_to_add="500",
             transaction_reason="PURCHASED_CREDIT_DIRECT",
             idempotency_key=top_up_key,
             description="sdk top-up",
             metadata={"source": "e2e"},
         )
+
+    def top_up():
+        (prepaid,) = steps.need("prepaid")
+        response = top_up_500(prepaid.id)
         txn = response.wallet_transaction
         assert txn.id.startswith("wtxn_") and txn.credit_amount == "500"
         assert txn.transaction_reason == "PURCHASED_CREDIT_DIRECT" and txn.expiry_date is None
@@ -118,14 +121,7 @@ def test_the_official_sdk_drives_the_wallet_api(live_api, transactional_db):  # 
     def replay():
         prepaid, first = steps.need("prepaid", "top_up")
         try:
-            response = sdk.wallets.top_up_wallet(
-                id=prepaid.id,
-                credits_to_add="500",
-                transaction_reason="PURCHASED_CREDIT_DIRECT",
-                idempotency_key=top_up_key,
-                description="sdk top-up",
-                metadata={"source": "e2e"},
-            )
+            response = top_up_500(prepaid.id)
         except errors.FlexpriceDefaultError as exc:
             assert exc.status_code == 409, exc
         else:
