@@ -2,7 +2,8 @@
 
 Against pytest-django's live server: log in as a member of "Support", find a customer by email,
 open the wallet, top it up with an expiry, freeze it, see a top-up refused while it is frozen,
-unfreeze it, and export its ledger as CSV. Every page is saved to
+unfreeze it, and export its ledger as CSV; then a member of "Finance" terminates it, which takes
+typing a confirmation word. Every page is saved to
 test-artifacts/screenshots/<step>.png (git-ignored) for people to look at.
 """
 
@@ -65,6 +66,16 @@ def message(page) -> str:
     return page.locator("ul.messagelist li").first.inner_text()
 
 
+def log_in(page, live_server, username: str, shot: str | None = None) -> None:
+    page.goto(f"{live_server.url}/admin/")
+    if shot:
+        shoot(page, shot)
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.locator("#support-overview").wait_for()
+
+
 def review_and_confirm(page, shot: str) -> None:
     page.get_by_role("button", name=re.compile(r"^Review ")).click()
     shoot(page, f"{shot}-review")
@@ -82,12 +93,7 @@ def test_support_agent_round_trip(live_server, page, support_groups, make_custom
     expiry = (timezone.now() + timedelta(days=90)).replace(hour=12, minute=0, second=0, microsecond=0)
 
     # log in
-    page.goto(f"{live_server.url}/admin/")
-    shoot(page, "01-login")
-    page.fill("#id_username", "sam")
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.locator("#support-overview").wait_for()
+    log_in(page, live_server, "sam", shot="01-login")
     assert "100" in page.locator("#overview-outstanding").inner_text()
     shoot(page, "02-index-overview")
 
@@ -176,3 +182,26 @@ def test_support_agent_round_trip(live_server, page, support_groups, make_custom
     ]
     assert rows[0]["expiry_date"] == expiry.isoformat().replace("+00:00", "Z")
     assert os.path.getsize(SCREENSHOTS / "15-transactions.png") > 0
+
+    # Support cannot terminate; Finance can, after reading the forfeit and typing the word
+    assert page.get_by_role("button", name="Terminate…").count() == 0
+    finance = User.objects.create_user("fiona", password=PASSWORD, is_staff=True)
+    finance.groups.add(Group.objects.get(name="Finance"))
+    page.context.clear_cookies()
+    log_in(page, live_server, "fiona")
+    page.goto(f"{live_server.url}/admin/wallets/wallet/?q=ada%40analytical.example")
+    page.locator(f'a[href*="{wallet.pk.split("_")[1]}"]').first.click()
+    page.get_by_role("button", name="Terminate…").click()
+    assert page.locator(".wallet-forfeit").inner_text() == "350 credits"
+    page.fill("#id_reason", "Customer closed the account")
+    page.get_by_role("button", name=re.compile(r"^Review ")).click()
+    page.fill("#id_confirmation", "yes")
+    page.get_by_role("button", name=re.compile(r"^Confirm: ")).click()
+    assert "Type TERMINATE in capitals to terminate." in page.content()
+    shoot(page, "16-terminate-needs-the-word")
+    page.fill("#id_confirmation", "TERMINATE")
+    page.get_by_role("button", name=re.compile(r"^Confirm: ")).click()
+    assert message(page) == "1 terminated"
+    shoot(page, "17-terminated")
+    wallet.refresh_from_db()
+    assert (wallet.wallet_status, wallet.credit_balance) == ("closed", Decimal("0"))

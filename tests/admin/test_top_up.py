@@ -195,3 +195,17 @@ def test_back_button_returns_to_the_filled_form(support, funded_wallet):
     assert response.context["reviewing"] is False
     assert response.context["form"]["credits"].value() == "25.5"
     assert funded_wallet.transactions.count() == 1
+
+
+def test_more_wallets_than_one_page_handles_are_refused_whole(support, make_customer, make_wallet, monkeypatch):
+    monkeypatch.setattr("wallets.admin_actions.MAX_WALLETS", 2)
+    wallets = [make_wallet(owner=make_customer()) for _ in range(3)]
+
+    response = support.post(
+        "/admin/wallets/wallet/",
+        {"action": "top_up", "select_across": "1", "index": "0", "_selected_action": [wallets[0].pk]},
+        follow=True,
+    )
+
+    assert messages_of(response) == ["Select at most 2 wallets for one action; nothing was done."]
+    assert not any(wallet.transactions.exists() for wallet in wallets)
