@@ -189,17 +189,38 @@ def test_celery_worker_runs_a_task_on_the_filesystem_broker_and_stops_on_sigterm
     assert (var_dir / "broker" / "control").is_dir() and not (ROOT / "control").exists()
 
 
-def test_run_serves_on_sqlite_and_ctrl_c_stops_every_process(var_dir):
-    port = free_port()
+def start_run(var_dir: Path, port: int) -> tuple[subprocess.Popen, Output]:
+    """Start ./run in a session of its own, like a terminal's foreground job, and wait until ready."""
     run = subprocess.Popen(
         [ROOT / "run"], cwd=ROOT, env=zero_config_env(var_dir, PORT=str(port)),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
     output = Output(run)
+    output.wait_for("==> Ready in", timeout=120)
+    output.wait_for("[worker]", " ready.")
+    output.wait_for("[beat]", "beat: Starting...")
+    return run, output
+
+
+def assert_stops_cleanly(run: subprocess.Popen, output: Output, var_dir: Path, send_signal) -> None:
+    """Send the signal, then check ./run exits 0 without killing anything and leaves no process."""
     try:
-        output.wait_for("==> Ready in", timeout=120)
-        output.wait_for("[worker]", " ready.")
-        output.wait_for("[beat]", "beat: Starting...")
+        send_signal()
+        run.wait(timeout=40)
+    finally:
+        leftovers = processes_using(var_dir)
+        for line in leftovers:
+            os.kill(int(line.split(":")[0]), signal.SIGKILL)
+    assert run.returncode == 0, output.text
+    assert "==> Stopped" in output.text
+    assert "Killing" not in output.text, "a service ignored SIGTERM for 20 s"
+    assert leftovers == [], output.text
+
+
+def test_run_serves_on_sqlite_and_ctrl_c_stops_every_process(var_dir):
+    port = free_port()
+    run, output = start_run(var_dir, port)
+    try:
         base = f"http://127.0.0.1:{port}"
         assert get(f"{base}/healthz")[0] == 200
         status, page = get(f"{base}/admin/login/")
@@ -212,14 +233,11 @@ def test_run_serves_on_sqlite_and_ctrl_c_stops_every_process(var_dir):
         assert get(f"{base}/v1/customers")[0] == 401
     finally:
         # Ctrl-C in a terminal signals the whole foreground process group.
-        os.killpg(run.pid, signal.SIGINT)
-        try:
-            run.wait(timeout=40)
-        finally:
-            leftovers = processes_using(var_dir)
-            for line in leftovers:
-                os.kill(int(line.split(":")[0]), signal.SIGKILL)
-    assert run.returncode == 0, output.text
-    assert "==> Stopped" in output.text
-    assert "Killing" not in output.text
-    assert leftovers == [], output.text
+        assert_stops_cleanly(run, output, var_dir, lambda: os.killpg(run.pid, signal.SIGINT))
+
+
+def test_run_stops_every_process_on_sigterm(var_dir):
+    run, output = start_run(var_dir, free_port())
+    # A service manager or `kill` signals ./run alone; its services are in sessions of their own.
+    assert_stops_cleanly(run, output, var_dir, lambda: run.send_signal(signal.SIGTERM))
+    assert "Demo data for demo/sandbox is already there." in output.text
