@@ -71,10 +71,15 @@ def _declared_schema(response) -> dict:
     return declared["content"]["application/json"]["schema"]
 
 
+@functools.cache
+def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
+    schema = {**json.loads(schema_json), "components": openapi()["components"]}
+    return jsonschema.Draft202012Validator(schema, format_checker=FORMATS)
+
+
 def assert_conforms(response) -> None:
     """The body matches the schema the OpenAPI document declares for it."""
-    schema = _declared_schema(response)
-    validator = jsonschema.Draft202012Validator({**schema, "components": openapi()["components"]}, format_checker=FORMATS)
+    validator = _validator(json.dumps(_declared_schema(response), sort_keys=True))
     errors = sorted(validator.iter_errors(response.json()), key=lambda error: list(error.absolute_path))
     assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
 
