@@ -46,16 +46,22 @@ def _expired_count(**filters):
 
 
 def _lots_expiring_now(make_wallet, make_customer, *, wallets: int, lots_per_wallet: int) -> list[str]:
-    """Create lots that expire once they are all written; returns their ids once they are due."""
-    expiry = timezone.now() + timedelta(seconds=2 + wallets * lots_per_wallet * 0.006)
-    ids = []
+    """Create lots that expire two seconds after their wallet is filled; returns their ids once all are due.
+
+    Each wallet's lots get their own expiry, so a slow (loaded) machine cannot let an expiry
+    pass before its top-up is written.
+    """
+    ids, last_expiry = [], None
     for _ in range(wallets):
         wallet = make_wallet(owner=make_customer())
+        last_expiry = timezone.now() + timedelta(seconds=2)
         for _ in range(lots_per_wallet):
             ids.append(
-                services.wallet_top_up(wallet, reason="FREE_CREDIT_GRANT", credits=D("1.5"), expiry_date=expiry).transaction.id
+                services.wallet_top_up(
+                    wallet, reason="FREE_CREDIT_GRANT", credits=D("1.5"), expiry_date=last_expiry
+                ).transaction.id
             )
-    wait_for(lambda: timezone.now() > expiry, timeout=5, what="the lots to expire")
+    wait_for(lambda: timezone.now() > last_expiry, timeout=5, what="the lots to expire")
     return ids
 
 
@@ -102,7 +108,7 @@ def test_worker_delivers_a_signed_webhook(worker, queue, environment, wallet):
 
 
 def test_sigkill_mid_expiry_sweep_then_restart_expires_each_credit_once(worker, queue, make_wallet, make_customer):
-    lots = _lots_expiring_now(make_wallet, make_customer, wallets=200, lots_per_wallet=15)  # 3,000 credits
+    lots = _lots_expiring_now(make_wallet, make_customer, wallets=100, lots_per_wallet=20)  # 2,000 credits
     worker.start()
     credits_expire_sweep_task.delay()
     wait_for(lambda: _expired_count() >= len(lots) * 0.3, timeout=60, interval=0.01, what="30% of the sweep")
