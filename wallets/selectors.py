@@ -51,6 +51,7 @@ def wallet_list(
     environment_id: str,
     wallet_ids: list[str] | None = None,
     wallet_status: str | None = None,
+    wallet_type: str | None = None,
     alert_enabled: bool | None = None,
     sort: str = "created_at",
     order: str = "desc",
@@ -61,6 +62,8 @@ def wallet_list(
         queryset = queryset.filter(pk__in=[i for i in wallet_ids if _usable_id(i)])
     if wallet_status:
         queryset = queryset.filter(wallet_status=wallet_status)
+    if wallet_type:
+        queryset = queryset.filter(wallet_type=wallet_type)
     if alert_enabled is True:
         queryset = queryset.filter(alert_settings__alert_enabled=True)
     elif alert_enabled is False:

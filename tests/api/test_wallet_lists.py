@@ -53,6 +53,18 @@ def test_list_filters_by_ids_and_status(api_client, three_wallets):
     assert data["pagination"]["total"] == 1
 
 
+def test_list_filters_by_wallet_type(api_client, customer, make_wallet):
+    prepaid = make_wallet()
+    promo = make_wallet(wallet_type="PROMOTIONAL")
+    assert ids_of(call(api_client, "get", "/v1/wallets?wallet_type=PROMOTIONAL")) == [promo.id]
+    assert ids_of(call(api_client, "post", "/v1/wallets/search", {"wallet_type": "PRE_PAID"})) == [prepaid.id]
+    assert_error(call(api_client, "post", "/v1/wallets/search", {"wallet_type": "GIFT"}, status=400), "validation_error", 400)
+
+
+def ids_of(data) -> list[str]:
+    return [item["id"] for item in data["items"]]
+
+
 def test_search_with_empty_body_lists_everything(api_client, three_wallets):
     data = call(api_client, "post", "/v1/wallets/search", {})
     assert data["pagination"] == {"total": 3, "limit": 50, "offset": 50}

@@ -161,7 +161,11 @@ class WalletTopUpInputSerializer(_IdempotentInputSerializer):
     transaction_reason = serializers.ChoiceField(choices=[str(reason) for reason in TOP_UP_REASONS])
     expiry_date_utc = _optional(StrictDateTimeField, help_text="The credits are spendable strictly before this.")
     priority = _optional(StrictIntegerField, min_value=0, max_value=inputs.MAX_PRIORITY, help_text="Lower is spent first.")
-    checkout = _optional(AnyObjectField, help_text="Pay-first checkout: only with PURCHASED_CREDIT_INVOICED.")
+    checkout = _optional(
+        AnyObjectField,
+        help_text="Only with PURCHASED_CREDIT_INVOICED, and then ignored: no payment provider is connected, "
+        "so the purchase is invoiced and no checkout session is created.",
+    )
 
     class Meta:
         ref_name = "TopUpWallet"
@@ -203,7 +207,8 @@ class WalletFilterInputSerializer(_PageInputSerializer):
     status = _optional(
         serializers.ChoiceField, choices=Wallet.Status.choices, allow_blank=True, help_text="The wallet_status."
     )
-    alert_enabled = _optional(StrictBooleanField)
+    wallet_type = _optional(serializers.ChoiceField, choices=Wallet.Type.choices, allow_blank=True)
+    alert_enabled = _optional(StrictBooleanField, help_text="Whether the wallet's balance alerts are on.")
     sort = _optional(serializers.ChoiceField, choices=WALLET_SORT_FIELDS, allow_blank=True, help_text="Default created_at.")
     expand = _optional(StrictCharField, allow_blank=True, max_length=200, help_text="credits_available_breakdown")
 

@@ -174,6 +174,7 @@ class WalletViewSet(_WalletApiView):
             environment_id=self.environment_id,
             wallet_ids=data.get("wallet_ids"),
             wallet_status=data.get("status") or None,
+            wallet_type=data.get("wallet_type") or None,
             alert_enabled=data.get("alert_enabled"),
             sort=data.get("sort") or "created_at",
             order=data.get("order") or "desc",
