@@ -177,12 +177,16 @@ def post_credit(wallet: Wallet, posting: Posting, *, pending: bool = False) -> W
     return row
 
 
-def complete_pending_credit(wallet: Wallet, row: WalletTransaction, *, actor: str, now: datetime) -> WalletTransaction:
-    """Turn a pending credit into a completed one, exactly once (the caller holds the wallet lock)."""
+def _require_pending(row: WalletTransaction) -> None:
     if row.transaction_status != WalletTransaction.Status.PENDING:
         raise InvalidOperation(
             f"Transaction {row.id} is {row.transaction_status}, not pending", details={"transaction_id": row.id}
         )
+
+
+def complete_pending_credit(wallet: Wallet, row: WalletTransaction, *, actor: str, now: datetime) -> WalletTransaction:
+    """Turn a pending credit into a completed one, exactly once (the caller holds the wallet lock)."""
+    _require_pending(row)
     row.transaction_status = WalletTransaction.Status.COMPLETED
     _apply_credit(wallet, row, actor=actor, now=now, insert=False)
     return row
@@ -190,10 +194,7 @@ def complete_pending_credit(wallet: Wallet, row: WalletTransaction, *, actor: st
 
 def fail_pending_credit(wallet: Wallet, row: WalletTransaction, *, actor: str, now: datetime) -> WalletTransaction:
     """Mark a pending credit failed (its invoice was voided); no balance ever moves."""
-    if row.transaction_status != WalletTransaction.Status.PENDING:
-        raise InvalidOperation(
-            f"Transaction {row.id} is {row.transaction_status}, not pending", details={"transaction_id": row.id}
-        )
+    _require_pending(row)
     row.transaction_status = WalletTransaction.Status.FAILED
     row.updated_at = now
     row.updated_by = actor

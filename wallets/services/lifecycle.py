@@ -147,31 +147,23 @@ def wallet_create(
     return wallet
 
 
+def _open_twins(wallet: Wallet):
+    """Open (active or frozen) wallets of the same customer, currency and type."""
+    return Wallet.objects.filter(
+        environment_id=wallet.environment_id,
+        customer_id=wallet.customer_id,
+        currency=wallet.currency,
+        wallet_type=wallet.wallet_type,
+    ).exclude(wallet_status=Wallet.Status.CLOSED)
+
+
 def _refuse_twin(wallet: Wallet) -> None:
-    if (
-        Wallet.objects.filter(
-            environment_id=wallet.environment_id,
-            customer_id=wallet.customer_id,
-            currency=wallet.currency,
-            wallet_type=wallet.wallet_type,
-        )
-        .exclude(wallet_status=Wallet.Status.CLOSED)
-        .exists()
-    ):
+    if _open_twins(wallet).exists():
         raise _twin_error(wallet)
 
 
 def _twin_error(wallet: Wallet) -> AlreadyExists:
-    twin = (
-        Wallet.objects.filter(
-            environment_id=wallet.environment_id,
-            customer_id=wallet.customer_id,
-            currency=wallet.currency,
-            wallet_type=wallet.wallet_type,
-        )
-        .exclude(wallet_status=Wallet.Status.CLOSED)
-        .first()
-    )
+    twin = _open_twins(wallet).first()
     return AlreadyExists(
         "A customer can only have one active wallet per currency and wallet type",
         details={
