@@ -165,9 +165,15 @@ def transactions_data(rows: Iterable[WalletTransaction], *, expand: frozenset = 
     grouped query and the API keys behind ``created_by_user`` one more.
     """
     rows = list(rows)
-    breakdowns = {}
+    customers, wallets = {}, {}
+    if "customer" in expand:
+        # Each customer once, however many of its rows are on the page.
+        unique = {row.customer_id: row.customer for row in rows}
+        customers = dict(zip(unique, CustomerSerializer(list(unique.values()), many=True).data))
     if "wallet" in expand:
-        breakdowns = selectors.credits_breakdown({row.wallet_id for row in rows})
+        unique = {row.wallet_id: row.wallet for row in rows}
+        breakdowns = selectors.credits_breakdown(unique)
+        wallets = {wallet_id: wallet_data(wallet, breakdowns[wallet_id]) for wallet_id, wallet in unique.items()}
     keys = {}
     if "created_by_user" in expand:
         actors = {row.created_by for row in rows if row.created_by}
@@ -177,9 +183,9 @@ def transactions_data(rows: Iterable[WalletTransaction], *, expand: frozenset = 
     for row in rows:
         item = transaction_data(row)
         if "customer" in expand:
-            item["customer"] = CustomerSerializer(row.customer).data
+            item["customer"] = customers[row.customer_id]
         if "wallet" in expand:
-            item["wallet"] = wallet_data(row.wallet, breakdowns[row.wallet_id])
+            item["wallet"] = wallets[row.wallet_id]
         if "created_by_user" in expand:
             item["created_by_user"] = _created_by_user(row.created_by, keys)
         items.append(item)
