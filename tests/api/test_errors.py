@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from customers.models import Customer
 from tenancy.services import api_key_revoke
+from tests.api.routes import api_operations
 
 pytestmark = pytest.mark.django_db
 
@@ -227,3 +228,13 @@ def test_an_unexpected_exception_is_a_500_in_the_shape(client, caplog):
     assert_error(response, 500, "internal_error")
     assert b"secret detail" not in response.content
     assert "secret detail" in caplog.text  # logged for us, not shown to the caller
+
+
+def test_options_on_every_route_answers_without_a_crash(api_client, anonymous_client):
+    paths = {path.format(id="cust_nope", external_id="nope") for _, path in api_operations()}
+    for path in sorted(paths):
+        response = api_client.options(path)
+        assert response.status_code == 200, (path, response.content)
+        assert set(response.json()) == {"name", "renders", "parses"}
+        if path != "/v1/openapi.json":
+            assert anonymous_client.options(path).json() == {"error": "Unauthorized"}
