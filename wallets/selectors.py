@@ -172,7 +172,9 @@ TRANSACTION_FIELDS: dict[str, tuple[str, str]] = {
 FILTER_OPERATORS = ("eq", "contains", "not_contains", "gt", "lt", "gte", "in", "not_in", "before", "after")
 # Which value member each kind of column compares with.
 _VALUE_MEMBER = {_Kind.TEXT: "string", _Kind.DECIMAL: "number", _Kind.INTEGER: "number", _Kind.TIME: "date"}
-# Operators each kind of column supports, and the ORM lookup each one becomes.
+# Operators each kind of column supports, and the ORM lookup each one becomes. Flexprice lists
+# ``gte`` but builds no predicate for it (its filter is silently dropped); here it means ≥. An
+# operator/value mismatch, which Flexprice also drops silently, is a 400 here.
 _LOOKUPS = {
     _Kind.TEXT: {"eq": "exact", "contains": "icontains", "not_contains": "icontains", "in": "in", "not_in": "in"},
     _Kind.DECIMAL: {"eq": "exact", "gt": "gt", "lt": "lt", "gte": "gte"},
