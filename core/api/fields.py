@@ -45,12 +45,17 @@ class StrictDateTimeField(serializers.DateTimeField):
 
 
 class QuerySerializer(serializers.Serializer):
-    """Base for serializers that may read a query string: a parameter that is not a list must
-    come once (``?limit=abc&limit=5`` is refused, not read as its last value). Bodies pass through."""
+    """Base for serializers that may read a query string. A parameter that is not a list must come
+    once (``?limit=abc&limit=5`` is refused, not read as its last value), and an empty value is
+    refused unless the field allows blanks (DRF would read ``?start_time=`` as "not given").
+    Bodies pass through untouched."""
 
     def to_internal_value(self, data):
         if isinstance(data, QueryDict):
             for name, field in self.fields.items():
-                if not isinstance(field, serializers.ListField) and len(data.getlist(name)) > 1:
+                values = data.getlist(name)
+                if not isinstance(field, serializers.ListField) and len(values) > 1:
                     raise serializers.ValidationError({name: [f"{name} may be given only once"]})
+                if "" in values and not getattr(field, "allow_blank", False):
+                    raise serializers.ValidationError({name: [f"{name} must not be empty"]})
         return super().to_internal_value(data)

@@ -343,6 +343,9 @@ def test_list_filters_sorts_and_pages(api_client, three_customers):
         ("start_time=2030-01-01T00:00:00Z&end_time=2029-01-01T00:00:00Z", "end_time"),
         ("limit=abc&limit=5", "limit"),
         ("order=asc&order=desc", "order"),
+        ("start_time=", "start_time"),
+        ("limit=", "limit"),
+        ("customer_ids=", "customer_ids"),
     ],
 )
 def test_list_refuses_bad_query_parameters(api_client, three_customers, query, field):
