@@ -17,6 +17,10 @@ A long run, against a server started by hand (``manage.py create_api_key`` print
         -H "x-api-key: $KEY" --mode all --phases examples,coverage,fuzzing,stateful \\
         --checks not_a_server_error,response_schema_conformance,negative_data_rejection \\
         --max-examples 2000 --seed 1 --max-response-time 2
+
+That run adds the coverage phase (boundary values, unsupported methods such as OPTIONS) and the
+stateful phase. Gunicorn refuses a request line over 4094 bytes with an HTML 414 before Django
+sees it; the CLI counts that as "schema-violating request accepted" (ST201), and it is a refusal.
 """
 
 from collections import Counter
