@@ -1,0 +1,435 @@
+"""Concurrent client histories over HTTP, checked against the ledger (reliability.md §3.0, §3.1 C1).
+
+Client processes, each with its own httpx client and API key, send top-ups, manual debits,
+freezes, unfreezes, replays and deliberately invalid requests to a real server. Some first
+attempts get a very short client timeout, so their outcome is unknown to the client; a keyed
+operation is then retried with the SAME idempotency key and body until a definite answer.
+
+Every attempt is one line of a Jepsen-style history (JSON lines, one file per client):
+``ok`` (2xx), ``fail`` (4xx: the request wrote nothing) or ``unknown`` (timeout, broken
+connection, 5xx). ``check_history`` then compares the history with the ledger:
+
+- an operation with an ``ok`` attempt is in the ledger exactly once, with the body's wallet,
+  type, reason and credits, and every ``ok`` answer names that same transaction;
+- an operation whose attempts all failed is absent;
+- an operation with unknown attempts and no ``ok`` is resolved by its key: present once or
+  absent (never twice);
+- no ledger row of the environment is unexplained by the history (a second effect under a new
+  key, the double credit of a careless client, shows up here);
+- freezes and unfreezes, keyed by their unique ``reason``, follow the same three rules.
+
+The caller adds wallets.integrity's verdict (no drift). ``python -m reliability.history`` runs
+the whole thing on a scratch database and a gunicorn of its own (see ``main``).
+"""
+
+import argparse
+import json
+import logging
+import multiprocessing
+import random
+import statistics
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+
+# A client's normal patience; the server answers in milliseconds unless something is wrong.
+NORMAL_TIMEOUT = 10.0
+# Short first-attempt timeouts, seconds: most expire while the server is still working.
+SHORT_TIMEOUTS = (0.001, 0.003, 0.01, 0.03)
+MAX_ATTEMPTS = 6
+SEED_CREDITS = Decimal("1000")
+TOP_UP_REASONS = ("FREE_CREDIT_GRANT", "PURCHASED_CREDIT_DIRECT", "SUBSCRIPTION_CREDIT_GRANT", "CREDIT_NOTE")
+# Invalid bodies the server must refuse with a 4xx and no trace.
+INVALID_BODIES = (
+    {"credits": "-1", "transaction_reason": "MANUAL_BALANCE_DEBIT"},
+    {"credits": "0", "transaction_reason": "MANUAL_BALANCE_DEBIT"},
+    {"credits": "0.0000000001", "transaction_reason": "MANUAL_BALANCE_DEBIT"},
+    {"credits": "1", "transaction_reason": "INVOICE_PAYMENT"},
+)
+
+
+# ------------------------------------------------------------------------------------------------
+# Clients
+
+
+@dataclass(frozen=True)
+class ClientPlan:
+    index: int
+    base_url: str
+    api_key: str
+    wallet_ids: tuple[str, ...]
+    operations: int
+    seed: int
+    history_path: str
+    short_timeout_share: float = 0.08
+    # The double-crediting client of the negative control: after each ok top-up it sends the
+    # same body again under a fresh key, and does not log it.
+    rogue: bool = False
+
+
+def random_credits(rng: random.Random, top: int) -> str:
+    """Between one billionth and ``top`` credits, with up to 9 decimal places, as a wire string."""
+    return format(Decimal(rng.randint(1, top * 10**9)).scaleb(-9), "f")
+
+
+class _Client:
+    def __init__(self, plan: ClientPlan):
+        # One line per request from httpx would drown the figures.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        self.plan = plan
+        self.rng = random.Random(plan.seed)
+        self.http = httpx.Client(base_url=plan.base_url, headers={"x-api-key": plan.api_key})
+        self.out = open(plan.history_path, "a", encoding="utf-8")
+        self.done: list[tuple[str, str, dict, str]] = []  # (kind, wallet, body, tx id) of ok top-ups and debits
+
+    def run(self) -> None:
+        try:
+            for n in range(self.plan.operations):
+                self.operation(n)
+        finally:
+            self.out.close()
+            self.http.close()
+
+    def wallet(self) -> str:
+        wallets = self.plan.wallet_ids
+        return wallets[0] if self.rng.random() < 0.3 else self.rng.choice(wallets[1:] or wallets)
+
+    def operation(self, n: int) -> None:
+        key = f"h{self.plan.index}-{n}"
+        roll = self.rng.random()
+        wallet = self.wallet()
+        if roll < 0.42:
+            body = {"credits_to_add": random_credits(self.rng, 50), "transaction_reason": self.rng.choice(TOP_UP_REASONS),
+                    "idempotency_key": key}
+            if self.rng.random() < 0.5:
+                body["priority"] = self.rng.randint(0, 3)
+            if self.rng.random() < 0.5:
+                expiry = datetime.now(timezone.utc) + timedelta(days=self.rng.randint(1, 90))
+                body["expiry_date_utc"] = expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
+            self.keyed(n, "top_up", wallet, body)
+        elif roll < 0.80:
+            body = {"credits": random_credits(self.rng, 60), "transaction_reason": "MANUAL_BALANCE_DEBIT",
+                    "idempotency_key": key}
+            self.keyed(n, "debit", wallet, body)
+        elif roll < 0.84:
+            self.once(n, "freeze", wallet, {"reason": key})
+        elif roll < 0.92:
+            self.once(n, "unfreeze", wallet, {"reason": key})
+        elif roll < 0.97 and self.done:
+            kind, wallet, body, tx_id = self.rng.choice(self.done)
+            self.keyed(n, kind, wallet, body, replay_of=tx_id)
+        else:
+            body = {**self.rng.choice(INVALID_BODIES), "idempotency_key": key}
+            self.keyed(n, "invalid", wallet, body)
+
+    def path(self, kind: str, wallet: str) -> str:
+        action = {"top_up": "top-up", "debit": "debit", "invalid": "debit", "freeze": "freeze", "unfreeze": "unfreeze"}
+        return f"/v1/wallets/{wallet}/{action[kind]}"
+
+    def first_timeout(self) -> float:
+        if self.rng.random() < self.plan.short_timeout_share:
+            return self.rng.choice(SHORT_TIMEOUTS)
+        return NORMAL_TIMEOUT
+
+    def keyed(self, n: int, kind: str, wallet: str, body: dict, replay_of: str | None = None) -> None:
+        """Send until a definite answer, always with the same key and body."""
+        timeout = self.first_timeout()
+        for attempt in range(MAX_ATTEMPTS):
+            entry = self.send(n, kind, wallet, body, attempt, timeout, replay_of=replay_of)
+            if entry["phase"] != "unknown":
+                break
+            timeout = NORMAL_TIMEOUT
+            time.sleep(0.02 * attempt)
+        if entry["phase"] == "ok" and kind in ("top_up", "debit") and replay_of is None:
+            self.done.append((kind, wallet, body, entry.get("tx_id") or ""))
+            if self.plan.rogue and kind == "top_up":
+                duplicate = {**body, "idempotency_key": f"{body['idempotency_key']}-again"}
+                self.http.post(self.path(kind, wallet), json=duplicate, timeout=NORMAL_TIMEOUT)
+
+    def once(self, n: int, kind: str, wallet: str, body: dict) -> None:
+        """Freeze and unfreeze carry no key; an unknown one is resolved by its unique reason."""
+        self.send(n, kind, wallet, body, 0, self.first_timeout())
+
+    def send(self, n, kind, wallet, body, attempt, timeout, replay_of=None) -> dict:
+        entry = {"proc": self.plan.index, "op": n, "kind": kind, "wallet": wallet, "body": body, "attempt": attempt,
+                 "key": body.get("idempotency_key") or body.get("reason")}
+        if replay_of is not None:
+            entry["replay_of"] = replay_of
+        started = time.time()
+        try:
+            response = self.http.post(self.path(kind, wallet), json=body, timeout=timeout)
+        except httpx.HTTPError as exc:
+            entry.update(phase="unknown", error=type(exc).__name__)
+        else:
+            entry["status"] = response.status_code
+            if response.status_code >= 500:
+                entry["phase"] = "unknown"
+            elif response.status_code >= 400:
+                entry.update(phase="fail", error=_error_code(response))
+            else:
+                entry["phase"] = "ok"
+                if kind == "top_up":
+                    entry["tx_id"] = response.json()["wallet_transaction"]["id"]
+        entry.update(t0=started, t1=time.time())
+        self.out.write(json.dumps(entry) + "\n")
+        self.out.flush()
+        return entry
+
+
+def _error_code(response: httpx.Response) -> str:
+    try:
+        return response.json().get("code") or response.json().get("error") or ""
+    except ValueError:
+        return response.text[:100]
+
+
+def run_client(plan: ClientPlan) -> None:
+    _Client(plan).run()
+
+
+def run_clients(plans: list[ClientPlan]) -> float:
+    """Run every plan in its own process, all at once; returns the wall-clock seconds taken."""
+    context = multiprocessing.get_context("fork")
+    started = time.monotonic()
+    processes = [context.Process(target=run_client, args=(plan,)) for plan in plans]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    failed = [process.exitcode for process in processes if process.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"client processes exited with {failed}")
+    return time.monotonic() - started
+
+
+def read_history(paths) -> list[dict]:
+    entries = []
+    for path in paths:
+        with open(path, encoding="utf-8") as lines:
+            entries += [json.loads(line) for line in lines if line.strip()]
+    return entries
+
+
+# ------------------------------------------------------------------------------------------------
+# The checker
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    id: str
+    wallet_id: str
+    type: str
+    reason: str
+    credits: Decimal
+    key: str | None
+
+
+@dataclass
+class Verdict:
+    figures: Counter = field(default_factory=Counter)
+    violations: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        shown = ", ".join(f"{name} {value}" for name, value in sorted(self.figures.items()))
+        return f"{shown}; {len(self.violations)} violation(s)"
+
+
+_ROW_TYPE = {"top_up": "credit", "debit": "debit"}
+
+
+def _expected_credits(body: dict) -> Decimal:
+    return Decimal(body.get("credits_to_add") or body.get("credits"))
+
+
+def check_history(
+    history: list[dict], rows: list[LedgerRow], status_changes: Counter, *, allowed_keys: set[str] = frozenset()
+) -> Verdict:
+    """Compare a history with the ledger rows and status changes of its environment.
+
+    ``status_changes`` counts freeze/unfreeze records by reason; ``allowed_keys`` are the keys
+    of rows written outside the history (the seed top-ups).
+    """
+    verdict = Verdict()
+    figures = verdict.figures
+    by_key: dict[str, list[LedgerRow]] = defaultdict(list)
+    for row in rows:
+        by_key[row.key].append(row)
+    operations: dict[tuple, list[dict]] = defaultdict(list)
+    for entry in history:
+        operations[(entry["proc"], entry["op"])].append(entry)
+        figures[f"attempts {entry['phase']}"] += 1
+    figures["operations"] = len(operations)
+    explained = set(allowed_keys)
+    for attempts in operations.values():
+        first = attempts[0]
+        kind, key = first["kind"], first["key"]
+        phases = {entry["phase"] for entry in attempts}
+        outcome = "ok" if "ok" in phases else "unknown" if "unknown" in phases else "fail"
+        figures[f"{kind} {outcome}"] += 1
+        if kind in ("freeze", "unfreeze"):
+            found = status_changes.get(key, 0)
+        else:
+            explained.add(key)
+            found = len(by_key.get(key, []))
+        if found > 1:
+            verdict.violations.append(f"{kind} {key}: {found} effects")
+        elif outcome == "ok" and found == 0:
+            verdict.violations.append(f"{kind} {key}: acknowledged but missing")
+        elif outcome == "fail" and found:
+            verdict.violations.append(f"{kind} {key}: refused ({first.get('error')}) but present")
+        elif outcome == "unknown":
+            figures[f"unknown resolved {'present' if found else 'absent'}"] += 1
+        if kind == "invalid" and "ok" in phases:
+            verdict.violations.append(f"invalid {key}: accepted")
+        if found == 1 and kind in _ROW_TYPE:
+            verdict.violations += _effect_mismatches(first, by_key[key][0], attempts)
+    unexplained = [row for row in rows if row.key not in explained]
+    figures["ledger rows"] = len(rows)
+    figures["unexplained rows"] = len(unexplained)
+    verdict.violations += [
+        f"row {row.id} ({row.type} {row.credits} on {row.wallet_id}, key {row.key!r}) matches no operation"
+        for row in unexplained
+    ]
+    return verdict
+
+
+def _effect_mismatches(first: dict, row: LedgerRow, attempts: list[dict]) -> list[str]:
+    body, key = first["body"], first["key"]
+    expected = (first["wallet"], _ROW_TYPE[first["kind"]], body["transaction_reason"], _expected_credits(body))
+    stored = (row.wallet_id, row.type, row.reason, row.credits)
+    problems = []
+    if expected != stored:
+        problems.append(f"{first['kind']} {key}: asked {expected} but the ledger holds {stored}")
+    named = {entry["tx_id"] for entry in attempts if entry.get("tx_id")} | {first.get("replay_of") or row.id}
+    if named != {row.id}:
+        problems.append(f"{first['kind']} {key}: answers named {sorted(named)} but the ledger row is {row.id}")
+    return problems
+
+
+def latency_figures(history: list[dict]) -> dict:
+    """p50/p95/max milliseconds of the attempts answered ok."""
+    times = sorted((entry["t1"] - entry["t0"]) * 1000 for entry in history if entry["phase"] == "ok")
+    if not times:
+        return {}
+    return {
+        "ok p50 ms": round(statistics.median(times), 1),
+        "ok p95 ms": round(times[int(0.95 * (len(times) - 1))], 1),
+        "ok max ms": round(times[-1], 1),
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# The world and the ledger (Django needed from here on)
+
+
+@dataclass
+class World:
+    environment_id: str
+    wallet_ids: tuple[str, ...]
+    api_keys: tuple[str, ...]
+    seed_keys: frozenset[str]
+
+
+def seed_world(*, name: str, wallets: int, clients: int) -> World:
+    """An environment with ``wallets`` wallets (each seeded with three lots) and a key per client."""
+    from customers.services import customer_create
+    from tenancy.services import api_key_create, environment_get_or_create
+    from wallets import services
+
+    environment = environment_get_or_create(tenant_name=name, environment_name="live")
+    wallet_ids, seed_keys = [], set()
+    for index in range(wallets):
+        customer = customer_create(environment=environment, external_id=f"{name}-{index}", name=f"History {index}")
+        wallet = services.wallet_create(customer, currency="usd")
+        for lot, credits, priority in ((0, "400", 1), (1, "350", None), (2, "250", None)):
+            key = f"seed-{wallet.pk}-{lot}"
+            services.wallet_top_up(
+                wallet, credits=Decimal(credits), reason="FREE_CREDIT_GRANT", priority=priority, idempotency_key=key
+            )
+            seed_keys.add(key)
+        wallet_ids.append(wallet.pk)
+    keys = tuple(api_key_create(environment=environment, name=f"history-{i}").raw_key for i in range(clients))
+    return World(environment.pk, tuple(wallet_ids), keys, frozenset(seed_keys))
+
+
+def ledger_snapshot(environment_id: str) -> tuple[list[LedgerRow], Counter]:
+    from wallets.models import WalletStatusChange, WalletTransaction
+
+    rows = [
+        LedgerRow(id=r[0], wallet_id=r[1], type=r[2], reason=r[3], credits=r[4], key=r[5])
+        for r in WalletTransaction.objects.filter(environment_id=environment_id).values_list(
+            "id", "wallet_id", "type", "transaction_reason", "credit_amount", "idempotency_key"
+        )
+    ]
+    changes = Counter(
+        WalletStatusChange.objects.filter(wallet__environment_id=environment_id).values_list("reason", flat=True)
+    )
+    return rows, changes
+
+
+def verify(world: World, history: list[dict]) -> Verdict:
+    """The history checker plus wallets.integrity on the environment's wallets."""
+    from wallets import integrity
+
+    rows, changes = ledger_snapshot(world.environment_id)
+    verdict = check_history(history, rows, changes, allowed_keys=world.seed_keys)
+    problems = integrity.check_environment(world.environment_id)
+    verdict.figures["invariant problems"] = len(problems)
+    verdict.violations += [f"integrity: {problem}" for problem in problems]
+    return verdict
+
+
+def run(world: World, *, base_url: str, operations: int, clients: int, workdir: Path, seed: int,
+        rogue_clients: int = 0) -> tuple[list[dict], float]:
+    """Run ``clients`` processes sharing ``operations`` between them; returns (history, seconds)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    plans = [
+        ClientPlan(
+            index=i, base_url=base_url, api_key=world.api_keys[i % len(world.api_keys)], wallet_ids=world.wallet_ids,
+            operations=operations // clients + (1 if i < operations % clients else 0), seed=seed * 1000 + i,
+            history_path=str(workdir / f"client-{i}.jsonl"), rogue=i < rogue_clients,
+        )
+        for i in range(clients)
+    ]
+    for plan in plans:
+        Path(plan.history_path).unlink(missing_ok=True)
+    elapsed = run_clients(plans)
+    return read_history(plan.history_path for plan in plans), elapsed
+
+
+# ------------------------------------------------------------------------------------------------
+# Command line: a long run on a scratch database
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ops", type=int, default=5000, help="operations in all (default 5000)")
+    parser.add_argument("--clients", type=int, default=4, help="client processes (default 4)")
+    parser.add_argument("--wallets", type=int, default=12, help="wallets (default 12; the first is the hot one)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--workdir", default="var/reliability/history", help="where the history files go")
+    args = parser.parse_args(argv)
+
+    from reliability import scratch
+
+    with scratch.database() as database_url, scratch.server(database_url, workers=args.web_workers) as base_url:
+        world = seed_world(name="history", wallets=args.wallets, clients=args.clients)
+        history, elapsed = run(world, base_url=base_url, operations=args.ops, clients=args.clients,
+                               workdir=Path(args.workdir), seed=args.seed)
+        verdict = verify(world, history)
+    verdict.figures.update({"seconds": round(elapsed, 1), "ops/s": round(verdict.figures["operations"] / elapsed, 1)})
+    print(json.dumps({**dict(verdict.figures), **latency_figures(history)}, indent=1, sort_keys=True))
+    for violation in verdict.violations[:50]:
+        print("VIOLATION", violation)
+    return 1 if verdict.violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

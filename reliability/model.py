@@ -1,0 +1,233 @@
+"""A small pure-Python model of the wallet contract (CONTRACT.md §3-§4), for the model-based test.
+
+No Django, no database: wallets are dicts of credit lots and a balance. Each operation either
+raises ``Refusal`` (the error the contract prescribes) or returns a ``Prediction`` of what the
+real service must answer; ``Prediction.commit(tx_id)`` then applies it to the model, once the
+real call has told us the id of the row it wrote.
+
+The rules modelled:
+- a lot is spendable while it holds credits and its expiry is unset or later than now;
+- debits draw on lots by priority ascending (unset last), expiry ascending (unset last), larger
+  original grant first, then creation time, then id (``Contract.order``);
+- a debit, and a termination, first expire the wallet's lots that are past due;
+- a debit larger than the spendable credits is refused "Insufficient balance", except
+  MANUAL_BALANCE_DEBIT, which takes what there is and leaves the balance negative;
+- a credit landing on a negative balance repays it first; the lot keeps only what is left;
+- top-ups and debits need an active wallet ("Wallet is frozen" / "Wallet is not active");
+- input is validated before anything else (an expiry must be later than now, even on a replay);
+- a key replays its first result with the same parameters (even on a frozen wallet) and is a
+  conflict with other ones; a refused request leaves its key unused;
+- termination forfeits the balance (WALLET_TERMINATION) and closes the wallet.
+"""
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+ZERO = Decimal(0)
+MANUAL = "MANUAL_BALANCE_DEBIT"
+INSUFFICIENT = "Insufficient balance"
+
+
+class Refusal(Exception):
+    """The error the contract prescribes: a code of core.exceptions and the start of its message."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Lot:
+    id: str
+    credits: Decimal
+    available: Decimal
+    priority: int | None
+    expiry: datetime | None
+    created_at: datetime
+
+
+@dataclass
+class WalletState:
+    status: str = "active"
+    balance: Decimal = ZERO
+    lots: dict[str, Lot] = field(default_factory=dict)
+    rows: int = 0
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """What a used idempotency key stands for."""
+
+    wallet_id: str
+    kind: str
+    params: tuple
+    tx_id: str
+
+
+@dataclass
+class Prediction:
+    commit: Callable[[str | None], None]
+    replay_of: str | None = None  # the transaction a replay must answer with
+    balance_after: Decimal | None = None
+    consumed: list[str] = field(default_factory=list)  # lots a debit draws on, in order
+    expired: list[str] = field(default_factory=list)  # lots expired on the way
+
+
+class Contract:
+    """The model. Subclasses may override ``order`` (the negative control does)."""
+
+    def __init__(self):
+        self.wallets: dict[str, WalletState] = {}
+        self.keys: dict[str, Keyed] = {}
+
+    @staticmethod
+    def order(lot: Lot) -> tuple:
+        return (
+            lot.priority is None, lot.priority or 0,
+            lot.expiry is None, lot.expiry or datetime.min,
+            -lot.credits, lot.created_at, lot.id,
+        )  # fmt: skip
+
+    # --- operations ---------------------------------------------------------------------------
+
+    def open(self, wallet_id: str) -> None:
+        self.wallets[wallet_id] = WalletState()
+
+    def top_up(self, wallet_id: str, *, key: str, credits: Decimal, reason: str, priority: int | None,
+               expiry: datetime | None, now: datetime) -> Prediction:
+        if expiry is not None and expiry <= now:
+            raise Refusal("validation_error", "Expiry date must be in the future")
+        params = (credits, reason, priority, expiry)
+        replay = self._replay(key, wallet_id, "top_up", params)
+        if replay:
+            return replay
+        wallet = self._active(wallet_id)
+        after = wallet.balance + credits
+
+        def commit(tx_id):
+            lot = Lot(tx_id, credits, min(credits, max(ZERO, after)), priority, expiry, now)
+            wallet.lots[tx_id] = lot
+            wallet.balance = after
+            wallet.rows += 1
+            self.keys[key] = Keyed(wallet_id, "top_up", params, tx_id)
+
+        return Prediction(commit, balance_after=after)
+
+    def debit(self, wallet_id: str, *, key: str, credits: Decimal, reason: str, now: datetime) -> Prediction:
+        replay = self._replay(key, wallet_id, "debit", (credits, reason))
+        if replay:
+            return replay
+        wallet = self._active(wallet_id)
+        planned = copy.deepcopy(wallet)
+        expired = self._expire(planned, now)
+        consumed = self._consume(planned, credits, now)
+        if sum(consumed.values(), ZERO) < credits and reason != MANUAL:
+            raise Refusal("invalid_operation", INSUFFICIENT)
+        planned.balance -= credits
+        planned.rows += 1
+
+        def commit(tx_id):
+            self.wallets[wallet_id] = planned
+            self.keys[key] = Keyed(wallet_id, "debit", (credits, reason), tx_id)
+
+        return Prediction(commit, balance_after=planned.balance, consumed=list(consumed), expired=expired)
+
+    def expire_sweep(self, now: datetime) -> Prediction:
+        planned = copy.deepcopy(self.wallets)
+        expired = [lot for wallet in planned.values() for lot in self._expire(wallet, now)]
+
+        def commit(_):
+            self.wallets = planned
+
+        return Prediction(commit, expired=expired)
+
+    def freeze(self, wallet_id: str) -> Prediction:
+        return self._set_status(wallet_id, frm="active", to="frozen", message="Only an active wallet can be frozen")
+
+    def unfreeze(self, wallet_id: str) -> Prediction:
+        return self._set_status(wallet_id, frm="frozen", to="active", message="Only a frozen wallet can be unfrozen")
+
+    def terminate(self, wallet_id: str, *, now: datetime) -> Prediction:
+        wallet = self.wallets[wallet_id]
+        if wallet.status == "closed":
+            raise Refusal("invalid_operation", "Wallet is already terminated")
+        planned = copy.deepcopy(wallet)
+        expired = self._expire(planned, now)
+        consumed = {}
+        if planned.balance > 0:
+            consumed = self._consume(planned, planned.balance, now)
+            planned.balance = ZERO
+            planned.rows += 1
+        planned.status = "closed"
+
+        def commit(_):
+            self.wallets[wallet_id] = planned
+
+        return Prediction(commit, balance_after=planned.balance, consumed=list(consumed), expired=expired)
+
+    # --- rules --------------------------------------------------------------------------------
+
+    def _replay(self, key: str, wallet_id: str, kind: str, params: tuple) -> Prediction | None:
+        used = self.keys.get(key)
+        if used is None:
+            return None
+        if (used.wallet_id, used.kind, used.params) != (wallet_id, kind, params):
+            raise Refusal("already_exists", "A wallet transaction with this idempotency key already exists")
+        return Prediction(lambda _: None, replay_of=used.tx_id)
+
+    def _active(self, wallet_id: str) -> WalletState:
+        wallet = self.wallets[wallet_id]
+        if wallet.status == "frozen":
+            raise Refusal("invalid_operation", "Wallet is frozen")
+        if wallet.status != "active":
+            raise Refusal("invalid_operation", "Wallet is not active")
+        return wallet
+
+    def _set_status(self, wallet_id: str, *, frm: str, to: str, message: str) -> Prediction:
+        wallet = self.wallets[wallet_id]
+        if wallet.status != frm:
+            raise Refusal("invalid_operation", message)
+
+        def commit(_):
+            wallet.status = to
+
+        return Prediction(commit)
+
+    @staticmethod
+    def _expire(wallet: WalletState, now: datetime) -> list[str]:
+        """Expire the lots past due (expiry at or before now) in ``wallet``, in place."""
+        due = sorted(
+            (lot for lot in wallet.lots.values() if lot.available > 0 and lot.expiry is not None and lot.expiry <= now),
+            key=lambda lot: (lot.expiry, lot.id),
+        )
+        for lot in due:
+            wallet.balance -= lot.available
+            lot.available = ZERO
+            wallet.rows += 1
+        return [lot.id for lot in due]
+
+    def _consume(self, wallet: WalletState, credits: Decimal, now: datetime) -> dict[str, Decimal]:
+        """Draw up to ``credits`` from the spendable lots of ``wallet`` in order, in place."""
+        spendable = [lot for lot in wallet.lots.values() if lot.available > 0 and (lot.expiry is None or lot.expiry > now)]
+        taken: dict[str, Decimal] = {}
+        remaining = credits
+        for lot in sorted(spendable, key=self.order):
+            if remaining == 0:
+                break
+            share = min(remaining, lot.available)
+            lot.available -= share
+            taken[lot.id] = share
+            remaining -= share
+        return taken
+
+
+class FifoContract(Contract):
+    """A deliberately wrong model: lots consumed in creation order. The test must catch it."""
+
+    @staticmethod
+    def order(lot: Lot) -> tuple:
+        return (lot.created_at, lot.id)

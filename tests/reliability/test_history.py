@@ -1,0 +1,142 @@
+"""Concurrent HTTP history against a real gunicorn, checked against the ledger (reliability/history.py).
+
+CI size: 5,000 operations from 4 client processes on 12 wallets (one hot), 8% of first attempts
+with a 1-30 ms client timeout, so a share of operations is "unknown" to the client and retried
+with the same key. The long run is ``python -m reliability.history --ops 100000`` (RELIABILITY.md).
+
+Negative controls: a client that re-sends each top-up under a new key (a double credit) must be
+caught, and so must each kind of lie in a hand-made history.
+"""
+
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+
+from reliability import history, scratch
+from tests.e2e.server import live_database_url
+
+OPERATIONS = 5000
+CLIENTS = 4
+WALLETS = 12
+SEED = 20261122
+
+
+def report(capsys, line: str) -> None:
+    with capsys.disabled():
+        print(f"\n[history] {line}")
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup):
+    with scratch.server(live_database_url()) as base_url:
+        yield base_url
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_every_acknowledged_operation_is_in_the_ledger_exactly_once(server, tmp_path, capsys):
+    world = history.seed_world(name="history", wallets=WALLETS, clients=CLIENTS)
+    entries, elapsed = history.run(
+        world, base_url=server, operations=OPERATIONS, clients=CLIENTS, workdir=tmp_path, seed=SEED
+    )
+    verdict = history.verify(world, entries)
+    figures = verdict.figures
+    report(
+        capsys,
+        f"{figures['operations']} ops in {elapsed:.1f} s ({figures['operations'] / elapsed:.0f} ops/s) "
+        f"{history.latency_figures(entries)}: {verdict.summary()}",
+    )
+    assert verdict.violations == []
+    assert figures["operations"] == OPERATIONS
+    # The mix really exercised every outcome the checker distinguishes.
+    assert figures["attempts unknown"] > 0 and figures["attempts fail"] > 0 and figures["attempts ok"] > OPERATIONS // 2
+    assert figures["top_up ok"] and figures["debit ok"] and figures["freeze ok"] and figures["unfreeze ok"]
+    assert figures["invalid fail"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_negative_control_a_double_crediting_client_is_caught(server, tmp_path, capsys):
+    world = history.seed_world(name="rogue", wallets=3, clients=2)
+    entries, _ = history.run(
+        world, base_url=server, operations=300, clients=2, workdir=tmp_path, seed=SEED, rogue_clients=1
+    )
+    verdict = history.verify(world, entries)
+    rogue_top_ups = {
+        (entry["proc"], entry["op"])
+        for entry in entries
+        if entry["proc"] == 0 and entry["kind"] == "top_up" and entry["phase"] == "ok" and "replay_of" not in entry
+    }
+    report(capsys, f"control, a client crediting twice under new keys: {verdict.summary()}")
+    assert rogue_top_ups, "the rogue client got some top-ups through"
+    assert verdict.figures["unexplained rows"] == len(rogue_top_ups)
+    assert len(verdict.violations) == len(rogue_top_ups)
+    assert verdict.figures["invariant problems"] == 0, "the ledger itself is consistent: only the history shows it"
+
+
+# --- the checker on hand-made histories ------------------------------------------------------------
+
+
+def _entry(op, phase, kind="top_up", key=None, credits="5", **extra):
+    body = {"credits_to_add": credits, "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": key or f"k{op}"}
+    if kind == "debit":
+        body = {"credits": credits, "transaction_reason": "MANUAL_BALANCE_DEBIT", "idempotency_key": key or f"k{op}"}
+    return {"proc": 0, "op": op, "kind": kind, "wallet": "w1", "body": body, "key": body["idempotency_key"],
+            "attempt": extra.pop("attempt", 0), "phase": phase, **extra}
+
+
+def _row(key, credits="5", type_="credit", reason="FREE_CREDIT_GRANT", id_=None, wallet="w1"):
+    return history.LedgerRow(id=id_ or f"wtxn_{key}", wallet_id=wallet, type=type_, reason=reason,
+                             credits=Decimal(credits), key=key)
+
+
+HONEST = (
+    [_entry(1, "ok", tx_id="wtxn_k1"), _entry(2, "fail"), _entry(3, "unknown"), _entry(3, "ok", attempt=1, tx_id="wtxn_k3"),
+     _entry(4, "unknown"), _entry(5, "ok", kind="debit")],
+    [_row("k1"), _row("k3"), _row("k4"), _row("k5", type_="debit", reason="MANUAL_BALANCE_DEBIT")],
+)
+
+
+def test_the_checker_accepts_an_honest_history():
+    verdict = history.check_history(*HONEST, Counter())
+    assert verdict.violations == []
+    assert verdict.figures["unknown resolved present"] == 1  # op 4: timed out, then found by its key
+
+
+@pytest.mark.parametrize(
+    "lie, expected",
+    [
+        ("an acknowledged top-up is missing", "acknowledged but missing"),
+        ("a refused top-up is present", "refused"),
+        ("a key has two effects", "2 effects"),
+        ("an effect has another amount", "asked"),
+        ("an answer named another transaction", "answers named"),
+        ("a row no one asked for", "matches no operation"),
+        ("an acknowledged freeze is missing", "acknowledged but missing"),
+        ("an invalid request was accepted", "accepted"),
+    ],
+)
+def test_negative_control_b_the_checker_catches_each_lie(lie, expected):
+    entries, rows = list(HONEST[0]), list(HONEST[1])
+    changes = Counter()
+    if lie == "an acknowledged top-up is missing":
+        rows.remove(_row("k1"))
+    elif lie == "a refused top-up is present":
+        rows.append(_row("k2"))
+    elif lie == "a key has two effects":
+        rows.append(_row("k1", id_="wtxn_twin"))
+    elif lie == "an effect has another amount":
+        rows[0] = _row("k1", credits="50")
+    elif lie == "an answer named another transaction":
+        entries[0] = _entry(1, "ok", tx_id="wtxn_other")
+    elif lie == "a row no one asked for":
+        rows.append(_row("k1-again"))
+    elif lie == "an acknowledged freeze is missing":
+        entries.append({"proc": 0, "op": 9, "kind": "freeze", "wallet": "w1", "body": {"reason": "f9"}, "key": "f9",
+                        "attempt": 0, "phase": "ok"})
+    elif lie == "an invalid request was accepted":
+        entries.append(_entry(8, "ok", kind="invalid"))
+        rows.append(_row("k8"))
+    verdict = history.check_history(entries, rows, changes)
+    assert any(expected in violation for violation in verdict.violations), verdict.violations

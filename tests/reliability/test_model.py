@@ -1,0 +1,283 @@
+"""Model-based test: random programs of wallet operations, checked step by step (reliability.md §3.1 C4).
+
+Hypothesis's RuleBasedStateMachine drives the real services on PostgreSQL with random sequences
+of create, top-up (expiry, priority), debit (regular and overdrawing MANUAL_BALANCE_DEBIT),
+clock jumps, the expiry sweep, freeze/unfreeze, terminate and key replays (same or changed
+parameters). reliability/model.py predicts each answer: the exact refusal, or the balance after,
+the lots a debit draws on in order and the lots expired on the way. After every step every
+wallet's balance, status, row count and every lot's remaining credits must equal the model's;
+after every program wallets.integrity must find no drift.
+
+Time: ``django.utils.timezone.now`` is a fake clock for the run (the services read the time
+only through it), ticking one second per step and jumping hours at a time in ``advance``.
+Each program runs in its own transaction, rolled back afterwards.
+
+CI size: MODEL_EXAMPLES=100 programs × MODEL_STEPS=30 steps; the long setting is
+``MODEL_EXAMPLES=2000 MODEL_STEPS=50 pytest tests/reliability/test_model.py``. The negative
+control runs the same machine against a model that spends lots first-in first-out; it must fail.
+"""
+
+import itertools
+import os
+import time
+from collections import Counter
+from datetime import timedelta
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+
+from core.exceptions import ServiceError
+from customers.services import customer_create
+from reliability.model import Contract, FifoContract, Refusal
+from wallets import integrity, services
+from wallets.models import Wallet, WalletTransaction
+from wallets.services import automation
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", 100))
+STEPS = int(os.environ.get("MODEL_STEPS", 30))
+TOP_UP_REASONS = ["FREE_CREDIT_GRANT", "PURCHASED_CREDIT_DIRECT", "SUBSCRIPTION_CREDIT_GRANT"]
+DEBIT_REASONS = ["MANUAL_BALANCE_DEBIT", "INVOICE_PAYMENT", "CREDIT_ADJUSTMENT"]
+def credits(top: int):
+    """Whole credits shrink to readable programs; nine-place amounts keep the arithmetic honest."""
+    return st.one_of(st.integers(1, top).map(Decimal), st.integers(1, top * 10**9).map(lambda n: Decimal(n).scaleb(-9)))
+
+
+# Debits smaller than top-ups, so most debits are paid and many draw on several lots.
+TOP_UP_CREDITS, DEBIT_CREDITS = credits(60), credits(25)
+
+
+class FakeClock:
+    START = timezone.now().replace(microsecond=0)
+
+    def __init__(self):
+        self.current = self.START
+
+    def now(self):
+        return self.current
+
+    def tick(self, seconds: int = 1):
+        self.current += timedelta(seconds=seconds)
+        return self.current
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    contract_class = Contract
+    environment = None  # set by the test
+    wallets = Bundle("wallets")
+    counter = itertools.count()
+    figures = Counter()
+
+    def __init__(self):
+        super().__init__()
+        self.model = self.contract_class()
+        self.clock = FakeClock()
+        self.instances: dict[str, Wallet] = {}
+        self.attempts: list[tuple] = []  # (key, kind, wallet id, kwargs) of every keyed call
+        self.atomic = transaction.atomic()
+        self.atomic.__enter__()
+        self.patch = mock.patch.object(timezone, "now", self.clock.now)
+        self.patch.start()
+        LedgerMachine.figures["programs"] += 1
+
+    def teardown(self):
+        try:
+            problems = integrity.check_wallets(Wallet.objects.filter(pk__in=list(self.instances)))
+        finally:
+            self.patch.stop()
+            transaction.set_rollback(True)
+            self.atomic.__exit__(None, None, None)
+        assert problems == [], problems
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def expect(self, predict, call):
+        """Run the model, then the service; they must agree on refusal or success."""
+        LedgerMachine.figures["steps"] += 1
+        try:
+            prediction = predict()
+        except Refusal as refusal:
+            LedgerMachine.figures[f"refused: {refusal.message}"] += 1
+            with pytest.raises(ServiceError) as refused:
+                call()
+            assert (refused.value.code, refused.value.message[: len(refusal.message)]) == (refusal.code, refusal.message)
+            return None, None
+        result = call()
+        if prediction.replay_of is not None:
+            LedgerMachine.figures["replayed"] += 1
+            assert result.replayed and result.transaction.pk == prediction.replay_of
+        LedgerMachine.figures["lots drawn on by one debit, 2 or more"] += len(prediction.consumed) > 1
+        LedgerMachine.figures["lots expired"] += len(prediction.expired)
+        transaction_id = getattr(getattr(result, "transaction", None), "pk", None)
+        prediction.commit(transaction_id)
+        return prediction, result
+
+    def key(self) -> str:
+        return f"model-{next(self.counter)}"
+
+    def keyed(self, kind: str, wallet_id: str, kwargs: dict):
+        self.attempts.append((kind, wallet_id, kwargs))
+        now = self.clock.tick()
+        wallet = self.instances[wallet_id]
+        if kind == "top_up":
+            predict = lambda: self.model.top_up(  # noqa: E731
+                wallet_id, key=kwargs["idempotency_key"], credits=kwargs["credits"], reason=kwargs["reason"],
+                priority=kwargs["priority"], expiry=kwargs["expiry_date"], now=now,
+            )
+            prediction, result = self.expect(predict, lambda: services.wallet_top_up(wallet, **kwargs))
+        else:
+            predict = lambda: self.model.debit(  # noqa: E731
+                wallet_id, key=kwargs["idempotency_key"], credits=kwargs["credits"], reason=kwargs["reason"], now=now
+            )
+            prediction, result = self.expect(predict, lambda: services.wallet_debit(wallet, **kwargs))
+            if prediction and prediction.replay_of is None:
+                consumed = result.transaction.metadata["consumed_credit_tx_ids"]
+                assert [part for part in consumed.split(",") if part] == prediction.consumed
+        if prediction and prediction.replay_of is None:
+            assert result.transaction.credit_balance_after == prediction.balance_after
+
+    # --- rules --------------------------------------------------------------------------------
+
+    def _open(self):
+        customer = customer_create(environment=self.environment, external_id=f"m-{next(self.counter)}", name="Model")
+        wallet = services.wallet_create(customer, currency="usd")
+        self.instances[wallet.pk] = wallet
+        self.model.open(wallet.pk)
+        return wallet.pk
+
+    @initialize(target=wallets)
+    def first_wallet(self):
+        return self._open()
+
+    @precondition(lambda self: len(self.instances) < 3)
+    @rule(target=wallets)
+    def create(self):
+        return self._open()
+
+    @rule(wallet=wallets, credits=TOP_UP_CREDITS, reason=st.sampled_from(TOP_UP_REASONS),
+          priority=st.none() | st.integers(0, 3), expiry_hours=st.none() | st.integers(1, 72))
+    def top_up(self, wallet, credits, reason, priority, expiry_hours):
+        expiry = self.clock.now() + timedelta(hours=expiry_hours, seconds=1) if expiry_hours else None
+        kwargs = {"credits": credits, "reason": reason, "priority": priority, "expiry_date": expiry,
+                  "idempotency_key": self.key()}
+        self.keyed("top_up", wallet, kwargs)
+
+    @rule(wallet=wallets, credits=DEBIT_CREDITS, reason=st.sampled_from(DEBIT_REASONS))
+    def debit(self, wallet, credits, reason):
+        self.keyed("debit", wallet, {"credits": credits, "reason": reason, "idempotency_key": self.key()})
+
+    @precondition(lambda self: self.attempts)
+    @rule(data=st.data(), change=st.booleans())
+    def replay(self, data, change):
+        """The same key again, with the same parameters (a replay) or other ones (a conflict)."""
+        kind, wallet_id, kwargs = data.draw(st.sampled_from(self.attempts))
+        if change:
+            kwargs = {**kwargs, "credits": kwargs["credits"] + 1}
+        self.keyed(kind, wallet_id, kwargs)
+
+    @rule(hours=st.integers(1, 48))
+    def advance(self, hours):
+        self.clock.tick(hours * 3600)
+
+    @rule()
+    def expire_sweep(self):
+        now = self.clock.tick()
+        prediction, result = self.expect(lambda: self.model.expire_sweep(now),
+                                         lambda: automation.credits_expire_sweep(now=now))
+        assert result.credits_expired == len(prediction.expired)
+
+    @precondition(lambda self: all(w.status != "frozen" for w in self.model.wallets.values()))
+    @rule(wallet=wallets)
+    def freeze(self, wallet):
+        self.clock.tick()
+        self.expect(lambda: self.model.freeze(wallet),
+                    lambda: services.wallet_freeze(self.instances[wallet], reason="model"))
+
+    @precondition(lambda self: any(w.status == "frozen" for w in self.model.wallets.values()))
+    @rule(wallet=wallets, thaw=st.booleans())
+    def unfreeze(self, wallet, thaw):
+        """Half the time the frozen wallet, so freezes end; otherwise any (then often a refusal)."""
+        if thaw:
+            wallet = next(pk for pk, state in self.model.wallets.items() if state.status == "frozen")
+        self.clock.tick()
+        self.expect(lambda: self.model.unfreeze(wallet),
+                    lambda: services.wallet_unfreeze(self.instances[wallet], reason="model"))
+
+    @precondition(lambda self: len(self.instances) == 3)
+    @rule(wallet=wallets)
+    def terminate(self, wallet):
+        now = self.clock.tick()
+        prediction, result = self.expect(lambda: self.model.terminate(wallet, now=now),
+                                         lambda: services.wallet_terminate(self.instances[wallet]))
+        if prediction and result.transaction is not None:
+            consumed = result.transaction.metadata["consumed_credit_tx_ids"]
+            assert [part for part in consumed.split(",") if part] == prediction.consumed
+
+    # Hypothesis picks among the rules evenly; these aliases make money move three times as often
+    # as a wallet changes state, so most steps act on wallets that hold several lots.
+    top_up_again = top_up_once_more = top_up
+    debit_again = debit_once_more = debit
+
+    # --- checked after every step --------------------------------------------------------------
+
+    @invariant()
+    def the_database_matches_the_model(self):
+        ids = list(self.model.wallets)
+        stored = {
+            pk: (balance, status, rows)
+            for pk, balance, status, rows in Wallet.objects.filter(pk__in=ids).values_list(
+                "pk", "credit_balance", "wallet_status", "transaction_count"
+            )
+        }
+        modelled = {pk: (w.balance, w.status, w.rows) for pk, w in self.model.wallets.items()}
+        assert stored == modelled
+        lots = dict(
+            WalletTransaction.objects.filter(wallet_id__in=ids, type="credit").values_list("id", "credits_available")
+        )
+        assert lots == {lot.id: lot.available for w in self.model.wallets.values() for lot in w.lots.values()}
+
+
+class FifoMachine(LedgerMachine):
+    contract_class = FifoContract
+
+
+def _run(machine, environment, *, examples: int, steps: int, phases=tuple(Phase)):
+    machine.environment = environment
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=examples, stateful_step_count=steps, deadline=None, database=None, derandomize=True,
+            phases=phases, suppress_health_check=list(HealthCheck),
+        ),
+    )
+
+
+@pytest.fixture
+def grace_zero(settings):
+    settings.CREDIT_EXPIRY_GRACE_SECONDS = 0
+
+
+def test_the_services_follow_the_model(environment, grace_zero, capsys):
+    LedgerMachine.figures.clear()
+    started = time.monotonic()
+    _run(LedgerMachine, environment, examples=EXAMPLES, steps=STEPS)
+    figures = LedgerMachine.figures
+    with capsys.disabled():
+        print(
+            f"\n[model] {figures.pop('programs')} programs (up to {STEPS} steps each), {figures.pop('steps')} checked "
+            f"operations in {time.monotonic() - started:.1f} s, 0 failures; {dict(sorted(figures.items()))}"
+        )
+
+
+def test_negative_control_a_fifo_model_is_caught(environment, grace_zero, capsys):
+    with pytest.raises(AssertionError) as caught:
+        _run(FifoMachine, environment, examples=EXAMPLES, steps=STEPS, phases=(Phase.generate,))
+    with capsys.disabled():
+        print(f"\n[model] control, FIFO consumption: caught ({str(caught.value).splitlines()[0][:120]})")
