@@ -24,7 +24,7 @@ class StrictIntegerField(serializers.IntegerField):
     def to_internal_value(self, data):
         if isinstance(data, bool):
             self.fail("invalid")
-        if isinstance(data, str) and isinstance(self.root.initial_data, QueryDict):
+        if isinstance(data, str) and isinstance(getattr(self.root, "initial_data", None), QueryDict):
             digits = data[1:] if data.startswith("-") else data
             # The length cap keeps int() cheap; anything longer is out of every range we accept.
             if not (digits.isascii() and digits.isdigit() and len(digits) <= 18):

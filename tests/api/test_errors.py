@@ -238,3 +238,18 @@ def test_options_on_every_route_answers_without_a_crash(api_client, anonymous_cl
         assert set(response.json()) == {"name", "renders", "parses"}
         if path != "/v1/openapi.json":
             assert anonymous_client.options(path).json() == {"error": "Unauthorized"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["limit=abc&limit=5", "limit=", "offset=1&offset=2", "start_time=", "order=asc&order=desc"],
+)
+def test_query_parameters_given_twice_or_empty_are_refused(api_client, wallet, query):
+    for path in ("/v1/customers", "/v1/wallets", f"/v1/wallets/{wallet.id}/transactions"):
+        if "start_time" in query and path == "/v1/wallets":
+            continue  # no such parameter there
+        response = api_client.get(f"{path}?{query}")
+        body = assert_error(response, 400, "validation_error")
+        assert body["details"]["field"] == query.split("=")[0], path
+    twice = api_client.get(f"/v1/customers/wallets?id={wallet.customer_id}&id=cust_other")
+    assert_error(twice, 400, "validation_error", message_contains="id")

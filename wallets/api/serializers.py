@@ -10,7 +10,7 @@ they are never used to render, and a contract test keeps the two in step.
 
 from rest_framework import serializers
 
-from core.api.fields import StrictCharField, StrictDateTimeField, StrictIntegerField
+from core.api.fields import QuerySerializer, StrictCharField, StrictDateTimeField, StrictIntegerField
 from core.api.pagination import MAX_LIMIT, MAX_OFFSET
 from core.api.schema import list_envelope
 from customers.api.serializers import CustomerSerializer
@@ -194,7 +194,7 @@ class WalletUnfreezeInputSerializer(serializers.Serializer):
         ref_name = "UnfreezeWallet"
 
 
-class _PageInputSerializer(serializers.Serializer):
+class _PageInputSerializer(QuerySerializer):
     limit = _optional(StrictIntegerField, min_value=0, max_value=MAX_LIMIT, help_text="1..1000; absent or 0 means 50.")
     offset = _optional(StrictIntegerField, min_value=0, max_value=MAX_OFFSET)
     order = _optional(serializers.ChoiceField, choices=ORDERS, allow_blank=True, help_text="Default desc.")
@@ -324,7 +324,7 @@ class TransactionSearchInputSerializer(TransactionFilterInputSerializer):
         ref_name = "WalletTransactionFilter"
 
 
-class CustomerWalletsQuerySerializer(serializers.Serializer):
+class CustomerWalletsQuerySerializer(QuerySerializer):
     id = _optional(StrictCharField, allow_blank=True, max_length=255, help_text="The customer's id; or give lookup_key.")
     lookup_key = _optional(StrictCharField, allow_blank=True, max_length=255, help_text="The customer's external_id.")
     include_real_time_balance = _optional(StrictBooleanField)
@@ -332,7 +332,7 @@ class CustomerWalletsQuerySerializer(serializers.Serializer):
     expand = _optional(StrictCharField, allow_blank=True, max_length=200, help_text="credits_available_breakdown")
 
 
-class WalletBalanceQuerySerializer(serializers.Serializer):
+class WalletBalanceQuerySerializer(QuerySerializer):
     expand = _optional(StrictCharField, allow_blank=True, max_length=200, help_text="credits_available_breakdown")
     from_cache = _optional(StrictBooleanField, help_text="Accepted; balances are always computed live here.")
 
