@@ -50,11 +50,12 @@ class CustomerAdmin(ReadOnlyModelAdmin):
         (
             "Address",
             {
+                "classes": ["collapse"],
                 "fields": [
                     "address_line1", "address_line2", "address_city", "address_state", "address_postal_code",
                     "address_country",
                 ]
             },
         ),
-        ("Record", {"fields": ["metadata", "created_at", "created_by", "updated_at", "updated_by"]}),
+        ("Record", {"classes": ["collapse"], "fields": ["metadata", "created_at", "created_by", "updated_at", "updated_by"]}),
     ]

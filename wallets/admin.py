@@ -135,7 +135,10 @@ class WalletAdmin(ReadOnlyModelAdmin):
                 ]
             },
         ),
-        ("Record", {"fields": ["created_at", "created_by", "updated_at", "updated_by", "metadata", "config"]}),
+        (
+            "Record",
+            {"classes": ["collapse"], "fields": ["created_at", "created_by", "updated_at", "updated_by", "metadata", "config"]},
+        ),
     ]
 
     credit_balance_column = credits_display("credit_balance", "Credit balance")

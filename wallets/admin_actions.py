@@ -1,12 +1,12 @@
 """The support actions on wallets: top up, manual debit, freeze, unfreeze, terminate.
 
-Each is a Django admin action with one intermediate page in three steps:
+Each is a Django admin action whose intermediate page has two screens:
 
 1. the form (what, how much, why);
-2. the review: the values entered and, for each selected wallet, exactly what will happen;
-3. the confirmation, which calls the wallets.services function once per wallet (each in its
-   own transaction) and reports every wallet's outcome in one message, e.g.
-   "3 topped up, 1 refused: Wallet is frozen [wallet_…]".
+2. the review: the values entered and, for each selected wallet, exactly what will happen,
+   with the confirmation button. Confirming calls the wallets.services function once per
+   wallet (each in its own transaction) and reports every wallet's outcome in one message,
+   e.g. "3 topped up, 1 refused: Wallet is frozen [wallet_…]".
 
 The page posts back to the wallet changelist with the same ``action`` and selected ids, as
 Django's own delete confirmation does; the ``step`` field says how far along it is. The wallet
@@ -28,7 +28,6 @@ from django.contrib.admin import helpers
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
 
 from core.exceptions import ServiceError
 from wallets import money, services
@@ -48,7 +47,6 @@ from wallets.models import Wallet, WalletTransaction
 MAX_WALLETS = 50
 ACTOR_MAX_LENGTH = WalletTransaction._meta.get_field("created_by").max_length
 Status = Wallet.Status
-NOTHING = SafeString("")  # a preview that has nothing to say before the form is filled in
 
 
 def admin_actor(request: HttpRequest) -> str:
@@ -78,7 +76,7 @@ class WalletAction:
     form_class: type[WalletActionForm]
     applies_to: tuple[str, ...]  # the statuses the service accepts
     apply: Callable[[Wallet, dict, str], Outcome]
-    preview: Callable[[Wallet, WalletActionForm | None], SafeString]
+    preview: Callable[[Wallet, WalletActionForm | None], str]  # HTML-safe when a SafeString
     confirm_form_class: type[forms.Form] | None = None
     form_kwargs: Callable[[HttpRequest], dict] = field(default=lambda request: {})
 
@@ -109,9 +107,9 @@ def _top_up(wallet: Wallet, data: dict, actor: str) -> Outcome:
     )
 
 
-def _top_up_preview(wallet: Wallet, form: TopUpForm | None) -> SafeString:
+def _top_up_preview(wallet: Wallet, form: TopUpForm | None) -> str:
     if form is None:
-        return NOTHING
+        return ""  # nothing to say before the form is filled in
     data = form.cleaned_data
     added = form.credits_for(wallet)
     worth = data["amount"] if data["amount"] is not None else money.credits_to_amount(added, rate=wallet.topup_conversion_rate)
@@ -147,9 +145,9 @@ def _debit(wallet: Wallet, data: dict, actor: str) -> Outcome:
     )
 
 
-def _debit_preview(wallet: Wallet, form: DebitForm | None) -> SafeString:
+def _debit_preview(wallet: Wallet, form: DebitForm | None) -> str:
     if form is None:
-        return NOTHING
+        return ""
     taken = form.cleaned_data["credits"]
     return format_html(
         "Takes <strong>{} credits</strong> (worth {} {}) as MANUAL_BALANCE_DEBIT; the balance may go below zero.",
@@ -165,9 +163,9 @@ def _freeze(wallet: Wallet, data: dict, actor: str) -> Outcome:
     return Outcome(False, f"Frozen{until}. Reason: {data['reason']}")
 
 
-def _freeze_preview(wallet: Wallet, form: FreezeForm | None) -> SafeString:
+def _freeze_preview(wallet: Wallet, form: FreezeForm | None) -> str:
     if form is None:
-        return NOTHING
+        return ""
     until = form.cleaned_data["until"]
     when = f"until {timestamp(until)}" if until else "until someone unfreezes it"
     return format_html("Freezes the wallet {}: top-ups and debits are refused meanwhile; credits still expire.", when)
@@ -178,10 +176,10 @@ def _unfreeze(wallet: Wallet, data: dict, actor: str) -> Outcome:
     return Outcome(False, f"Unfrozen. Reason: {data['reason']}")
 
 
-def _unfreeze_preview(wallet: Wallet, form: UnfreezeForm | None) -> SafeString:
+def _unfreeze_preview(wallet: Wallet, form: UnfreezeForm | None) -> str:
     if form is None:
-        return NOTHING
-    return format_html("Makes the wallet active again: it accepts top-ups and debits.")
+        return ""
+    return "Makes the wallet active again: it accepts top-ups and debits."
 
 
 def _terminate(wallet: Wallet, data: dict, actor: str) -> Outcome:
@@ -191,7 +189,7 @@ def _terminate(wallet: Wallet, data: dict, actor: str) -> Outcome:
     return Outcome(False, f"Terminated ({forfeited}). Reason: {data['reason']}")
 
 
-def _terminate_preview(wallet: Wallet, form: TerminateForm | None) -> SafeString:
+def _terminate_preview(wallet: Wallet, form: TerminateForm | None) -> str:
     balance = wallet.credit_balance
     if balance > 0:
         return format_html(
@@ -205,7 +203,7 @@ def _terminate_preview(wallet: Wallet, form: TerminateForm | None) -> SafeString
             "Closes the wallet for good; its negative balance of <strong>{} credits</strong> stays on it.",
             credits(balance),
         )
-    return format_html("Closes the wallet for good; it holds no credits to forfeit.")
+    return "Closes the wallet for good; it holds no credits to forfeit."
 
 
 TOP_UP = WalletAction(

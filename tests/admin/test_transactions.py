@@ -2,6 +2,7 @@
 
 import csv
 import io
+from urllib.parse import quote
 from datetime import timedelta
 from decimal import Decimal
 
@@ -80,10 +81,14 @@ def test_search_by_transaction_id(support, ledger):
 
 
 def test_date_filter(support, ledger):
-    tomorrow = (timezone.now() + timedelta(days=1)).date()
+    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    tomorrow = today + timedelta(days=1)
 
-    assert len(_listed(support, f"created_at__gte={timezone.now().date()}&created_at__lt={tomorrow}")) == 5
-    assert _listed(support, f"created_at__gte={tomorrow}") == []
+    def since(moment):
+        return f"created_at__gte={quote(str(moment))}"
+
+    assert len(_listed(support, f"{since(today)}&created_at__lt={quote(str(tomorrow))}")) == 5
+    assert _listed(support, since(tomorrow)) == []
 
 
 @pytest.mark.parametrize(
