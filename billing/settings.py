@@ -198,8 +198,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # One name for the asc/desc choice wherever it appears (order, sort direction).
-    "ENUM_NAME_OVERRIDES": {"SortOrderEnum": ["asc", "desc"]},
+    # One name per choice set wherever it appears (order and sort direction, statuses, reasons),
+    # instead of generated names such as "Type41eEnum".
+    "ENUM_NAME_OVERRIDES": {
+        "SortOrderEnum": ["asc", "desc"],
+        "WalletStatusEnum": "wallets.models.Wallet.Status",
+        "TransactionTypeEnum": "wallets.models.WalletTransaction.Type",
+        "TransactionReasonEnum": "wallets.models.TransactionReason",
+        "EntityStatusEnum": ["published", "deleted", "archived"],
+        "CustomerStatusEnum": "customers.models.Customer.Status",
+        "InvoicePaymentStatusEnum": ["PENDING", "SUCCEEDED", "FAILED"],
+        "PaymentResultStatusEnum": ["SUCCEEDED"],
+        "AlertThresholdKindEnum": ["amount"],
+        "WalletTransactionFieldEnum": "wallets.selectors.TRANSACTION_FIELDS",
+    },
 }
 
 # CELERY
