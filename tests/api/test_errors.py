@@ -231,13 +231,13 @@ def test_an_unexpected_exception_is_a_500_in_the_shape(client, caplog):
 
 
 def test_options_on_every_route_answers_without_a_crash(api_client, anonymous_client):
-    paths = {path.format(id="cust_nope", external_id="nope") for _, path in api_operations()}
-    for path in sorted(paths):
-        response = api_client.options(path)
-        assert response.status_code == 200, (path, response.content)
+    urls = {route.format(id="cust_nope", external_id="nope") for _, route in api_operations()}
+    for url in sorted(urls):
+        response = api_client.options(url)
+        assert response.status_code == 200, (url, response.content)
         assert set(response.json()) == {"name", "renders", "parses"}
-        if path != "/v1/openapi.json":
-            assert anonymous_client.options(path).json() == {"error": "Unauthorized"}
+        if url != "/v1/openapi.json":
+            assert anonymous_client.options(url).json() == {"error": "Unauthorized"}
 
 
 @pytest.mark.parametrize(
@@ -245,11 +245,11 @@ def test_options_on_every_route_answers_without_a_crash(api_client, anonymous_cl
     ["limit=abc&limit=5", "limit=", "offset=1&offset=2", "start_time=", "order=asc&order=desc"],
 )
 def test_query_parameters_given_twice_or_empty_are_refused(api_client, wallet, query):
-    for path in ("/v1/customers", "/v1/wallets", f"/v1/wallets/{wallet.id}/transactions"):
-        if "start_time" in query and path == "/v1/wallets":
+    for url in ("/v1/customers", "/v1/wallets", f"/v1/wallets/{wallet.id}/transactions"):
+        if "start_time" in query and url == "/v1/wallets":
             continue  # no such parameter there
-        response = api_client.get(f"{path}?{query}")
+        response = api_client.get(f"{url}?{query}")
         body = assert_error(response, 400, "validation_error")
-        assert body["details"]["field"] == query.split("=")[0], path
+        assert body["details"]["field"] == query.split("=")[0], url
     twice = api_client.get(f"/v1/customers/wallets?id={wallet.customer_id}&id=cust_other")
     assert_error(twice, 400, "validation_error", message_contains="id")

@@ -7,7 +7,6 @@ step's result), and the test fails with one PASS/FAIL line per step.
 """
 
 import uuid
-import warnings
 from datetime import datetime, timedelta, timezone
 
 import pytest
