@@ -81,10 +81,16 @@ def log_in(page, live_server, username: str, shot: str | None = None) -> None:
     page.locator("#support-overview").wait_for()
 
 
-def review_and_confirm(page, shot: str) -> None:
+def review_and_confirm(page, shot: str, *, review_shows: tuple[str, str] | None = None) -> None:
+    """Submit the action form, check and photograph the review, then confirm."""
     page.get_by_role("button", name=re.compile(r"^Review ")).click()
+    confirm = page.get_by_role("button", name=re.compile(r"^Confirm: "))
+    expect(confirm).to_be_visible()
+    if review_shows:
+        selector, text = review_shows
+        expect(page.locator(selector)).to_contain_text(text)
     shoot(page, f"{shot}-review")
-    page.get_by_role("button", name=re.compile(r"^Confirm: ")).click()
+    confirm.click()
 
 
 def test_support_agent_round_trip(live_server, page, support_groups, make_customer, make_wallet):
@@ -123,10 +129,7 @@ def test_support_agent_round_trip(live_server, page, support_groups, make_custom
     page.fill("#id_expiry_date", expiry.strftime("%Y-%m-%dT%H:%M"))
     page.fill("#id_priority", "1")
     page.fill("#id_justification", "Outage compensation, ticket #9001")
-    page.get_by_role("button", name=re.compile(r"^Review ")).click()
-    expect(page.locator(".wallet-action-wallets")).to_contain_text("Adds 250 credits (worth 250 USD)")
-    shoot(page, "07-top-up-review")
-    page.get_by_role("button", name=re.compile(r"^Confirm: ")).click()
+    review_and_confirm(page, "07-top-up", review_shows=(".wallet-action-wallets", "Adds 250 credits (worth 250 USD)"))
     expect_message(page, "1 topped up")
     expect(page.locator("#ledger")).to_contain_text("Outage compensation, ticket #9001")
     shoot(page, "08-topped-up")
@@ -154,10 +157,7 @@ def test_support_agent_round_trip(live_server, page, support_groups, make_custom
     page.locator("button[name=index]").click()
     page.fill("#id_credits", "10")
     page.fill("#id_justification", "Customer asked again")
-    page.get_by_role("button", name=re.compile(r"^Review ")).click()
-    expect(page.locator(".wallet-warning")).to_have_text("Will be refused: this wallet is frozen.")
-    shoot(page, "11-top-up-while-frozen-review")
-    page.get_by_role("button", name=re.compile(r"^Confirm: ")).click()
+    review_and_confirm(page, "11-top-up-while-frozen", review_shows=(".wallet-warning", "Will be refused: this wallet is frozen."))
     expect_message(page, f"0 topped up, 1 refused: Wallet is frozen [{wallet.pk}]")
     shoot(page, "12-top-up-refused")
     assert WalletTransaction.objects.filter(wallet=wallet).count() == rows_before

@@ -9,7 +9,6 @@ from django.contrib.admin.models import LogEntry
 from tests.admin.flows import REQUEST_ID, apply, messages_of, post_step
 from wallets import services
 from wallets.admin_display import change_url
-from wallets.models import WalletTransaction
 
 pytestmark = pytest.mark.django_db
 
