@@ -41,7 +41,8 @@ def _first_message(detail, path: str = "") -> tuple[str, str]:
     """The first (field, message) in DRF's nested error detail."""
     if isinstance(detail, dict):
         for key, value in detail.items():
-            field = key if key != "non_field_errors" else ""
+            # Keys are field names, or list positions (ints) for an error inside a list item.
+            field = "" if key == "non_field_errors" else str(key)
             return _first_message(value, f"{path}.{field}".strip(".") if field else path)
     if isinstance(detail, list) and detail:
         return _first_message(detail[0], path)

@@ -268,7 +268,11 @@ class WalletViewSet(_WalletApiView):
         }
         auto_topup = None
         if data.get("auto_topup") is not None:
-            auto_topup = _merge_auto_topup(services.current_auto_topup(wallet), data["auto_topup"], on_create=False)
+            wire = data["auto_topup"]
+
+            def auto_topup(current: AutoTopUp) -> AutoTopUp:  # merged under the wallet lock
+                return _merge_auto_topup(current, wire, on_create=False)
+
         wallet = services.wallet_update(wallet, auto_topup=auto_topup, actor=self.actor, **changes)
         return Response(render.one_wallet_data(wallet))
 

@@ -1,6 +1,7 @@
 """Wallet lifecycle: create, update settings, freeze, unfreeze, terminate."""
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -223,14 +224,15 @@ def wallet_update(
     description=_UNSET,
     metadata=_UNSET,
     config=_UNSET,
-    auto_topup: AutoTopUp | None = None,
+    auto_topup: Callable[[AutoTopUp], AutoTopUp] | None = None,
     alert_settings=_UNSET,
     actor: str = "",
 ) -> Wallet:
     """Change a wallet's settings (never its balances, currency, type, rates or status).
 
-    ``auto_topup`` is the already-merged result the caller wants stored; it is validated whole,
-    so an enabled auto top-up always has a threshold and an amount.
+    ``auto_topup`` maps the current auto top-up settings to the new ones. It runs under the
+    wallet lock, so two concurrent partial updates cannot lose each other's members, and its
+    result is validated whole: an enabled auto top-up always has a threshold and an amount.
     """
     now = timezone.now()
     changes: dict = {}
@@ -244,14 +246,12 @@ def wallet_update(
         changes["config"] = _check_config(config)
     if alert_settings is not _UNSET:
         changes["alert_settings"] = alerts.check_alert_settings(alert_settings)
-    if auto_topup is not None:
-        auto_topup.checked()
     with transaction.atomic():
         wallet = ledger.lock_wallet(wallet.pk)
         for field, value in changes.items():
             setattr(wallet, field, value)
         if auto_topup is not None:
-            _apply_auto_topup(wallet, auto_topup)
+            _apply_auto_topup(wallet, auto_topup(current_auto_topup(wallet)).checked())
         wallet.updated_at = now
         wallet.updated_by = actor
         wallet.save()
