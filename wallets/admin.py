@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from core.admin import ReadOnlyModelAdmin
+from invoices.models import Invoice
 from wallets import admin_actions, selectors_admin
 from wallets.admin_actions import ACTIONS, DEBIT, FREEZE, TERMINATE, TOP_UP, UNFREEZE
 from wallets.admin_display import (
@@ -32,7 +33,7 @@ from wallets.admin_display import (
     link,
 )
 from wallets.admin_export import transactions_csv_response
-from wallets.models import Wallet, WalletTransaction
+from wallets.models import AlertLog, Wallet, WalletTransaction
 
 logger = logging.getLogger(__name__)
 SUPPORT_CSS = "wallets/admin.css"
@@ -297,7 +298,7 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
             {
                 "fields": [
                     "description", "metadata", "reference_type", "reference_id", "idempotency_key",
-                    "parent_transaction", "request_fingerprint",
+                    "invoice_column", "parent_transaction", "request_fingerprint",
                 ]
             },
         ),
@@ -315,6 +316,14 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
     @admin.display(description="Wallet", ordering="wallet")
     def wallet_column(self, obj):
         return link(obj.wallet, obj.wallet_id)
+
+    @admin.display(description="Invoice")
+    def invoice_column(self, obj):
+        """A purchased credit's invoice: paying it completes a pending credit, voiding it fails it."""
+        invoice = Invoice.objects.filter(wallet_transaction=obj).first()
+        if invoice is None:
+            return "—"
+        return link(invoice, f"{invoice.invoice_number} ({invoice.invoice_status}, payment {invoice.payment_status})")
 
     def get_urls(self):
         export = path(
@@ -335,3 +344,21 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
         logger.info("user %s exported wallet transactions filtered by %s", request.user.get_username(), request.GET.urlencode())
         filename = f"wallet-transactions-{timezone.now():%Y%m%dT%H%M%SZ}.csv"
         return transactions_csv_response(changelist.get_queryset(request), filename=filename)
+
+
+@admin.register(AlertLog)
+class AlertLogAdmin(ReadOnlyModelAdmin):
+    """Each change of a wallet's alert state, as the workers and the ledger recorded it."""
+
+    list_display = ["created_at", "wallet_column", "previous_state", "state", "credit_balance_column", "transaction"]
+    list_filter = ["state", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["=wallet__id", "wallet__customer__external_id"]
+    list_select_related = ["wallet"]
+    ordering = ["-created_at", "-id"]
+    show_facets = admin.ShowFacets.NEVER
+
+    credit_balance_column = credits_display("credit_balance", "Credit balance")
+
+    @admin.display(description="Wallet", ordering="wallet")
+    def wallet_column(self, obj):
+        return link(obj.wallet, obj.wallet_id)

@@ -22,11 +22,11 @@ from wallets.models import Wallet, WalletTransaction
 from wallets.services import TOP_UP_REASONS
 
 Reason = WalletTransaction.Reason
-# What each top-up reason means, in the words support staff use. Invoiced purchases are left
-# out: they need the invoices feature (issue 5), and the service refuses them until then.
+# What each top-up reason means, in the words support staff use.
 TOP_UP_REASON_HELP = {
     Reason.FREE_CREDIT_GRANT: "free credits (goodwill, promotion)",
     Reason.PURCHASED_CREDIT_DIRECT: "credits the customer paid for, outside an invoice",
+    Reason.PURCHASED_CREDIT_INVOICED: "credits the customer buys on an invoice: added once the invoice is paid",
     Reason.SUBSCRIPTION_CREDIT_GRANT: "credits included in the customer's subscription",
     Reason.CREDIT_NOTE: "credits given back against an invoice (credit note)",
     Reason.INVOICE_VOID_REFUND: "refund of a voided invoice",

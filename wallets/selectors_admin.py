@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
+from invoices.models import Invoice
 from wallets import ledger
 from wallets.models import Wallet, WalletStatusChange, WalletTransaction
 
@@ -52,6 +53,7 @@ class Overview:
     expiring: list[CurrencyTotal]  # credits in lots expiring within EXPIRING_WINDOW
     in_alarm: int
     frozen: int
+    pending_invoices: int  # purchase invoices finalized and awaiting payment
 
 
 def support_overview(*, now: datetime) -> Overview:
@@ -71,11 +73,15 @@ def support_overview(*, now: datetime) -> Overview:
         in_alarm=Count("id", filter=Q(alert_state=Wallet.AlertState.IN_ALARM) & ~Q(wallet_status=Wallet.Status.CLOSED)),
         frozen=Count("id", filter=Q(wallet_status=Wallet.Status.FROZEN)),
     )
+    pending_invoices = Invoice.objects.filter(
+        invoice_status=Invoice.Status.FINALIZED, payment_status=Invoice.PaymentStatus.PENDING
+    ).count()
     return Overview(
         outstanding=[CurrencyTotal(**row) for row in outstanding],
         expiring=[CurrencyTotal(**row) for row in expiring],
         in_alarm=counts["in_alarm"],
         frozen=counts["frozen"],
+        pending_invoices=pending_invoices,
     )
 
 

@@ -123,7 +123,6 @@ def test_closed_wallet_is_refused(support, funded_wallet):
         ({"credits": "", "amount": ""}, "__all__", "Give either credits or an amount (exactly one of the two)."),
         ({"credits": "1", "amount": "1"}, "__all__", "Give either credits or an amount (exactly one of the two)."),
         ({"justification": "  "}, "justification", "This field is required."),
-        ({"reason": "PURCHASED_CREDIT_INVOICED"}, "reason", "Select a valid choice."),
         ({"reason": "MANUAL_BALANCE_DEBIT"}, "reason", "Select a valid choice."),
         ({"expiry_date": "2001-01-01T00:00"}, "expiry_date", "Expiry date must be in the future"),
         ({"priority": "-1"}, "priority", "Ensure this value is greater than or equal to 0."),

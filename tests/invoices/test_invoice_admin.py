@@ -69,3 +69,36 @@ def test_printable_invoice_shows_the_line_and_totals(invoice):
     assert page.status_code == 200
     body = page.content.decode()
     assert "Purchase 25 credits" in body and invoice.invoice_number in body and "25 USD" in body
+
+
+def test_overview_counts_pending_invoices_and_the_ledger_links_to_them(invoice):
+    from django.contrib.auth.models import User
+
+    admin = User.objects.create_superuser("root", "root@example.com", "x")
+    client = Client()
+    client.force_login(admin)
+    index = client.get("/admin/").content.decode()
+    assert 'id="overview-pending-invoices"' in index
+    assert "payment_status__exact=PENDING" in index
+    row = client.get(f"/admin/wallets/wallettransaction/{invoice.wallet_transaction_id}/change/").content.decode()
+    assert invoice.invoice_number in row
+
+
+def test_support_can_start_an_invoiced_purchase_from_the_top_up_form():
+    from wallets.forms import ADMIN_TOP_UP_REASONS
+
+    assert "PURCHASED_CREDIT_INVOICED" in ADMIN_TOP_UP_REASONS
+
+
+def test_alert_log_is_listed(make_wallet):
+    from django.contrib.auth.models import User
+
+    wallet = make_wallet(
+        alert_settings={"alert_enabled": True, "critical": {"threshold": "50", "condition": "below"}},
+        initial_credits=Decimal("10"),
+    )
+    admin = User.objects.create_superuser("root", "root@example.com", "x")
+    client = Client()
+    client.force_login(admin)
+    page = client.get("/admin/wallets/alertlog/").content.decode()
+    assert wallet.id in page and "in_alarm" in page

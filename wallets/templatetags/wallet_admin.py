@@ -3,6 +3,7 @@
 from django import template
 from django.utils import timezone
 
+from invoices.models import Invoice
 from wallets import selectors_admin
 from wallets.admin_display import changelist_url, credits as format_credits
 from wallets.models import Wallet
@@ -29,4 +30,7 @@ def support_overview(context) -> dict:
         "expiring_days": selectors_admin.EXPIRING_WINDOW.days,
         "in_alarm_url": changelist_url(Wallet, status="open", alert_state__exact=Wallet.AlertState.IN_ALARM),
         "frozen_url": changelist_url(Wallet, status="frozen"),
+        "pending_invoices_url": changelist_url(
+            Invoice, invoice_status__exact=Invoice.Status.FINALIZED, payment_status__exact=Invoice.PaymentStatus.PENDING
+        ),
     }
