@@ -6,6 +6,7 @@ digits) and ``"5.0"`` as integers. The contract wants a wrong type or a non-ASCI
 """
 
 from django.http import QueryDict
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 
@@ -36,11 +37,18 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class StrictDateTimeField(serializers.DateTimeField):
-    """An RFC 3339 string written in ASCII (Django's parser would read Arabic-Indic digits too)."""
+    """An RFC 3339 string written in ASCII (Django's parser would read Arabic-Indic digits too),
+    with its offset: DRF would read a timestamp without one in the server's time zone."""
 
     def to_internal_value(self, value):
         if not isinstance(value, str) or not value.isascii():
             self.fail("invalid", format="RFC 3339, e.g. 2030-01-01T00:00:00Z")
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:  # well formed but impossible (February 30th); DRF's own check says so
+            parsed = None
+        if parsed is not None and parsed.tzinfo is None:
+            self.fail("invalid", format="RFC 3339 with an offset, e.g. 2030-01-01T00:00:00Z")
         return super().to_internal_value(value)
 
 
