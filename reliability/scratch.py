@@ -3,8 +3,8 @@
 ``database()`` creates a throw-away database the way the test runner does (migrated, named
 ``test_billing_<pid>`` on the server DATABASE_URL points at) and drops it afterwards;
 ``server()`` serves the project from a real gunicorn (tests/e2e/server.py) with DEBUG off, gthread
-workers as in production, and the API rate limit lifted so the harness measures the ledger rather
-than the limiter.
+workers as in production, the API rate limit lifted so the harness measures the ledger rather
+than the limiter, and request logging at ERROR (reliability/server_settings.py).
 """
 
 import contextlib
@@ -41,8 +41,7 @@ def database():
 def server(database_url: str, *, workers: int = 2, threads: int = 4, **env):
     """gunicorn on ``database_url``: ``workers`` processes × ``threads`` threads, DEBUG off."""
     env.setdefault("API_RATE_LIMIT", UNLIMITED_RATE)
-    # Every refused request is a WARNING line; the harnesses count them themselves.
-    env.setdefault("LOG_LEVEL", "ERROR")
+    env.setdefault("DJANGO_SETTINGS_MODULE", "reliability.server_settings")
     with gunicorn_server(
         database_url=database_url,
         workers=workers,
