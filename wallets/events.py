@@ -62,12 +62,23 @@ def transaction_payload(row: WalletTransaction) -> dict:
     }
 
 
+def _no_endpoints(wallet: Wallet) -> bool:
+    # A wallet locked by wallets.ledger.lock_wallet knows whether its environment has an enabled
+    # endpoint (read with the lock, in this transaction): without one there is nothing to record
+    # and no need to ask. For any other wallet, event_publish looks the endpoints up.
+    return getattr(wallet, "has_webhook_endpoints", None) is False
+
+
 def publish_wallet_event(wallet: Wallet, event_type: str) -> None:
+    if _no_endpoints(wallet):
+        return
     event_publish(environment_id=wallet.environment_id, event_type=event_type, data={"wallet": wallet_payload(wallet)})
 
 
 def publish_transaction_events(wallet: Wallet, rows: list[WalletTransaction], event_type: str = TRANSACTION_CREATED) -> None:
     """One event per ledger row, each with the wallet as it stands after all of them."""
+    if _no_endpoints(wallet):
+        return
     wallet_data = wallet_payload(wallet)
     events_publish(
         environment_id=wallet.environment_id,

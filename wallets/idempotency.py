@@ -4,9 +4,12 @@ A key is stored on the ledger row it produced, with a fingerprint of the operati
 parameters. Re-sending the key with the same fingerprint replays the original result and
 writes nothing; with another fingerprint it is a conflict (409 ``already_exists``).
 
-Two requests with one key on the same wallet serialise on the wallet lock, so the second finds
-the first's row. On different wallets they race to the unique index; the loser's transaction
-rolls back and it then answers from the winner's row, exactly as a later retry would.
+The unique index on (environment, key) is what decides, so a new key costs no lookup: the write
+goes ahead and its insert either succeeds (the key was new) or is refused (it was not). Only
+then, or when the write itself is refused (a frozen wallet, too few credits: an earlier success
+with the same key must still replay), is the earlier row read, after the transaction rolled
+back, exactly as a later retry would read it. Two requests with one key serialise on the wallet
+lock or on the index; the loser answers from the winner's row.
 """
 
 import re
@@ -16,7 +19,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
-from core.exceptions import AlreadyExists, ValidationFailed
+from core.exceptions import AlreadyExists, ServiceError, ValidationFailed
 from wallets import ledger, money
 from wallets.models import Wallet, WalletTransaction
 
@@ -87,18 +90,24 @@ def _is_key_conflict(exc: IntegrityError) -> bool:
 def run_idempotent(
     *, wallet_id: str, environment_id: str, key: str, fingerprint_: str, write: Callable[[Wallet], WalletTransaction]
 ) -> LedgerResult:
-    """Lock the wallet, then either replay ``key``'s earlier result or call ``write(wallet)``."""
+    """Lock the wallet and call ``write(wallet)``, whose ledger row carries ``key``; or replay ``key``'s earlier result.
+
+    ``write`` must insert a row with ``key`` (or raise): that insert is the only check that the
+    key is new.
+    """
     try:
         with transaction.atomic():
             wallet = ledger.lock_wallet(wallet_id)
-            existing = _find(environment_id, key)
-            if existing is not None:
-                return _replay(existing, fingerprint_)
             row = write(wallet)
             return LedgerResult(transaction=row, wallet=wallet)
     except IntegrityError as exc:
         if not _is_key_conflict(exc):
             raise
+    except ServiceError:
+        existing = _find(environment_id, key)
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint_)
     existing = _find(environment_id, key)
     if existing is None:  # the winner rolled back after all; let the caller retry
         raise AlreadyExists("A concurrent request with this idempotency key is in progress; retry it")

@@ -9,7 +9,7 @@ Invariant labels follow guides/reliability.md §2:
 - I1  credit_balance = Σ completed credits − Σ completed debits; balance = round(credit_balance × rate, 9);
 - I2  Σ credits_available of completed credits = max(0, credit_balance) (a credit landing on a
       negative wallet repays the overdraft first, and debits expire past-due lots first, so a
-      negative wallet holds no credits);
+      negative wallet holds no credits), and the purchased part of it = purchased_credits_available;
 - I3  0 ≤ credits_available ≤ credit_amount; only completed credits hold credits;
 - I5  per lot, credit_amount = credits_available + Σ its allocations; a debit's allocations never
       exceed it, only MANUAL_BALANCE_DEBIT may be uncovered, and the uncovered part of all debits
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import Coalesce, Lag, Round, RowNumber
 
-from wallets import money
+from wallets import ledger, money
 from wallets.models import CreditAllocation, Wallet, WalletTransaction
 
 Type = WalletTransaction.Type
@@ -125,6 +125,13 @@ def _balances(wallet_ids: list[str]) -> list[Problem]:
                 Sum("transactions__credits_available", filter=completed & Q(transactions__type=Type.CREDIT)),
                 money.ZERO,
             ),
+            purchased_lots=Coalesce(
+                Sum(
+                    "transactions__credits_available",
+                    filter=completed & Q(transactions__transaction_reason__in=ledger.PURCHASED_REASONS),
+                ),
+                money.ZERO,
+            ),
             sequenced=Count("transactions", filter=Q(transactions__sequence__isnull=False)),
             last_after=Subquery(last_row.values("credit_balance_after")[:1]),
             allocated=Coalesce(Subquery(allocated_to_debits), money.ZERO),
@@ -148,6 +155,14 @@ def _balances(wallet_ids: list[str]) -> list[Problem]:
         if wallet.lots != max(money.ZERO, cb):
             problems.append(
                 Problem(wallet.pk, "I2", f"lots hold {_fmt(wallet.lots)} but credit_balance is {_fmt(cb)}")
+            )
+        if wallet.purchased_lots != wallet.purchased_credits_available:
+            problems.append(
+                Problem(
+                    wallet.pk, "I2",
+                    f"purchased lots hold {_fmt(wallet.purchased_lots)} but purchased_credits_available is "
+                    f"{_fmt(wallet.purchased_credits_available)}",
+                )
             )
         uncovered = wallet.debited - wallet.allocated
         if uncovered != max(money.ZERO, -cb):

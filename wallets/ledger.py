@@ -17,24 +17,34 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F, Q, Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 
 from core.exceptions import InvalidOperation, ValidationFailed
 from wallets import alerts, auto_top_up, events, money
 from wallets.fingerprints import fingerprint
 from wallets.models import CreditAllocation, Wallet, WalletTransaction
+from webhooks.models import WebhookEndpoint
 
 Reason = WalletTransaction.Reason
-# Lots are read in small pages, so a debit's cost follows the lots it consumes, not the lots it has.
-_LOT_PAGE_SIZE = 50
+# Credits that were paid for; everything else counts as free in the balance breakdown.
+PURCHASED_REASONS = (Reason.PURCHASED_CREDIT_INVOICED, Reason.PURCHASED_CREDIT_DIRECT)
+# Lots are read in pages (50, then twice as many each time), so a debit's cost follows the lots
+# it consumes, not the lots it has, and the usual debit reads one page in one statement.
+_FIRST_LOT_PAGE = 50
 
 
 def lock_wallet(wallet_id: str) -> Wallet:
-    """Re-read the wallet under ``SELECT ... FOR UPDATE``; every balance change starts here."""
-    queryset = Wallet.objects.all()
+    """Re-read the wallet under ``SELECT ... FOR UPDATE``; every balance change starts here.
+
+    The same statement reads whether the wallet's environment has an enabled webhook endpoint
+    (``has_webhook_endpoints``), so a posting in an environment without one never queries the
+    endpoints (webhooks.services.events_publish).
+    """
+    endpoints = WebhookEndpoint.objects.filter(environment_id=OuterRef("environment_id"), enabled=True)
+    queryset = Wallet.objects.annotate(has_webhook_endpoints=Exists(endpoints))
     if not settings.LEDGER_UNSAFE_SKIP_WALLET_LOCK:
-        queryset = queryset.select_for_update()
+        queryset = queryset.select_for_update(of=("self",))
     return queryset.get(pk=wallet_id)
 
 
@@ -118,6 +128,7 @@ def _save_balance(
     Wallet.objects.filter(pk=wallet.pk).update(
         credit_balance=wallet.credit_balance,
         balance=wallet.balance,
+        purchased_credits_available=wallet.purchased_credits_available,
         transaction_count=wallet.transaction_count,
         updated_at=now,
         updated_by=actor,
@@ -127,6 +138,12 @@ def _save_balance(
     events.publish_transaction_events(wallet, rows, event_type)
     if last.type == WalletTransaction.Type.DEBIT and auto_top_up.is_due(wallet):
         auto_top_up.queue_after_commit(wallet, trigger_id=last.id)
+
+
+def _count_purchased(wallet: Wallet, lot: WalletTransaction, credits: Decimal) -> None:
+    """Keep ``wallet.purchased_credits_available`` in step when a purchased lot gains or gives up credits."""
+    if lot.transaction_reason in PURCHASED_REASONS:
+        wallet.purchased_credits_available += credits
 
 
 def _new_row(wallet: Wallet, posting: Posting, **fields) -> WalletTransaction:
@@ -212,6 +229,7 @@ def _apply_credit(wallet: Wallet, row: WalletTransaction, *, actor: str, now: da
     row.credit_balance_after = after
     # Credit landing on an overdraft repays it first; only what is left over is spendable.
     row.credits_available = min(row.credit_amount, max(money.ZERO, after))
+    _count_purchased(wallet, row, row.credits_available)
     row.updated_at = now
     row.updated_by = actor
     if insert:
@@ -284,6 +302,7 @@ def post_debit(wallet: Wallet, posting: Posting, *, allow_overdraft: bool = Fals
     for lot, credits in taken:
         lot.credits_available -= credits
         lot.updated_at = posting.now
+        _count_purchased(wallet, lot, -credits)
     WalletTransaction.objects.bulk_update([lot for lot, _ in taken], ["credits_available", "updated_at"])
     CreditAllocation.objects.bulk_create(
         [CreditAllocation(debit=row, credit=lot, credits=credits, created_at=posting.now) for lot, credits in taken]
@@ -336,6 +355,7 @@ def post_expiries(wallet: Wallet, lots: list[WalletTransaction], *, actor: str, 
         balance -= credits
         rows.append(row)
         allocations.append(CreditAllocation(debit=row, credit=lot, credits=credits, created_at=now))
+        _count_purchased(wallet, lot, -credits)
         lot.credits_available = money.ZERO
         lot.updated_at = now
     _check_balance_fits(wallet, balance)
@@ -346,11 +366,25 @@ def post_expiries(wallet: Wallet, lots: list[WalletTransaction], *, actor: str, 
     return rows
 
 
+def _pages(lots):
+    """``lots`` one page at a time, each page twice the last: a few statements for any count.
+
+    Offsets are safe: the caller holds the wallet lock, so no other writer moves these lots.
+    """
+    start, size = 0, _FIRST_LOT_PAGE
+    while True:
+        page = list(lots[start : start + size])
+        yield from page
+        if len(page) < size:
+            return
+        start, size = start + size, size * 2
+
+
 def _take_from_lots(wallet: Wallet, posting: Posting, allow_overdraft: bool) -> list[tuple[WalletTransaction, Decimal]]:
     remaining = posting.credits
     taken = []
-    lots = open_lots(wallet, now=posting.now).only("id", "credits_available", "created_at")
-    for lot in lots.iterator(chunk_size=_LOT_PAGE_SIZE):
+    lots = open_lots(wallet, now=posting.now).only("id", "transaction_reason", "credits_available", "created_at")
+    for lot in _pages(lots):
         share = min(remaining, lot.credits_available)
         taken.append((lot, share))
         remaining -= share

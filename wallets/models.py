@@ -58,6 +58,10 @@ class Wallet(models.Model):
     credit_balance = credits_field()
     # Currency value of credit_balance: always round(credit_balance × conversion_rate, 9).
     balance = credits_field()
+    # Credits still held by completed PURCHASED_* credits, expired or not; wallets.ledger keeps it
+    # with the balance. The balance breakdown reads it instead of summing every open lot: the
+    # free part is max(credit_balance, 0) minus this (wallets.selectors.credits_breakdown).
+    purchased_credits_available = credits_field()
     conversion_rate = rate_field()
     topup_conversion_rate = rate_field()
     config = models.JSONField(default=dict, blank=True)
@@ -98,6 +102,9 @@ class Wallet(models.Model):
                 name="wallet_one_open_per_customer_currency_type",
             ),
             models.CheckConstraint(condition=Q(conversion_rate__gt=0), name="wallet_conversion_rate_positive"),
+            models.CheckConstraint(
+                condition=Q(purchased_credits_available__gte=0), name="wallet_purchased_credits_not_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(topup_conversion_rate__gt=0), name="wallet_topup_conversion_rate_positive"
             ),

@@ -9,19 +9,21 @@ whitelist of ledger columns. Every search filters on ``environment_id`` first an
 wallet, by customer or the whole environment.
 """
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from core import rawsql
 from core.exceptions import NotFound, ValidationFailed
 from customers import selectors as customer_selectors
 from customers.models import Customer
 from wallets import ledger, money
 from wallets.models import Wallet, WalletTransaction
-from wallets.services import PURCHASED_REASONS
 
 # Ids are at most 50 characters (core.ids); anything longer, or holding characters a database
 # string cannot (NUL), cannot name a row, and must not reach the database as a parameter.
@@ -32,14 +34,23 @@ def _usable_id(value: str) -> bool:
     return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH and "\x00" not in value
 
 
+@functools.cache
+def _wallet_sql() -> str:
+    return (
+        f"SELECT {rawsql.columns(Wallet)} FROM wallets_wallet"
+        " WHERE wallets_wallet.environment_id = %s AND wallets_wallet.id = %s AND wallets_wallet.status = 'published'"
+    )
+
+
 def wallet_get(*, environment_id: str, wallet_id: str) -> Wallet:
-    """The wallet with this id in the environment, whatever its status; NotFound otherwise."""
-    wallet = None
-    if _usable_id(wallet_id):
-        wallet = Wallet.objects.filter(environment_id=environment_id, pk=wallet_id, status="published").first()
-    if wallet is None:
+    """The wallet with this id in the environment, whatever its status; NotFound otherwise.
+
+    On every wallet route's path, so written out in SQL (core.rawsql says why).
+    """
+    rows = rawsql.fetch(_wallet_sql(), [environment_id, wallet_id]) if _usable_id(wallet_id) else []
+    if not rows:
         raise NotFound("Wallet not found", details={"wallet_id": wallet_id})
-    return wallet
+    return rawsql.instance(Wallet, rows[0])
 
 
 # Wallet list ``sort`` values and the columns they order by.
@@ -88,11 +99,32 @@ def wallet_owner_get(*, environment_id: str, customer_id: str | None = None, loo
     raise NotFound(f"Customer with lookup key {lookup_key} was not found", details={"lookup_key": lookup_key})
 
 
-def customer_active_wallets(*, customer: Customer) -> QuerySet[Wallet]:
-    """The customer's active wallets, oldest first; frozen and closed wallets are hidden."""
-    return Wallet.objects.filter(
-        environment_id=customer.environment_id, customer=customer, wallet_status=Wallet.Status.ACTIVE, status="published"
-    ).order_by("created_at", "id")
+@functools.cache
+def _customer_wallets_sql(column: str) -> str:
+    # One row per active wallet; a customer without one still gives a row (all wallet columns NULL).
+    return (
+        f"SELECT customers_customer.id, {rawsql.columns(Wallet)} FROM customers_customer"
+        " LEFT JOIN wallets_wallet ON wallets_wallet.customer_id = customers_customer.id"
+        " AND wallets_wallet.environment_id = customers_customer.environment_id"
+        " AND wallets_wallet.wallet_status = 'active' AND wallets_wallet.status = 'published'"
+        f" WHERE customers_customer.environment_id = %s AND customers_customer.{column} = %s"
+        " AND customers_customer.status = 'published'"
+        " ORDER BY wallets_wallet.created_at, wallets_wallet.id"
+    )
+
+
+def customer_active_wallets(*, environment_id: str, customer_id: str | None = None, lookup_key: str | None = None) -> list[Wallet]:
+    """The active wallets of the live customer named by id or lookup key, oldest first.
+
+    Frozen and closed wallets are hidden. NotFound (worded as wallet_owner_get words it) when
+    no such customer exists. One query, written out in SQL (core.rawsql says why).
+    """
+    column, value = ("id", customer_id) if customer_id is not None else ("external_id", lookup_key)
+    rows = rawsql.fetch(_customer_wallets_sql(column), [environment_id, value]) if _usable_id(value) else []
+    if not rows:
+        # Raises the route's own NotFound wording.
+        wallet_owner_get(environment_id=environment_id, customer_id=customer_id, lookup_key=lookup_key)
+    return [rawsql.instance(Wallet, row, 1) for row in rows if row[1] is not None]
 
 
 @dataclass(frozen=True)
@@ -101,28 +133,46 @@ class CreditsBreakdown:
     free: Decimal = money.ZERO
 
 
-def credits_breakdown(wallet_ids, *, now: datetime | None = None) -> dict[str, CreditsBreakdown]:
+@functools.cache
+def _expired_holdings_sql(count: int) -> str:
+    placeholders = ", ".join(["%s"] * count)
+    return (
+        "SELECT wallet_id,"
+        " SUM(CASE WHEN transaction_reason IN (%s, %s) THEN credits_available ELSE 0 END),"
+        " SUM(CASE WHEN transaction_reason IN (%s, %s) THEN 0 ELSE credits_available END)"
+        f" FROM wallets_wallettransaction WHERE wallet_id IN ({placeholders})"
+        " AND type = 'credit' AND transaction_status = 'completed' AND credits_available > 0"
+        " AND expiry_date IS NOT NULL AND expiry_date <= %s"
+        " GROUP BY wallet_id"
+    )
+
+
+def credits_breakdown(wallets, *, now: datetime | None = None) -> dict[str, CreditsBreakdown]:
     """Spendable credits per wallet, split into purchased (PURCHASED_*) and free (the rest).
 
-    One grouped query for any number of wallets, over the lots a debit could consume now
-    (wallets.ledger.spendable), so the breakdown never counts credits that cannot be spent.
+    Read from each wallet's own totals: its lots hold max(credit_balance, 0) credits (invariant
+    I2 of wallets.integrity), purchased_credits_available of them purchased. Lots past their
+    expiry that the sweep has not reached yet still hold credits a debit cannot spend, so what
+    they hold is taken off: one grouped query over the expiring-lots index for any number of
+    wallets, whose cost follows those lots, never every lot a wallet holds.
     """
     now = now or timezone.now()
-    ids = list(wallet_ids)
-    if not ids:
+    wallets = list(wallets)
+    if not wallets:
         return {}
-    purchased = Q(transaction_reason__in=PURCHASED_REASONS)
-    rows = (
-        WalletTransaction.objects.filter(ledger.spendable(now), wallet_id__in=ids)
-        .values("wallet_id")
-        .annotate(purchased=Sum("credits_available", filter=purchased), free=Sum("credits_available", filter=~purchased))
-        .order_by()
+    reasons = [str(reason) for reason in ledger.PURCHASED_REASONS]
+    rows = rawsql.fetch(
+        _expired_holdings_sql(len(wallets)),
+        [*reasons, *reasons, *(wallet.id for wallet in wallets), connection.ops.adapt_datetimefield_value(now)],
     )
-    result = {wallet_id: CreditsBreakdown() for wallet_id in ids}
-    for row in rows:
-        result[row["wallet_id"]] = CreditsBreakdown(
-            purchased=row["purchased"] or money.ZERO, free=row["free"] or money.ZERO
-        )
+    credits = Wallet._meta.get_field("credit_balance")
+    expired = {row[0]: (rawsql.value(credits, row[1]), rawsql.value(credits, row[2])) for row in rows}
+    result = {}
+    for wallet in wallets:
+        expired_purchased, expired_free = expired.get(wallet.id, (money.ZERO, money.ZERO))
+        purchased = wallet.purchased_credits_available
+        free = max(money.ZERO, wallet.credit_balance) - purchased
+        result[wallet.id] = CreditsBreakdown(purchased=purchased - expired_purchased, free=free - expired_free)
     return result
 
 

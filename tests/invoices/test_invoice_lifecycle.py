@@ -43,7 +43,8 @@ def test_33_breakdown_counts_completed_purchases_as_purchased(make_wallet):
 
     wallet = make_wallet(initial_credits=D("100"))
     invoice_pay(Invoice.objects.get(pk=_purchase(wallet, "50").invoice_id))
-    breakdown = credits_breakdown([wallet.id])[wallet.id]
+    wallet.refresh_from_db()
+    breakdown = credits_breakdown([wallet])[wallet.id]
     assert (breakdown.purchased, breakdown.free) == (D("50"), D("100"))
 
 

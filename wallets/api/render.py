@@ -90,12 +90,12 @@ def wallet_data(wallet: Wallet, breakdown: selectors.CreditsBreakdown) -> dict:
 def wallets_data(wallets: Iterable[Wallet], **extra) -> list[dict]:
     """Many wallets with one grouped breakdown query; ``extra`` keys are added to each item."""
     wallets = list(wallets)
-    breakdowns = selectors.credits_breakdown(wallet.id for wallet in wallets)
+    breakdowns = selectors.credits_breakdown(wallets)
     return [{**wallet_data(wallet, breakdowns[wallet.id]), **extra} for wallet in wallets]
 
 
 def one_wallet_data(wallet: Wallet) -> dict:
-    return wallet_data(wallet, selectors.credits_breakdown([wallet.id])[wallet.id])
+    return wallet_data(wallet, selectors.credits_breakdown([wallet])[wallet.id])
 
 
 def with_real_time_balance(data: dict, wallet: Wallet) -> dict:
@@ -172,7 +172,7 @@ def transactions_data(rows: Iterable[WalletTransaction], *, expand: frozenset = 
         customers = dict(zip(unique, CustomerSerializer(list(unique.values()), many=True).data))
     if "wallet" in expand:
         unique = {row.wallet_id: row.wallet for row in rows}
-        breakdowns = selectors.credits_breakdown(unique)
+        breakdowns = selectors.credits_breakdown(unique.values())
         wallets = {wallet_id: wallet_data(wallet, breakdowns[wallet_id]) for wallet_id, wallet in unique.items()}
     keys = {}
     if "created_by_user" in expand:

@@ -464,10 +464,9 @@ class CustomerWalletViewSet(_WalletApiView):
         if customer_id is not None and lookup_key is not None:
             raise ValidationFailed("Please provide either 'id' or 'lookup_key', but not both.", field="lookup_key")
         parse_expand(data.get("expand"), WALLET_EXPANSIONS)
-        customer = selectors.wallet_owner_get(
+        wallets = selectors.customer_active_wallets(
             environment_id=self.environment_id, customer_id=customer_id, lookup_key=lookup_key
         )
-        wallets = list(selectors.customer_active_wallets(customer=customer))
         items = render.wallets_data(wallets, is_cached_fallback=False)
         if data.get("include_real_time_balance"):
             items = [render.with_real_time_balance(item, wallet) for item, wallet in zip(items, wallets)]
@@ -486,5 +485,5 @@ class CustomerWalletViewSet(_WalletApiView):
     )
     def by_customer(self, request, id):
         parse_expand(request.query_params.get("expand"), WALLET_EXPANSIONS)
-        customer = selectors.wallet_owner_get(environment_id=self.environment_id, customer_id=id)
-        return Response(render.wallets_data(selectors.customer_active_wallets(customer=customer)))
+        wallets = selectors.customer_active_wallets(environment_id=self.environment_id, customer_id=id)
+        return Response(render.wallets_data(wallets))

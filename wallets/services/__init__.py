@@ -4,7 +4,8 @@ Each service validates its arguments before touching the database, then runs in 
 transaction under the wallet's row lock (wallets.ledger.lock_wallet).
 """
 
-from wallets.services.credits import PURCHASED_REASONS, TOP_UP_REASONS, wallet_top_up
+from wallets.ledger import PURCHASED_REASONS
+from wallets.services.credits import TOP_UP_REASONS, wallet_top_up
 from wallets.services.debits import DEBIT_REASONS, expire_due_lots, wallet_credit_expire, wallet_debit
 from wallets.services.lifecycle import (
     AutoTopUp,

@@ -25,8 +25,6 @@ TOP_UP_REASONS = (
     Reason.CREDIT_NOTE,
     Reason.INVOICE_VOID_REFUND,
 )
-# Credits that were paid for; everything else counts as free in the balance breakdown.
-PURCHASED_REASONS = (Reason.PURCHASED_CREDIT_INVOICED, Reason.PURCHASED_CREDIT_DIRECT)
 
 
 def wallet_top_up(
