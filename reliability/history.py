@@ -16,7 +16,8 @@ connection, 5xx). ``check_history`` then compares the history with the ledger:
   absent (never twice);
 - no ledger row of the environment is unexplained by the history (a second effect under a new
   key, the double credit of a careless client, shows up here);
-- freezes and unfreezes, keyed by their unique ``reason``, follow the same three rules.
+- freezes and unfreezes, keyed by their unique ``reason``, follow the same three rules;
+- no answer is a 5xx other than 503 (a dependency down: retry).
 
 The caller adds wallets.integrity's verdict (no drift). ``python -m reliability.history`` runs
 the whole thing on a scratch database and a gunicorn of its own (see ``main``).
@@ -68,6 +69,11 @@ class ClientPlan:
     seed: int
     history_path: str
     short_timeout_share: float = 0.08
+    # Seconds to sleep between operations (a light background load for the fault scenarios).
+    pace: float = 0.0
+    # Keep retrying an unknown keyed operation for this long (beyond MAX_ATTEMPTS), so one that
+    # began during an outage still gets a definite answer once the service is back.
+    patience: float = 0.0
     # The double-crediting client of the negative control: after each ok top-up it sends the
     # same body again under a fresh key, and does not log it.
     rogue: bool = False
@@ -92,6 +98,8 @@ class _Client:
         try:
             for n in range(self.plan.operations):
                 self.operation(n)
+                if self.plan.pace:
+                    time.sleep(self.plan.pace)
         finally:
             self.out.close()
             self.http.close()
@@ -139,13 +147,15 @@ class _Client:
 
     def keyed(self, n: int, kind: str, wallet: str, body: dict, replay_of: str | None = None) -> None:
         """Send until a definite answer, always with the same key and body."""
-        timeout = self.first_timeout()
-        for attempt in range(MAX_ATTEMPTS):
+        timeout, give_up = self.first_timeout(), time.monotonic() + self.plan.patience
+        attempt = 0
+        while True:
             entry = self.send(n, kind, wallet, body, attempt, timeout, replay_of=replay_of)
-            if entry["phase"] != "unknown":
+            attempt += 1
+            if entry["phase"] != "unknown" or (attempt >= MAX_ATTEMPTS and time.monotonic() > give_up):
                 break
             timeout = NORMAL_TIMEOUT
-            time.sleep(0.02 * attempt)
+            time.sleep(min(0.02 * attempt, 0.5))
         if entry["phase"] == "ok" and kind in ("top_up", "debit") and replay_of is None:
             self.done.append((kind, wallet, body, entry.get("tx_id") or ""))
             if self.plan.rogue and kind == "top_up":
@@ -193,18 +203,27 @@ def run_client(plan: ClientPlan) -> None:
     _Client(plan).run()
 
 
-def run_clients(plans: list[ClientPlan]) -> float:
-    """Run every plan in its own process, all at once; returns the wall-clock seconds taken."""
+def start_clients(plans: list[ClientPlan]) -> list:
+    """Start every plan in its own process; ``join_clients`` waits for them."""
     context = multiprocessing.get_context("fork")
-    started = time.monotonic()
     processes = [context.Process(target=run_client, args=(plan,)) for plan in plans]
     for process in processes:
         process.start()
+    return processes
+
+
+def join_clients(processes: list) -> None:
     for process in processes:
         process.join()
     failed = [process.exitcode for process in processes if process.exitcode != 0]
     if failed:
         raise RuntimeError(f"client processes exited with {failed}")
+
+
+def run_clients(plans: list[ClientPlan]) -> float:
+    """Run every plan in its own process, all at once; returns the wall-clock seconds taken."""
+    started = time.monotonic()
+    join_clients(start_clients(plans))
     return time.monotonic() - started
 
 
@@ -264,6 +283,10 @@ def check_history(
     for entry in history:
         operations[(entry["proc"], entry["op"])].append(entry)
         figures[f"attempts {entry['phase']}"] += 1
+        if entry.get("status", 0) >= 500:
+            figures[f"answered {entry['status']}"] += 1
+            if entry["status"] != 503:  # 503 is the one honest 5xx: a dependency is down, retry
+                verdict.violations.append(f"{entry['kind']} {entry['key']}: answered {entry['status']}")
     figures["operations"] = len(operations)
     explained = set(allowed_keys)
     for attempts in operations.values():
@@ -385,20 +408,26 @@ def verify(world: World, history: list[dict]) -> Verdict:
     return verdict
 
 
-def run(world: World, *, base_url: str, operations: int, clients: int, workdir: Path, seed: int,
-        rogue_clients: int = 0) -> tuple[list[dict], float]:
-    """Run ``clients`` processes sharing ``operations`` between them; returns (history, seconds)."""
+def plan_clients(world: World, *, base_url: str, operations: int, clients: int, workdir: Path, seed: int,
+                 rogue_clients: int = 0, **options) -> list[ClientPlan]:
+    """``clients`` plans sharing ``operations``, each writing its history under ``workdir``."""
     workdir.mkdir(parents=True, exist_ok=True)
     plans = [
         ClientPlan(
             index=i, base_url=base_url, api_key=world.api_keys[i % len(world.api_keys)], wallet_ids=world.wallet_ids,
             operations=operations // clients + (1 if i < operations % clients else 0), seed=seed * 1000 + i,
-            history_path=str(workdir / f"client-{i}.jsonl"), rogue=i < rogue_clients,
+            history_path=str(workdir / f"client-{i}.jsonl"), rogue=i < rogue_clients, **options,
         )
         for i in range(clients)
     ]
     for plan in plans:
         Path(plan.history_path).unlink(missing_ok=True)
+    return plans
+
+
+def run(world: World, **arguments) -> tuple[list[dict], float]:
+    """Run the clients of ``plan_clients(world, **arguments)`` to the end; returns (history, seconds)."""
+    plans = plan_clients(world, **arguments)
     elapsed = run_clients(plans)
     return read_history(plan.history_path for plan in plans), elapsed
 

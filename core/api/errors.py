@@ -12,6 +12,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views import defaults
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -86,14 +88,23 @@ def exception_handler(exc, context):
         return Response(error_body(code, str(exc.detail), exc.status_code), status=exc.status_code)
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable: %s", exc)
-        response = Response(error_body("service_unavailable", "The database is unavailable; retry shortly", 503), status=503)
-        response["Retry-After"] = "1"
-        return response
+        return _unavailable("The database is unavailable; retry shortly")
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+        # Redis holds the rate-limit counters: while it is down requests are refused, not let
+        # through unmetered, and a client told 503 knows to retry (reliability/faults.py).
+        logger.warning("cache unavailable: %s", exc)
+        return _unavailable("A service the API depends on is unavailable; retry shortly")
     if isinstance(exc, DatabaseError):
         logger.exception("database error in %s", context.get("view"))
     else:
         logger.exception("unexpected error in %s", context.get("view"))
     return Response(error_body("internal_error", "An unexpected error occurred", 500), status=500)
+
+
+def _unavailable(message: str) -> Response:
+    response = Response(error_body("service_unavailable", message, 503), status=503)
+    response["Retry-After"] = "1"
+    return response
 
 
 def _is_api_path(path: str) -> bool:
