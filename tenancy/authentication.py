@@ -167,7 +167,9 @@ def _count_script():
     import redis
 
     location = settings.CACHES["default"]["LOCATION"]
-    client = redis.Redis.from_url(location if isinstance(location, str) else location[0])
+    # The cache's own OPTIONS (its time-outs above all), so the limiter fails exactly as the cache would.
+    options = settings.CACHES["default"].get("OPTIONS", {})
+    client = redis.Redis.from_url(location if isinstance(location, str) else location[0], **options)
     return client.register_script(_COUNT_SCRIPT)
 
 

@@ -12,19 +12,21 @@ owns the bookkeeping that must never differ between them:
   leaves the wallet due an auto top-up, queues one after commit.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.db import connection
+from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 
+from core import rawsql
 from core.exceptions import InvalidOperation, ValidationFailed
 from wallets import alerts, auto_top_up, events, money
 from wallets.fingerprints import fingerprint
 from wallets.models import CreditAllocation, Wallet, WalletTransaction
-from webhooks.models import WebhookEndpoint
 
 Reason = WalletTransaction.Reason
 # Credits that were paid for; everything else counts as free in the balance breakdown.
@@ -34,18 +36,31 @@ PURCHASED_REASONS = (Reason.PURCHASED_CREDIT_INVOICED, Reason.PURCHASED_CREDIT_D
 _FIRST_LOT_PAGE = 50
 
 
+@functools.cache
+def _lock_sql(lock: bool) -> str:
+    return (
+        f"SELECT {rawsql.columns(Wallet)}, EXISTS (SELECT 1 FROM webhooks_webhookendpoint"
+        " WHERE webhooks_webhookendpoint.environment_id = wallets_wallet.environment_id"
+        " AND webhooks_webhookendpoint.enabled)"
+        " FROM wallets_wallet WHERE wallets_wallet.id = %s" + (" FOR UPDATE OF wallets_wallet" if lock else "")
+    )
+
+
 def lock_wallet(wallet_id: str) -> Wallet:
     """Re-read the wallet under ``SELECT ... FOR UPDATE``; every balance change starts here.
 
     The same statement reads whether the wallet's environment has an enabled webhook endpoint
     (``has_webhook_endpoints``), so a posting in an environment without one never queries the
-    endpoints (webhooks.services.events_publish).
+    endpoints (wallets.events). Written out in SQL: it runs on every write (core.rawsql says why).
+    Raises Wallet.DoesNotExist for an unknown id.
     """
-    endpoints = WebhookEndpoint.objects.filter(environment_id=OuterRef("environment_id"), enabled=True)
-    queryset = Wallet.objects.annotate(has_webhook_endpoints=Exists(endpoints))
-    if not settings.LEDGER_UNSAFE_SKIP_WALLET_LOCK:
-        queryset = queryset.select_for_update(of=("self",))
-    return queryset.get(pk=wallet_id)
+    lock = connection.features.has_select_for_update and not settings.LEDGER_UNSAFE_SKIP_WALLET_LOCK
+    rows = rawsql.fetch(_lock_sql(lock), [wallet_id])
+    if not rows:
+        raise Wallet.DoesNotExist(f"Wallet {wallet_id} does not exist")
+    wallet = rawsql.instance(Wallet, rows[0])
+    wallet.has_webhook_endpoints = bool(rows[0][rawsql.width(Wallet)])
+    return wallet
 
 
 @dataclass(frozen=True)
