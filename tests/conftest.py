@@ -10,6 +10,33 @@ from tenancy.services import api_key_create, environment_get_or_create
 from wallets import services
 
 
+_DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"}
+
+
+@pytest.fixture
+def ledger_may_drift():
+    """Marks a test whose ledger is deliberately inconsistent: no ledger check afterwards."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """After every passing test that used the database, the ledger must still add up
+    (wallets.integrity, the checks of ``manage.py check_ledger``), so every test doubles as a
+    check that the write path kept its invariants. A test that corrupts the ledger on purpose,
+    to prove something notices, asks for ``ledger_may_drift``."""
+    result = yield
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if (item.get_closest_marker("django_db") or _DB_FIXTURES & fixtures) and "ledger_may_drift" not in fixtures:
+        from django.db import connection
+
+        from wallets import integrity
+
+        if not connection.needs_rollback:  # a test that ends inside a failed transaction has nothing committed to check
+            problems = integrity.check_all()
+            assert not problems, "the ledger drifted:\n" + "\n".join(map(str, problems[:20]))
+    return result
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

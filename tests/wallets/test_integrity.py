@@ -21,7 +21,8 @@ from tests.wallets.services.builders import build_busy_ledger
 from wallets import integrity, ledger, money, services
 from wallets.models import CreditAllocation, WalletTransaction
 
-pytestmark = pytest.mark.django_db
+# Every test here corrupts the ledger on purpose, to show the checker sees it.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_may_drift")]
 
 TXN = "wallets_wallettransaction"
 ALLOCATION = "wallets_creditallocation"

@@ -1,8 +1,8 @@
-"""Fixtures for the service tests: an adjustable clock, a ledger snapshot, and a reconcile after every test.
+"""Fixtures for the service tests: an adjustable clock and a ledger snapshot.
 
-Every test here ends with wallets.integrity checking the whole ledger it wrote, so each
-scenario doubles as a check that the write path kept its invariants. A test that corrupts the
-ledger on purpose asks for ``ledger_may_drift`` to skip that.
+Every test ends with wallets.integrity checking the whole ledger it wrote (tests/conftest.py),
+so each scenario doubles as a check that the write path kept its invariants; a test that
+corrupts the ledger on purpose asks for ``ledger_may_drift``.
 """
 
 from datetime import datetime
@@ -10,20 +10,7 @@ from datetime import datetime
 import pytest
 from django.utils import timezone
 
-from wallets import integrity
 from wallets.models import CreditAllocation, Wallet, WalletStatusChange, WalletTransaction
-
-
-@pytest.fixture
-def ledger_may_drift():
-    """Marks a test whose ledger is deliberately inconsistent: no reconcile afterwards."""
-
-
-@pytest.fixture(autouse=True)
-def _reconcile_after(request, db):
-    yield
-    if "ledger_may_drift" not in request.fixturenames:
-        assert integrity.check_all() == []
 
 
 class Clock:
