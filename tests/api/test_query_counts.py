@@ -1,0 +1,150 @@
+"""The SQL statements each hot request runs, pinned: a new query on these paths fails here first.
+
+Each test names the statements in order (verb and table), so a failure shows what was added or
+dropped. In tests every atomic block is a SAVEPOINT inside the test's transaction; in production
+the same block is BEGIN ... COMMIT (or ROLLBACK). The connection health check (one ``SELECT 1`` per request,
+CONN_HEALTH_CHECKS) and the rate limiter's one Redis call are not SQL through Django and are not
+listed. benchmarks/RESULTS.md records what each statement removed here was worth.
+"""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from webhooks.models import WebhookEndpoint
+
+pytestmark = pytest.mark.django_db
+
+AUTH = "SELECT tenancy_apikey"
+
+
+def statements(send) -> tuple[object, list[str]]:
+    """Make the request; return its response and its statements as "VERB table" strings."""
+    with CaptureQueriesContext(connection) as queries:
+        response = send()
+    return response, [_kind(query["sql"]) for query in queries.captured_queries]
+
+
+def _kind(sql: str) -> str:
+    words = sql.split()
+    if words[0] in ("SAVEPOINT", "RELEASE", "ROLLBACK"):
+        return words[0]
+    top = _outside_parentheses(sql)
+    table = re.search(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', top)
+    lock = " FOR UPDATE" if "FOR UPDATE" in top else ""
+    return f"{words[0]} {table.group(1) if table else '?'}{lock}"
+
+
+def _outside_parentheses(sql: str) -> str:
+    """``sql`` without what sits inside parentheses (subqueries, column lists)."""
+    kept, depth = [], 0
+    for char in sql:
+        depth += char == "("
+        if depth == 0:
+            kept.append(char)
+        depth -= char == ")"
+    return "".join(kept)
+
+
+@pytest.fixture
+def warm(api_client, wallet, credit):
+    """A wallet with one lot, and a key already marked used (its once-a-minute stamp is not in the count)."""
+    credit(100)
+    assert api_client.get(f"/v1/wallets/{wallet.id}").status_code == 200
+    return wallet
+
+
+def test_top_up(api_client, warm):
+    body = {"credits_to_add": "10", "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "q1"}
+    response, sql = statements(lambda: api_client.post(f"/v1/wallets/{warm.id}/top-up", body, format="json"))
+    assert response.status_code == 200
+    assert sql == [
+        AUTH,
+        "SELECT wallets_wallet",  # the wallet, scoped to the key's environment
+        "SAVEPOINT",  # BEGIN
+        "SELECT wallets_wallet FOR UPDATE",  # the lock, and whether the environment has webhook endpoints
+        "INSERT wallets_wallettransaction",  # the ledger row; its unique key is the idempotency check
+        "UPDATE wallets_wallet",  # balances
+        "RELEASE",  # COMMIT
+        "SELECT wallets_wallettransaction",  # the breakdown: credits in lots past their expiry
+    ]
+
+
+def test_top_up_replay_reads_the_first_row_after_the_refused_insert(api_client, warm):
+    body = {"credits_to_add": "10", "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "q2"}
+    api_client.post(f"/v1/wallets/{warm.id}/top-up", body, format="json")
+    response, sql = statements(lambda: api_client.post(f"/v1/wallets/{warm.id}/top-up", body, format="json"))
+    assert response.status_code == 200
+    assert sql[3:] == [
+        "SELECT wallets_wallet FOR UPDATE",
+        "INSERT wallets_wallettransaction",  # refused by the unique index: the transaction rolls back
+        "ROLLBACK",
+        "RELEASE",  # (in tests only: the savepoint's end)
+        "SELECT wallets_wallettransaction",  # the first row with this key
+        "SELECT wallets_wallet",  # its wallet, for the balances as they stood
+        "SELECT wallets_wallettransaction",
+    ]
+
+
+def test_debit(api_client, warm):
+    body = {"credits": "1", "transaction_reason": "MANUAL_BALANCE_DEBIT", "idempotency_key": "q3"}
+    response, sql = statements(lambda: api_client.post(f"/v1/wallets/{warm.id}/debit", body, format="json"))
+    assert response.status_code == 200
+    assert sql == [
+        AUTH,
+        "SELECT wallets_wallet",
+        "SAVEPOINT",
+        "SELECT wallets_wallet FOR UPDATE",
+        "SELECT wallets_wallettransaction",  # lots past their expiry, expired first
+        "SELECT wallets_wallettransaction",  # the first page of open lots, in consumption order
+        "INSERT wallets_wallettransaction",
+        "UPDATE wallets_wallettransaction",  # what the lots have left
+        "INSERT wallets_creditallocation",
+        "UPDATE wallets_wallet",
+        "RELEASE",
+        "SELECT wallets_wallettransaction",
+    ]
+
+
+def test_top_up_with_a_webhook_endpoint_records_its_event(api_client, warm, environment):
+    WebhookEndpoint.objects.create(environment=environment, url="https://example.com/hook")
+    body = {"credits_to_add": "10", "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "q4"}
+    response, sql = statements(lambda: api_client.post(f"/v1/wallets/{warm.id}/top-up", body, format="json"))
+    assert response.status_code == 200
+    assert sql[4:8] == [
+        "INSERT wallets_wallettransaction",
+        "UPDATE wallets_wallet",
+        "SELECT webhooks_webhookendpoint",
+        "INSERT webhooks_webhookevent",
+    ]
+    assert sql[8] == "INSERT webhooks_webhookdelivery"
+
+
+def test_get_wallet(api_client, warm):
+    response, sql = statements(lambda: api_client.get(f"/v1/wallets/{warm.id}"))
+    assert response.status_code == 200
+    assert sql == [AUTH, "SELECT wallets_wallet", "SELECT wallets_wallettransaction"]
+
+
+def test_customer_wallets_by_lookup_key(api_client, warm, customer, make_wallet):
+    make_wallet(currency="eur")
+    response, sql = statements(lambda: api_client.get(f"/v1/customers/wallets?lookup_key={customer.external_id}"))
+    assert response.status_code == 200 and len(response.json()) == 2
+    assert sql == [
+        AUTH,
+        "SELECT customers_customer",  # the customer and its active wallets, joined
+        "SELECT wallets_wallettransaction",  # one breakdown query for all of them
+    ]
+
+
+def test_transaction_search(api_client, warm, credit):
+    for amount in range(1, 6):
+        credit(amount)
+    response, sql = statements(
+        lambda: api_client.post("/v1/wallets/transactions/search", {"id": warm.id, "limit": 50}, format="json")
+    )
+    assert response.status_code == 200 and response.json()["pagination"]["total"] == 6
+    assert sql == [AUTH, "SELECT wallets_wallettransaction", "SELECT wallets_wallettransaction"]  # the page, the count
