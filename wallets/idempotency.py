@@ -15,6 +15,7 @@ lock or on the index; the loser answers from the winner's row.
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -88,7 +89,8 @@ def _is_key_conflict(exc: IntegrityError) -> bool:
 
 
 def run_idempotent(
-    *, wallet_id: str, environment_id: str, key: str, fingerprint_: str, write: Callable[[Wallet], WalletTransaction]
+    *, wallet_id: str, environment_id: str, key: str, fingerprint_: str, write: Callable[[Wallet], WalletTransaction],
+    now: datetime,
 ) -> LedgerResult:
     """Lock the wallet and call ``write(wallet)``, whose ledger row carries ``key``; or replay ``key``'s earlier result.
 
@@ -97,7 +99,7 @@ def run_idempotent(
     """
     try:
         with transaction.atomic():
-            wallet = ledger.lock_wallet(wallet_id)
+            wallet = ledger.lock_wallet(wallet_id, now=now)
             row = write(wallet)
             return LedgerResult(transaction=row, wallet=wallet)
     except IntegrityError as exc:

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from core import rawsql
 from core.exceptions import InvalidOperation, ValidationFailed
@@ -36,31 +37,71 @@ PURCHASED_REASONS = (Reason.PURCHASED_CREDIT_INVOICED, Reason.PURCHASED_CREDIT_D
 _FIRST_LOT_PAGE = 50
 
 
+_PURCHASED_SQL = ", ".join(f"'{reason}'" for reason in PURCHASED_REASONS)
+
+
+def expired_holdings_columns(table: str = "wallets_wallet") -> str:
+    """Two columns for a query on ``table``: what its lots past their expiry still hold, purchased then free.
+
+    Each takes one parameter, the time they are read at. A lot's expiry has passed but the sweep
+    has not expired it yet: a debit cannot spend it, so the balance breakdown leaves it out. The
+    partial index on (wallet, expiry) of open lots holds exactly these lots, usually none.
+    """
+    lots = (
+        "SELECT COALESCE(SUM(lot.credits_available), 0) FROM wallets_wallettransaction lot"
+        f" WHERE lot.wallet_id = {table}.id AND lot.type = 'credit' AND lot.transaction_status = 'completed'"
+        " AND lot.credits_available > 0 AND lot.expiry_date IS NOT NULL AND lot.expiry_date <= %s"
+        " AND lot.transaction_reason"
+    )
+    return f"({lots} IN ({_PURCHASED_SQL})), ({lots} NOT IN ({_PURCHASED_SQL}))"
+
+
+def read_expired_holdings(wallet: Wallet, row, start: int, *, now: datetime) -> None:
+    """Keep on ``wallet`` the two ``expired_holdings_columns`` read into ``row[start:start + 2]`` at ``now``.
+
+    The ledger keeps them exact while it changes the wallet's lots (``_lot_changed``), and
+    wallets.selectors.credits_breakdown then needs no query for this wallet.
+    """
+    credits = Wallet._meta.get_field("credit_balance")
+    wallet.expired_holdings = (rawsql.value(credits, row[start]), rawsql.value(credits, row[start + 1]))
+    wallet.expired_as_of = now
+
+
 @functools.cache
 def _lock_sql(lock: bool) -> str:
     return (
         f"SELECT {rawsql.columns(Wallet)}, EXISTS (SELECT 1 FROM webhooks_webhookendpoint"
         " WHERE webhooks_webhookendpoint.environment_id = wallets_wallet.environment_id"
-        " AND webhooks_webhookendpoint.enabled)"
+        f" AND webhooks_webhookendpoint.enabled), {expired_holdings_columns()}"
         " FROM wallets_wallet WHERE wallets_wallet.id = %s" + (" FOR UPDATE OF wallets_wallet" if lock else "")
     )
 
 
-def lock_wallet(wallet_id: str) -> Wallet:
+def lock_wallet(wallet_id: str, *, now: datetime | None = None) -> Wallet:
     """Re-read the wallet under ``SELECT ... FOR UPDATE``; every balance change starts here.
 
     The same statement reads whether the wallet's environment has an enabled webhook endpoint
-    (``has_webhook_endpoints``), so a posting in an environment without one never queries the
-    endpoints (wallets.events). Written out in SQL: it runs on every write (core.rawsql says why).
-    Raises Wallet.DoesNotExist for an unknown id.
+    (``has_webhook_endpoints``: without one, postings never query the endpoints, wallets.events)
+    and what its lots past their expiry at ``now`` hold (``read_expired_holdings``: a debit
+    with none skips looking for them, and the response's breakdown needs no query). Written out
+    in SQL: it runs on every write (core.rawsql says why). Raises Wallet.DoesNotExist.
     """
+    now = now or timezone.now()
     lock = connection.features.has_select_for_update and not settings.LEDGER_UNSAFE_SKIP_WALLET_LOCK
-    rows = rawsql.fetch(_lock_sql(lock), [wallet_id])
+    at = connection.ops.adapt_datetimefield_value(now)
+    rows = rawsql.fetch(_lock_sql(lock), [at, at, wallet_id])
     if not rows:
         raise Wallet.DoesNotExist(f"Wallet {wallet_id} does not exist")
     wallet = rawsql.instance(Wallet, rows[0])
-    wallet.has_webhook_endpoints = bool(rows[0][rawsql.width(Wallet)])
+    width = rawsql.width(Wallet)
+    wallet.has_webhook_endpoints = bool(rows[0][width])
+    read_expired_holdings(wallet, rows[0], width + 1, now=now)
     return wallet
+
+
+def nothing_expired(wallet: Wallet, *, cutoff: datetime) -> bool:
+    """True when the wallet is known (from lock_wallet) to hold no credits in lots expired at ``cutoff``."""
+    return getattr(wallet, "expired_as_of", None) == cutoff and not any(wallet.expired_holdings)
 
 
 @dataclass(frozen=True)
@@ -155,10 +196,21 @@ def _save_balance(
         auto_top_up.queue_after_commit(wallet, trigger_id=last.id)
 
 
-def _count_purchased(wallet: Wallet, lot: WalletTransaction, credits: Decimal) -> None:
-    """Keep ``wallet.purchased_credits_available`` in step when a purchased lot gains or gives up credits."""
-    if lot.transaction_reason in PURCHASED_REASONS:
+def _lot_changed(wallet: Wallet, lot: WalletTransaction, credits: Decimal) -> None:
+    """Keep the wallet's totals in step when ``lot`` gains (or, negative, gives up) ``credits``.
+
+    ``purchased_credits_available`` is stored with the balance; ``expired_holdings``, when
+    lock_wallet read it, stays what lots past their expiry hold as of ``expired_as_of``.
+    """
+    purchased = lot.transaction_reason in PURCHASED_REASONS
+    if purchased:
         wallet.purchased_credits_available += credits
+    expired_as_of = getattr(wallet, "expired_as_of", None)
+    if expired_as_of is not None and lot.expiry_date is not None and lot.expiry_date <= expired_as_of:
+        expired_purchased, expired_free = wallet.expired_holdings
+        wallet.expired_holdings = (
+            (expired_purchased + credits, expired_free) if purchased else (expired_purchased, expired_free + credits)
+        )
 
 
 def _new_row(wallet: Wallet, posting: Posting, **fields) -> WalletTransaction:
@@ -244,7 +296,7 @@ def _apply_credit(wallet: Wallet, row: WalletTransaction, *, actor: str, now: da
     row.credit_balance_after = after
     # Credit landing on an overdraft repays it first; only what is left over is spendable.
     row.credits_available = min(row.credit_amount, max(money.ZERO, after))
-    _count_purchased(wallet, row, row.credits_available)
+    _lot_changed(wallet, row, row.credits_available)
     row.updated_at = now
     row.updated_by = actor
     if insert:
@@ -317,7 +369,7 @@ def post_debit(wallet: Wallet, posting: Posting, *, allow_overdraft: bool = Fals
     for lot, credits in taken:
         lot.credits_available -= credits
         lot.updated_at = posting.now
-        _count_purchased(wallet, lot, -credits)
+        _lot_changed(wallet, lot, -credits)
     WalletTransaction.objects.bulk_update([lot for lot, _ in taken], ["credits_available", "updated_at"])
     CreditAllocation.objects.bulk_create(
         [CreditAllocation(debit=row, credit=lot, credits=credits, created_at=posting.now) for lot, credits in taken]
@@ -370,7 +422,7 @@ def post_expiries(wallet: Wallet, lots: list[WalletTransaction], *, actor: str, 
         balance -= credits
         rows.append(row)
         allocations.append(CreditAllocation(debit=row, credit=lot, credits=credits, created_at=now))
-        _count_purchased(wallet, lot, -credits)
+        _lot_changed(wallet, lot, -credits)
         lot.credits_available = money.ZERO
         lot.updated_at = now
     _check_balance_fits(wallet, balance)
@@ -398,7 +450,7 @@ def _pages(lots):
 def _take_from_lots(wallet: Wallet, posting: Posting, allow_overdraft: bool) -> list[tuple[WalletTransaction, Decimal]]:
     remaining = posting.credits
     taken = []
-    lots = open_lots(wallet, now=posting.now).only("id", "transaction_reason", "credits_available", "created_at")
+    lots = open_lots(wallet, now=posting.now).only("id", "transaction_reason", "credits_available", "expiry_date", "created_at")
     for lot in _pages(lots):
         share = min(remaining, lot.credits_available)
         taken.append((lot, share))

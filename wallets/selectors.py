@@ -37,7 +37,7 @@ def _usable_id(value: str) -> bool:
 @functools.cache
 def _wallet_sql() -> str:
     return (
-        f"SELECT {rawsql.columns(Wallet)} FROM wallets_wallet"
+        f"SELECT {rawsql.columns(Wallet)}, {ledger.expired_holdings_columns()} FROM wallets_wallet"
         " WHERE wallets_wallet.environment_id = %s AND wallets_wallet.id = %s AND wallets_wallet.status = 'published'"
     )
 
@@ -45,12 +45,17 @@ def _wallet_sql() -> str:
 def wallet_get(*, environment_id: str, wallet_id: str) -> Wallet:
     """The wallet with this id in the environment, whatever its status; NotFound otherwise.
 
-    On every wallet route's path, so written out in SQL (core.rawsql says why).
+    On every wallet route's path, so written out in SQL (core.rawsql says why); it also reads
+    what the breakdown needs (wallets.ledger.read_expired_holdings), so rendering asks nothing more.
     """
-    rows = rawsql.fetch(_wallet_sql(), [environment_id, wallet_id]) if _usable_id(wallet_id) else []
+    now = timezone.now()
+    at = connection.ops.adapt_datetimefield_value(now)
+    rows = rawsql.fetch(_wallet_sql(), [at, at, environment_id, wallet_id]) if _usable_id(wallet_id) else []
     if not rows:
         raise NotFound("Wallet not found", details={"wallet_id": wallet_id})
-    return rawsql.instance(Wallet, rows[0])
+    wallet = rawsql.instance(Wallet, rows[0])
+    ledger.read_expired_holdings(wallet, rows[0], rawsql.width(Wallet), now=now)
+    return wallet
 
 
 # Wallet list ``sort`` values and the columns they order by.
@@ -103,7 +108,8 @@ def wallet_owner_get(*, environment_id: str, customer_id: str | None = None, loo
 def _customer_wallets_sql(column: str) -> str:
     # One row per active wallet; a customer without one still gives a row (all wallet columns NULL).
     return (
-        f"SELECT customers_customer.id, {rawsql.columns(Wallet)} FROM customers_customer"
+        f"SELECT customers_customer.id, {rawsql.columns(Wallet)}, {ledger.expired_holdings_columns()}"
+        " FROM customers_customer"
         " LEFT JOIN wallets_wallet ON wallets_wallet.customer_id = customers_customer.id"
         " AND wallets_wallet.environment_id = customers_customer.environment_id"
         " AND wallets_wallet.wallet_status = 'active' AND wallets_wallet.status = 'published'"
@@ -120,11 +126,19 @@ def customer_active_wallets(*, environment_id: str, customer_id: str | None = No
     no such customer exists. One query, written out in SQL (core.rawsql says why).
     """
     column, value = ("id", customer_id) if customer_id is not None else ("external_id", lookup_key)
-    rows = rawsql.fetch(_customer_wallets_sql(column), [environment_id, value]) if _usable_id(value) else []
+    now = timezone.now()
+    at = connection.ops.adapt_datetimefield_value(now)
+    rows = rawsql.fetch(_customer_wallets_sql(column), [at, at, environment_id, value]) if _usable_id(value) else []
     if not rows:
         # Raises the route's own NotFound wording.
         wallet_owner_get(environment_id=environment_id, customer_id=customer_id, lookup_key=lookup_key)
-    return [rawsql.instance(Wallet, row, 1) for row in rows if row[1] is not None]
+    wallets = []
+    for row in rows:
+        if row[1] is not None:  # None: the customer has no active wallet
+            wallet = rawsql.instance(Wallet, row, 1)
+            ledger.read_expired_holdings(wallet, row, 1 + rawsql.width(Wallet), now=now)
+            wallets.append(wallet)
+    return wallets
 
 
 @dataclass(frozen=True)
@@ -153,20 +167,23 @@ def credits_breakdown(wallets, *, now: datetime | None = None) -> dict[str, Cred
     Read from each wallet's own totals: its lots hold max(credit_balance, 0) credits (invariant
     I2 of wallets.integrity), purchased_credits_available of them purchased. Lots past their
     expiry that the sweep has not reached yet still hold credits a debit cannot spend, so what
-    they hold is taken off: one grouped query over the expiring-lots index for any number of
-    wallets, whose cost follows those lots, never every lot a wallet holds.
+    they hold is taken off. A wallet read by wallet_get, customer_active_wallets or
+    wallets.ledger.lock_wallet carries that already (as of its reading); for the others, one
+    grouped query over the expiring-lots index, whose cost follows those lots, never every
+    lot a wallet holds.
     """
     now = now or timezone.now()
     wallets = list(wallets)
-    if not wallets:
-        return {}
-    reasons = [str(reason) for reason in ledger.PURCHASED_REASONS]
-    rows = rawsql.fetch(
-        _expired_holdings_sql(len(wallets)),
-        [*reasons, *reasons, *(wallet.id for wallet in wallets), connection.ops.adapt_datetimefield_value(now)],
-    )
-    credits = Wallet._meta.get_field("credit_balance")
-    expired = {row[0]: (rawsql.value(credits, row[1]), rawsql.value(credits, row[2])) for row in rows}
+    expired = {wallet.id: wallet.expired_holdings for wallet in wallets if hasattr(wallet, "expired_holdings")}
+    unknown = [wallet.id for wallet in wallets if wallet.id not in expired]
+    if unknown:
+        reasons = [str(reason) for reason in ledger.PURCHASED_REASONS]
+        rows = rawsql.fetch(
+            _expired_holdings_sql(len(unknown)),
+            [*reasons, *reasons, *unknown, connection.ops.adapt_datetimefield_value(now)],
+        )
+        credits = Wallet._meta.get_field("credit_balance")
+        expired |= {row[0]: (rawsql.value(credits, row[1]), rawsql.value(credits, row[2])) for row in rows}
     result = {}
     for wallet in wallets:
         expired_purchased, expired_free = expired.get(wallet.id, (money.ZERO, money.ZERO))

@@ -94,7 +94,8 @@ def wallet_top_up(
         return purchase_on_invoice(locked, posting)
 
     result = run_idempotent(
-        wallet_id=wallet.pk, environment_id=wallet.environment_id, key=key, fingerprint_=fingerprint_, write=write
+        wallet_id=wallet.pk, environment_id=wallet.environment_id, key=key, fingerprint_=fingerprint_, write=write,
+        now=now,
     )
     if invoiced:
         invoice_id = Invoice.objects.filter(wallet_transaction=result.transaction).values_list("id", flat=True).first()

@@ -67,7 +67,8 @@ def wallet_debit(
         )
 
     return run_idempotent(
-        wallet_id=wallet.pk, environment_id=wallet.environment_id, key=key, fingerprint_=fingerprint_, write=write
+        wallet_id=wallet.pk, environment_id=wallet.environment_id, key=key, fingerprint_=fingerprint_, write=write,
+        now=now,
     )
 
 
@@ -80,7 +81,10 @@ def expire_due_lots(
     an expired lot; the periodic sweep calls it, with its grace period and a batch ``limit``,
     for wallets nobody is using.
     """
-    lots = ledger.expired_lots(wallet, now=due_before or now)
+    cutoff = due_before or now
+    if ledger.nothing_expired(wallet, cutoff=cutoff):  # read with the lock: no need to look
+        return []
+    lots = ledger.expired_lots(wallet, now=cutoff)
     if limit is not None:
         lots = lots[:limit]
     return ledger.post_expiries(wallet, list(lots), actor=actor, now=now)
