@@ -450,7 +450,9 @@ def _pages(lots):
 def _take_from_lots(wallet: Wallet, posting: Posting, allow_overdraft: bool) -> list[tuple[WalletTransaction, Decimal]]:
     remaining = posting.credits
     taken = []
-    lots = open_lots(wallet, now=posting.now).only("id", "transaction_reason", "credits_available", "expiry_date", "created_at")
+    lots = open_lots(wallet, now=posting.now).only(
+        "id", "transaction_reason", "credits_available", "expiry_date", "created_at"
+    )
     for lot in _pages(lots):
         share = min(remaining, lot.credits_available)
         taken.append((lot, share))

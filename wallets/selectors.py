@@ -119,7 +119,9 @@ def _customer_wallets_sql(column: str) -> str:
     )
 
 
-def customer_active_wallets(*, environment_id: str, customer_id: str | None = None, lookup_key: str | None = None) -> list[Wallet]:
+def customer_active_wallets(
+    *, environment_id: str, customer_id: str | None = None, lookup_key: str | None = None
+) -> list[Wallet]:
     """The active wallets of the live customer named by id or lookup key, oldest first.
 
     Frozen and closed wallets are hidden. NotFound (worded as wallet_owner_get words it) when
