@@ -3,7 +3,8 @@
 - Wallets: list with search and filters; a read-only detail page with the open credit lots, the
   ledger (paginated, newest first), a chart of the credit balance and the freeze history; the
   support actions top up, manual debit, freeze, unfreeze and terminate (wallets.admin_actions),
-  each behind its own permission (Wallet.Meta.permissions).
+  each behind its own permission (Wallet.Meta.permissions); and "Check ledger integrity", which
+  only reads: wallets.integrity audits the selected wallets and reports drift per wallet.
 - Wallet transactions: read-only for everyone, filterable, searchable, and exportable as CSV:
   exactly the rows the filtered list shows.
 
@@ -11,8 +12,9 @@ Nothing here writes a balance or a status; the actions call wallets.services.
 """
 
 import logging
+from collections import defaultdict
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -23,7 +25,7 @@ from django.utils.html import format_html
 
 from core.admin import ReadOnlyModelAdmin
 from invoices.models import Invoice
-from wallets import admin_actions, selectors_admin
+from wallets import admin_actions, integrity, selectors_admin
 from wallets.admin_actions import ACTIONS, DEBIT, FREEZE, TERMINATE, TOP_UP, UNFREEZE
 from wallets.admin_display import (
     badge,
@@ -102,7 +104,7 @@ class WalletAdmin(ReadOnlyModelAdmin):
     list_select_related = ["customer"]
     ordering = ["-created_at", "-id"]
     show_full_result_count = False
-    actions = ["top_up", "debit", "freeze", "unfreeze", "terminate"]
+    actions = ["top_up", "debit", "freeze", "unfreeze", "terminate", "check_ledger_integrity"]
 
     class Media:
         css = {"all": [SUPPORT_CSS]}
@@ -193,6 +195,16 @@ class WalletAdmin(ReadOnlyModelAdmin):
     @admin.action(description="Terminate selected wallets…", permissions=["terminate"])
     def terminate(self, request, queryset):
         return admin_actions.run(self, request, queryset, TERMINATE)
+
+    @admin.action(description="Check ledger integrity", permissions=["view"])
+    def check_ledger_integrity(self, request, queryset):
+        drift = defaultdict(list)
+        for problem in integrity.check_wallets(queryset):
+            drift[problem.wallet_id].append(f"[{problem.invariant}] {problem.detail}")
+        for wallet_id, details in drift.items():
+            self.message_user(request, f"{wallet_id} drifted: {'; '.join(details)}", messages.ERROR)
+        summary = f"Checked the ledger of {queryset.count()} wallet(s): {len(drift)} drifted."
+        self.message_user(request, summary, messages.ERROR if drift else messages.SUCCESS)
 
     def has_top_up_permission(self, request):
         return request.user.has_perm(TOP_UP.permission)
