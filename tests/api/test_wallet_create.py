@@ -189,7 +189,7 @@ def test_customer_reference_format_is_checked(api_client, body, field):
         ({"metadata": {"n": 1}}, "metadata"),
         ({"metadata": ["a"]}, "metadata"),
         ({"name": 5}, "name"),
-        ({"config": {"allowed_price_types": ["SOME"]}}, "config.allowed_price_types"),
+        ({"config": {"allowed_price_types": ["SOME"]}}, "config.allowed_price_types.0"),
         ({"auto_topup": {"enabled": True, "amount": "5"}}, "auto_topup"),
         ({"auto_topup": {"enabled": "yes"}}, "auto_topup.enabled"),
         ({"auto_topup": {"enabled": True, "threshold": 1, "amount": 5, "cooldown": {"value": 0, "unit": "day"}}}, "auto_topup.cooldown.value"),
