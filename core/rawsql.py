@@ -1,17 +1,21 @@
-"""Hand-written SQL for the few lookups on every API request's path, returning ordinary model instances.
+"""Hand-written SQL for the statements on every API request's path, with ordinary model instances.
 
-Compiling an ORM query costs 0.3-0.7 ms of CPU on a small machine, several times what the
-database needs to answer a lookup by key (benchmarks/RESULTS.md records the measurements). The
-queries every request runs (the API key, the wallet, the customer) are therefore written out
-once, in the modules that own them, and turned into model instances here exactly as the ORM
-would: the column lists come from the models, so a new field needs no SQL change, and each
-value goes through the same converters the ORM applies (JSON fields; SQLite's types).
+Compiling an ORM statement costs 0.2-0.9 ms of CPU on a small machine, several times what the
+database needs to answer a lookup by key or insert a row (benchmarks/RESULTS.md records the
+measurements). The statements every request runs (the API key, the wallet and its lock, the
+ledger row, the balance update) are therefore written out once, in the modules that own them,
+with the help of this module, which does exactly what the ORM would: column lists come from the
+models, so a new field needs no SQL change; values read go through the ORM's converters (JSON
+fields; SQLite's types) and values written through each field's ``get_db_prep_save``.
 """
 
 import functools
 
 from django.db import connection
 from django.db.models import Model
+
+# PostgreSQL takes at most 65,535 parameters in one statement.
+_MAX_PARAMETERS = 60_000
 
 
 @functools.cache
@@ -53,6 +57,49 @@ def value(field, raw):
     for converter in connection.ops.get_db_converters(expression) + expression.get_db_converters(connection):
         raw = converter(raw, expression, connection)
     return raw
+
+
+@functools.cache
+def _insert_layout(model: type[Model]) -> tuple[str, list]:
+    # Auto-increment keys are left to the database (and not read back: nothing here needs them).
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key or not field.db_returning]
+    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    return f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({names}) VALUES ", fields
+
+
+def insert(*instances: Model) -> None:
+    """INSERT ``instances`` (of one model) in one statement, with the values Model.save() would write.
+
+    Each field's ``pre_save`` and ``get_db_prep_save`` prepare its value, as the ORM's insert
+    does; unlike save(), no signal is sent (nothing in this project listens to one).
+    """
+    statement, fields = _insert_layout(type(instances[0]))
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per_statement = max(1, _MAX_PARAMETERS // len(fields))
+    with connection.cursor() as cursor:
+        for start in range(0, len(instances), per_statement):
+            batch = instances[start : start + per_statement]
+            params = [
+                field.get_db_prep_save(field.pre_save(instance, True), connection) for instance in batch for field in fields
+            ]
+            cursor.execute(statement + ", ".join([row] * len(batch)), params)
+    for instance in instances:
+        instance._state.adding = False
+        instance._state.db = connection.alias
+
+
+def update(instance: Model, names: list[str]) -> None:
+    """UPDATE ``instance``'s row with its current values of the fields ``names``, as save(update_fields=) would."""
+    meta = type(instance)._meta
+    fields = [meta.get_field(name) for name in names]
+    assignments = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
+    params = [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(meta.db_table)} SET {assignments}"
+            f" WHERE {connection.ops.quote_name(meta.pk.column)} = %s",
+            [*params, instance.pk],
+        )
 
 
 def fetch(sql: str, params) -> list[tuple]:

@@ -171,6 +171,12 @@ def _check_balance_fits(wallet: Wallet, new_credit_balance: Decimal) -> None:
         )
 
 
+# What a posting changes on the wallet row.
+_BALANCE_FIELDS = [
+    "credit_balance", "balance", "purchased_credits_available", "transaction_count", "updated_at", "updated_by"
+]
+
+
 def _save_balance(
     wallet: Wallet, new_credit_balance: Decimal, *, rows: list[WalletTransaction], actor: str, now: datetime,
     event_type: str = events.TRANSACTION_CREATED,
@@ -181,14 +187,7 @@ def _save_balance(
     wallet.transaction_count += len(rows)
     wallet.updated_at = now
     wallet.updated_by = actor
-    Wallet.objects.filter(pk=wallet.pk).update(
-        credit_balance=wallet.credit_balance,
-        balance=wallet.balance,
-        purchased_credits_available=wallet.purchased_credits_available,
-        transaction_count=wallet.transaction_count,
-        updated_at=now,
-        updated_by=actor,
-    )
+    rawsql.update(wallet, _BALANCE_FIELDS)
     last = rows[-1]
     alerts.record_alert_state(wallet, now=now, row=last)
     events.publish_transaction_events(wallet, rows, event_type)
@@ -255,7 +254,7 @@ def post_credit(wallet: Wallet, posting: Posting, *, pending: bool = False) -> W
         credits_available=money.ZERO,
     )
     if pending:
-        row.save(force_insert=True)
+        rawsql.insert(row)
         return row
     _apply_credit(wallet, row, actor=posting.actor, now=posting.now, insert=True)
     return row
@@ -300,13 +299,14 @@ def _apply_credit(wallet: Wallet, row: WalletTransaction, *, actor: str, now: da
     row.updated_at = now
     row.updated_by = actor
     if insert:
-        row.save(force_insert=True)
+        rawsql.insert(row)
     else:
-        row.save(
-            update_fields=[
+        rawsql.update(
+            row,
+            [
                 "transaction_status", "sequence", "credit_balance_before", "credit_balance_after",
                 "credits_available", "updated_at", "updated_by",
-            ]
+            ],
         )
     if before < 0:
         _repay_overdraft(wallet, row, repaid=min(row.credit_amount, -before), now=now)
@@ -365,15 +365,16 @@ def post_debit(wallet: Wallet, posting: Posting, *, allow_overdraft: bool = Fals
         credits_available=money.ZERO,
     )
     row.metadata = metadata
-    row.save(force_insert=True)
+    rawsql.insert(row)
     for lot, credits in taken:
         lot.credits_available -= credits
         lot.updated_at = posting.now
         _lot_changed(wallet, lot, -credits)
-    WalletTransaction.objects.bulk_update([lot for lot, _ in taken], ["credits_available", "updated_at"])
-    CreditAllocation.objects.bulk_create(
-        [CreditAllocation(debit=row, credit=lot, credits=credits, created_at=posting.now) for lot, credits in taken]
-    )
+    if taken:
+        WalletTransaction.objects.bulk_update([lot for lot, _ in taken], ["credits_available", "updated_at"])
+        rawsql.insert(
+            *(CreditAllocation(debit=row, credit=lot, credits=credits, created_at=posting.now) for lot, credits in taken)
+        )
     _save_balance(wallet, after, rows=[row], actor=posting.actor, now=posting.now)
     return row
 
