@@ -22,9 +22,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from customers.services import customer_create
-from invoices.models import Invoice
 from reliability import corpus
-from tenancy.services import api_key_create, api_key_revoke, environment_get_or_create
+from tenancy.services import api_key_create, api_key_revoke
 from wallets import money, services
 from wallets.models import Wallet
 
