@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
+from core import rawsql
 from core.exceptions import AlreadyExists, ServiceError, ValidationFailed
 from wallets import ledger, money
 from wallets.models import Wallet, WalletTransaction
@@ -98,10 +99,11 @@ def run_idempotent(
     key is new.
     """
     try:
-        with transaction.atomic():
+        # Pipelined: BEGIN travels with the lock, and the writes with the COMMIT (core.rawsql).
+        with rawsql.atomic():
             wallet = ledger.lock_wallet(wallet_id, now=now)
             row = write(wallet)
-            return LedgerResult(transaction=row, wallet=wallet)
+        return LedgerResult(transaction=row, wallet=wallet)
     except IntegrityError as exc:
         if not _is_key_conflict(exc):
             raise

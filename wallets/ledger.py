@@ -89,7 +89,8 @@ def lock_wallet(wallet_id: str, *, now: datetime | None = None) -> Wallet:
     now = now or timezone.now()
     lock = connection.features.has_select_for_update and not settings.LEDGER_UNSAFE_SKIP_WALLET_LOCK
     at = connection.ops.adapt_datetimefield_value(now)
-    rows = rawsql.fetch(_lock_sql(lock), [at, at, wallet_id])
+    with rawsql.pipeline():  # the transaction's BEGIN goes with it
+        rows = rawsql.fetch(_lock_sql(lock), [at, at, wallet_id])
     if not rows:
         raise Wallet.DoesNotExist(f"Wallet {wallet_id} does not exist")
     wallet = rawsql.instance(Wallet, rows[0])
@@ -177,17 +178,20 @@ _BALANCE_FIELDS = [
 ]
 
 
-def _save_balance(
-    wallet: Wallet, new_credit_balance: Decimal, *, rows: list[WalletTransaction], actor: str, now: datetime,
-    event_type: str = events.TRANSACTION_CREATED,
-) -> None:
-    """Store the balance after ``rows`` (already written) and run what follows every posting."""
+def _store_balance(wallet: Wallet, new_credit_balance: Decimal, *, rows: int, actor: str, now: datetime) -> None:
+    """Store the balance after ``rows`` new ledger rows (written in the same transaction)."""
     wallet.credit_balance = new_credit_balance
     wallet.balance = money.credits_to_amount(new_credit_balance, rate=wallet.conversion_rate)
-    wallet.transaction_count += len(rows)
+    wallet.transaction_count += rows
     wallet.updated_at = now
     wallet.updated_by = actor
     rawsql.update(wallet, _BALANCE_FIELDS)
+
+
+def _after_posting(
+    wallet: Wallet, rows: list[WalletTransaction], *, now: datetime, event_type: str = events.TRANSACTION_CREATED
+) -> None:
+    """What follows every posting: the alert state, the webhook events, an auto top-up if one is due."""
     last = rows[-1]
     alerts.record_alert_state(wallet, now=now, row=last)
     events.publish_transaction_events(wallet, rows, event_type)
@@ -298,22 +302,21 @@ def _apply_credit(wallet: Wallet, row: WalletTransaction, *, actor: str, now: da
     _lot_changed(wallet, row, row.credits_available)
     row.updated_at = now
     row.updated_by = actor
-    if insert:
-        rawsql.insert(row)
-    else:
-        rawsql.update(
-            row,
-            [
-                "transaction_status", "sequence", "credit_balance_before", "credit_balance_after",
-                "credits_available", "updated_at", "updated_by",
-            ],
-        )
-    if before < 0:
-        _repay_overdraft(wallet, row, repaid=min(row.credit_amount, -before), now=now)
-    _save_balance(
-        wallet, after, rows=[row], actor=actor, now=now,
-        event_type=events.TRANSACTION_CREATED if insert else events.TRANSACTION_UPDATED,
-    )
+    with rawsql.pipeline():  # the row, what it repays and the balance travel together
+        if insert:
+            rawsql.insert(row)
+        else:
+            rawsql.update(
+                row,
+                [
+                    "transaction_status", "sequence", "credit_balance_before", "credit_balance_after",
+                    "credits_available", "updated_at", "updated_by",
+                ],
+            )
+        if before < 0:
+            _repay_overdraft(wallet, row, repaid=min(row.credit_amount, -before), now=now)
+        _store_balance(wallet, after, rows=1, actor=actor, now=now)
+    _after_posting(wallet, [row], now=now, event_type=events.TRANSACTION_CREATED if insert else events.TRANSACTION_UPDATED)
 
 
 def _repay_overdraft(wallet: Wallet, credit: WalletTransaction, *, repaid: Decimal, now: datetime) -> None:
@@ -365,17 +368,19 @@ def post_debit(wallet: Wallet, posting: Posting, *, allow_overdraft: bool = Fals
         credits_available=money.ZERO,
     )
     row.metadata = metadata
-    rawsql.insert(row)
     for lot, credits in taken:
         lot.credits_available -= credits
         lot.updated_at = posting.now
         _lot_changed(wallet, lot, -credits)
-    if taken:
-        WalletTransaction.objects.bulk_update([lot for lot, _ in taken], ["credits_available", "updated_at"])
-        rawsql.insert(
-            *(CreditAllocation(debit=row, credit=lot, credits=credits, created_at=posting.now) for lot, credits in taken)
-        )
-    _save_balance(wallet, after, rows=[row], actor=posting.actor, now=posting.now)
+    with rawsql.pipeline():  # the row, the lots, the allocations and the balance travel together
+        rawsql.insert(row)
+        if taken:
+            WalletTransaction.objects.bulk_update([lot for lot, _ in taken], ["credits_available", "updated_at"])
+            rawsql.insert(
+                *(CreditAllocation(debit=row, credit=lot, credits=credits, created_at=posting.now) for lot, credits in taken)
+            )
+        _store_balance(wallet, after, rows=1, actor=posting.actor, now=posting.now)
+    _after_posting(wallet, [row], now=posting.now)
     return row
 
 
@@ -430,7 +435,8 @@ def post_expiries(wallet: Wallet, lots: list[WalletTransaction], *, actor: str, 
     WalletTransaction.objects.bulk_create(rows)
     WalletTransaction.objects.bulk_update(lots, ["credits_available", "updated_at"])
     CreditAllocation.objects.bulk_create(allocations)
-    _save_balance(wallet, balance, rows=rows, actor=actor, now=now)
+    _store_balance(wallet, balance, rows=len(rows), actor=actor, now=now)
+    _after_posting(wallet, rows, now=now)
     return rows
 
 
