@@ -12,7 +12,7 @@ fields; SQLite's types) and values written through each field's ``get_db_prep_sa
 import contextlib
 import functools
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Model
 
 # PostgreSQL takes at most 65,535 parameters in one statement.
@@ -104,59 +104,34 @@ def update(instance: Model, names: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def _pipelined():
-    connection.ensure_connection()
-    try:
-        with connection.wrap_database_errors, connection.connection.pipeline() as open_pipeline:
-            connection._rawsql_pipeline = open_pipeline
-            yield
-    finally:
-        connection._rawsql_pipeline = None
-
-
-def _can_pipeline(*, blocks: int) -> bool:
-    # An error inside a pipeline leaves it aborted until it is synced. Django's rollback of an
-    # outermost atomic block copes (psycopg syncs before its ROLLBACK); a rollback to a savepoint
-    # would be skipped, so inside a savepoint (a block within another) nothing is pipelined.
-    return (
-        connection.vendor == "postgresql"
-        and getattr(connection, "_rawsql_pipeline", None) is None
-        and len(connection.atomic_blocks) == blocks
-        and not connection.savepoint_ids
-    )
-
-
-@contextlib.contextmanager
 def pipeline():
     """In an outermost atomic block, send the block's statements without waiting for each answer.
 
-    PostgreSQL's pipeline mode: the statements cost one round trip instead of one each. Reading
-    a statement's rows waits for it and those before it, and the end of the block waits for
-    all; an error from any of them (a unique key, a check constraint) is raised there, as the
-    usual Django exception. Only for statements whose outcome nothing reads early (no save() of
-    an existing row: it reads its row count). Inside a savepoint, or on another database, or
-    within an open pipeline, the statements simply run one by one.
+    PostgreSQL's pipeline mode: the block's statements cost one round trip instead of one each.
+    Reading a statement's rows waits for it and those before it, and the end of the block waits
+    for all; an error from any of them (a unique key, a check constraint) is raised there, as
+    the usual Django exception. Only for statements whose outcome nothing reads early (no
+    save() of an existing row: it reads its row count).
+
+    Inside a savepoint (an atomic block within another) the statements simply run one by one:
+    an error leaves the pipeline aborted until it is synced, which Django's rollback of an
+    outermost block copes with (psycopg syncs before its ROLLBACK) but a rollback to a savepoint
+    would not. Likewise on another database, or within an open pipeline.
     """
-    if not _can_pipeline(blocks=1):
+    if (
+        connection.vendor != "postgresql"
+        or getattr(connection, "_rawsql_pipeline", False)
+        or len(connection.atomic_blocks) != 1
+        or connection.savepoint_ids
+    ):
         yield
         return
-    with _pipelined():
-        yield
-
-
-@contextlib.contextmanager
-def atomic():
-    """``transaction.atomic()``, pipelined to its COMMIT when it is the outermost block.
-
-    BEGIN then travels with the first statement, and the last writes with the COMMIT. Nested
-    in another block, a plain ``transaction.atomic()`` (a savepoint).
-    """
-    if not _can_pipeline(blocks=0):
-        with transaction.atomic():
+    connection._rawsql_pipeline = True
+    try:
+        with connection.wrap_database_errors, connection.connection.pipeline():
             yield
-        return
-    with _pipelined(), transaction.atomic():
-        yield
+    finally:
+        connection._rawsql_pipeline = False
 
 
 def fetch(sql: str, params) -> list[tuple]:

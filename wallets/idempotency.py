@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 
-from core import rawsql
 from core.exceptions import AlreadyExists, ServiceError, ValidationFailed
 from wallets import ledger, money
 from wallets.models import Wallet, WalletTransaction
@@ -99,8 +98,7 @@ def run_idempotent(
     key is new.
     """
     try:
-        # Pipelined: BEGIN travels with the lock, and the writes with the COMMIT (core.rawsql).
-        with rawsql.atomic():
+        with transaction.atomic():
             wallet = ledger.lock_wallet(wallet_id, now=now)
             row = write(wallet)
         return LedgerResult(transaction=row, wallet=wallet)

@@ -89,8 +89,7 @@ def lock_wallet(wallet_id: str, *, now: datetime | None = None) -> Wallet:
     now = now or timezone.now()
     lock = connection.features.has_select_for_update and not settings.LEDGER_UNSAFE_SKIP_WALLET_LOCK
     at = connection.ops.adapt_datetimefield_value(now)
-    with rawsql.pipeline():  # the transaction's BEGIN goes with it
-        rows = rawsql.fetch(_lock_sql(lock), [at, at, wallet_id])
+    rows = rawsql.fetch(_lock_sql(lock), [at, at, wallet_id])
     if not rows:
         raise Wallet.DoesNotExist(f"Wallet {wallet_id} does not exist")
     wallet = rawsql.instance(Wallet, rows[0])

@@ -2,9 +2,8 @@
 
 Each test names the statements in order (verb and table), so a failure shows what was added or
 dropped. In tests every atomic block is a SAVEPOINT inside the test's transaction; in production
-the same block is BEGIN ... COMMIT (or ROLLBACK), and its statements share round trips
-(core.rawsql.atomic: BEGIN with the lock, a posting's writes with the COMMIT); the statements
-are the same. The connection health check (one ``SELECT 1`` per request,
+the same block is BEGIN ... COMMIT (or ROLLBACK), and a posting's writes share one round trip
+(core.rawsql.pipeline); the statements are the same. The connection health check (one ``SELECT 1`` per request,
 CONN_HEALTH_CHECKS) and the rate limiter's one Redis call are not SQL through Django and are not
 listed. benchmarks/RESULTS.md records what each statement removed here was worth.
 """

@@ -1,10 +1,10 @@
-"""Top-ups and debits as production runs them: outermost transactions, pipelined (core.rawsql.atomic).
+"""Top-ups and debits as production runs them: outermost transactions, writes pipelined (core.rawsql).
 
-In the other tests every service runs inside the test's transaction, where nothing is
-pipelined; here each service opens a real transaction, so BEGIN travels with the lock and the
-writes with the COMMIT, and an error from the database reaches the service only at the COMMIT.
-The idempotency rules must hold all the same, and a refused write must leave the connection
-usable and nothing written.
+In the other tests every service runs inside the test's transaction (its blocks are
+savepoints), where nothing is pipelined; here each service opens a real transaction, so a
+posting's writes travel in one round trip and an error from the database (a key already used)
+reaches the service only when they are synced. The idempotency rules must hold all the same,
+and a refused write must leave the connection usable and nothing written.
 """
 
 from decimal import Decimal
@@ -49,7 +49,7 @@ def test_a_debit_replays_even_when_it_could_not_run_again(wallet):
     assert WalletTransaction.objects.filter(type="debit").count() == 1
 
 
-def test_a_key_used_on_another_wallet_conflicts_after_the_commit_refuses_it(wallet, make_wallet):
+def test_a_key_used_on_another_wallet_conflicts_when_the_pipeline_is_synced(wallet, make_wallet):
     other = make_wallet(currency="eur")
     services.wallet_top_up(wallet, credits=D("10"), reason="FREE_CREDIT_GRANT", idempotency_key="p6")
     with pytest.raises(AlreadyExists):
