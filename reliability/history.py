@@ -159,8 +159,18 @@ class _Client:
         if entry["phase"] == "ok" and kind in ("top_up", "debit") and replay_of is None:
             self.done.append((kind, wallet, body, entry.get("tx_id") or ""))
             if self.plan.rogue and kind == "top_up":
-                duplicate = {**body, "idempotency_key": f"{body['idempotency_key']}-again"}
-                self.http.post(self.path(kind, wallet), json=duplicate, timeout=NORMAL_TIMEOUT)
+                self.credit_again(wallet, body)
+
+    def credit_again(self, wallet: str, body: dict) -> None:
+        """The rogue client's double credit: kept out of the history, its answers noted aside
+        (``<history>.rogue``) so the negative control knows how many got through."""
+        duplicate = {**body, "idempotency_key": f"{body['idempotency_key']}-again"}
+        try:
+            status = self.http.post(self.path("top_up", wallet), json=duplicate, timeout=NORMAL_TIMEOUT).status_code
+        except httpx.HTTPError as exc:
+            status = type(exc).__name__
+        with open(f"{self.plan.history_path}.rogue", "a", encoding="utf-8") as aside:
+            aside.write(f"{status}\n")
 
     def once(self, n: int, kind: str, wallet: str, body: dict) -> None:
         """Freeze and unfreeze carry no key; an unknown one is resolved by its unique reason."""
@@ -430,6 +440,7 @@ def plan_clients(world: World, *, base_url: str, operations: int, clients: int, 
     ]
     for plan in plans:
         Path(plan.history_path).unlink(missing_ok=True)
+        Path(f"{plan.history_path}.rogue").unlink(missing_ok=True)
     return plans
 
 

@@ -63,15 +63,13 @@ def test_negative_control_a_double_crediting_client_is_caught(server, tmp_path, 
         world, base_url=server, operations=300, clients=2, workdir=tmp_path, seed=SEED, rogue_clients=1
     )
     verdict = history.verify(world, entries)
-    rogue_top_ups = {
-        (entry["proc"], entry["op"])
-        for entry in entries
-        if entry["proc"] == 0 and entry["kind"] == "top_up" and entry["phase"] == "ok" and "replay_of" not in entry
-    }
-    report(capsys, f"control, a client crediting twice under new keys: {verdict.summary()}")
-    assert rogue_top_ups, "the rogue client got some top-ups through"
-    assert verdict.figures["unexplained rows"] == len(rogue_top_ups)
-    assert len(verdict.violations) == len(rogue_top_ups)
+    # What the rogue's unlogged second sends got (a wallet frozen in between refuses some).
+    answers = (tmp_path / "client-0.jsonl.rogue").read_text().split()
+    doubled = answers.count("200")
+    report(capsys, f"control, a client crediting twice under new keys ({doubled} got through): {verdict.summary()}")
+    assert doubled > 0, "the rogue client got some double credits through"
+    assert verdict.figures["unexplained rows"] == doubled
+    assert len(verdict.violations) == doubled
     assert verdict.figures["invariant problems"] == 0, "the ledger itself is consistent: only the history shows it"
 
 
