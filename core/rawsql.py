@@ -134,6 +134,18 @@ def pipeline():
         connection._rawsql_pipeline = False
 
 
+def fetch_together(statements: list[tuple[str, list]]) -> list[list[tuple]]:
+    """Run the SELECT ``statements`` ((sql, params)) in order; each one's rows.
+
+    In one round trip where ``pipeline`` may be used; one after the other otherwise.
+    """
+    with pipeline(), contextlib.ExitStack() as stack:
+        cursors = [stack.enter_context(connection.cursor()) for _ in statements]
+        for cursor, (sql, params) in zip(cursors, statements):
+            cursor.execute(sql, params)
+        return [cursor.fetchall() for cursor in cursors]
+
+
 def fetch(sql: str, params) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -90,16 +90,16 @@ def _is_key_conflict(exc: IntegrityError) -> bool:
 
 def run_idempotent(
     *, wallet_id: str, environment_id: str, key: str, fingerprint_: str, write: Callable[[Wallet], WalletTransaction],
-    now: datetime,
+    now: datetime, lots_page: bool = False,
 ) -> LedgerResult:
     """Lock the wallet and call ``write(wallet)``, whose ledger row carries ``key``; or replay ``key``'s earlier result.
 
     ``write`` must insert a row with ``key`` (or raise): that insert is the only check that the
-    key is new.
+    key is new. ``lots_page``: read the first page of open lots with the lock (a debit).
     """
     try:
         with transaction.atomic():
-            wallet = ledger.lock_wallet(wallet_id, now=now)
+            wallet = ledger.lock_wallet(wallet_id, now=now, lots_page=lots_page)
             row = write(wallet)
         return LedgerResult(transaction=row, wallet=wallet)
     except IntegrityError as exc:

@@ -77,7 +77,7 @@ def _lock_sql(lock: bool) -> str:
     )
 
 
-def lock_wallet(wallet_id: str, *, now: datetime | None = None) -> Wallet:
+def lock_wallet(wallet_id: str, *, now: datetime | None = None, lots_page: bool = False) -> Wallet:
     """Re-read the wallet under ``SELECT ... FOR UPDATE``; every balance change starts here.
 
     The same statement reads whether the wallet's environment has an enabled webhook endpoint
@@ -85,17 +85,27 @@ def lock_wallet(wallet_id: str, *, now: datetime | None = None) -> Wallet:
     and what its lots past their expiry at ``now`` hold (``read_expired_holdings``: a debit
     with none skips looking for them, and the response's breakdown needs no query). Written out
     in SQL: it runs on every write (core.rawsql says why). Raises Wallet.DoesNotExist.
+
+    ``lots_page`` (a debit at ``now``): the first page of open lots is read right after the
+    lock, in the same round trip where it can be (core.rawsql.fetch_together), for post_debit.
     """
     now = now or timezone.now()
     lock = connection.features.has_select_for_update and not settings.LEDGER_UNSAFE_SKIP_WALLET_LOCK
     at = connection.ops.adapt_datetimefield_value(now)
-    rows = rawsql.fetch(_lock_sql(lock), [at, at, wallet_id])
-    if not rows:
+    statements = [(_lock_sql(lock), [at, at, wallet_id])]
+    if lots_page:
+        page = open_lots(Wallet(pk=wallet_id), now=now)[:_FIRST_LOT_PAGE]
+        statements.append(page.query.get_compiler(connection=connection).as_sql())
+    results = rawsql.fetch_together(statements)
+    if not results[0]:
         raise Wallet.DoesNotExist(f"Wallet {wallet_id} does not exist")
-    wallet = rawsql.instance(Wallet, rows[0])
+    row = results[0][0]
+    wallet = rawsql.instance(Wallet, row)
     width = rawsql.width(Wallet)
-    wallet.has_webhook_endpoints = bool(rows[0][width])
-    read_expired_holdings(wallet, rows[0], width + 1, now=now)
+    wallet.has_webhook_endpoints = bool(row[width])
+    read_expired_holdings(wallet, row, width + 1, now=now)
+    if lots_page:
+        wallet.first_lot_page = [rawsql.instance(WalletTransaction, lot) for lot in results[1]]
     return wallet
 
 
@@ -439,14 +449,15 @@ def post_expiries(wallet: Wallet, lots: list[WalletTransaction], *, actor: str, 
     return rows
 
 
-def _pages(lots):
+def _pages(lots, *, first: list | None = None):
     """``lots`` one page at a time, each page twice the last: a few statements for any count.
 
-    Offsets are safe: the caller holds the wallet lock, so no other writer moves these lots.
+    ``first``, when given, is the first page already read (lock_wallet's ``lots_page``). Offsets
+    are safe: the caller holds the wallet lock, so no other writer moves these lots.
     """
     start, size = 0, _FIRST_LOT_PAGE
     while True:
-        page = list(lots[start : start + size])
+        page = first if start == 0 and first is not None else list(lots[start : start + size])
         yield from page
         if len(page) < size:
             return
@@ -459,7 +470,9 @@ def _take_from_lots(wallet: Wallet, posting: Posting, allow_overdraft: bool) -> 
     lots = open_lots(wallet, now=posting.now).only(
         "id", "transaction_reason", "credits_available", "expiry_date", "created_at"
     )
-    for lot in _pages(lots):
+    # Read with the lock, for this debit only: a later posting must read the lots as they are then.
+    first = wallet.__dict__.pop("first_lot_page", None)
+    for lot in _pages(lots, first=first):
         share = min(remaining, lot.credits_available)
         taken.append((lot, share))
         remaining -= share

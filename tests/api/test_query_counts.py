@@ -101,7 +101,7 @@ def test_debit(api_client, warm):
         "SELECT wallets_wallet",
         "SAVEPOINT",
         "SELECT wallets_wallet FOR UPDATE",  # it also says no lot is past its expiry: none to expire first
-        "SELECT wallets_wallettransaction",  # the first page of open lots, in consumption order
+        "SELECT wallets_wallettransaction",  # the first page of open lots, sent with the lock
         "INSERT wallets_wallettransaction",
         "UPDATE wallets_wallettransaction",  # what the lots have left
         "INSERT wallets_creditallocation",
@@ -118,9 +118,10 @@ def test_debit_expires_lots_past_their_expiry_first(api_client, warm, credit, mo
     response, sql = statements(lambda: api_client.post(f"/v1/wallets/{warm.id}/debit", body, format="json"))
     assert response.status_code == 200
     lock = sql.index("SELECT wallets_wallet FOR UPDATE")  # (two hours on, the key's last-use stamp comes first)
-    assert sql[lock : lock + 5] == [
+    assert sql[lock : lock + 6] == [
         "SELECT wallets_wallet FOR UPDATE",  # 5 credits are in a lot past its expiry
-        "SELECT wallets_wallettransaction",  # so those lots are read
+        "SELECT wallets_wallettransaction",  # (the first page of open lots, read with the lock)
+        "SELECT wallets_wallettransaction",  # so the lots past their expiry are read
         "INSERT wallets_wallettransaction",  # and expired (one CREDIT_EXPIRED row each)
         "UPDATE wallets_wallettransaction",
         "INSERT wallets_creditallocation",
