@@ -202,6 +202,20 @@ def start_run(var_dir: Path, port: int) -> tuple[subprocess.Popen, Output]:
     return run, output
 
 
+def describe_processes(lines: list[str]) -> str:
+    """Each 'pid: command' line with the process's state and what it waits on in the kernel."""
+    described = []
+    for line in lines:
+        pid = line.split(":")[0]
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[0]
+            wchan = Path(f"/proc/{pid}/wchan").read_text()
+        except OSError:
+            state = wchan = "gone"
+        described.append(f"{line} [state {state}, waiting in {wchan or '-'}]")
+    return "\n".join(described)
+
+
 def assert_stops_cleanly(run: subprocess.Popen, output: Output, var_dir: Path, send_signal) -> None:
     """Send the signal, then check ./run exits 0 without killing anything and leaves no process."""
     try:
@@ -209,6 +223,11 @@ def assert_stops_cleanly(run: subprocess.Popen, output: Output, var_dir: Path, s
         # ./run kills whatever has not stopped 20 s after the signal; the rest of the margin is
         # for a heavily loaded 2-core machine, where even that takes a while.
         run.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        # Name what is still there (state and kernel wait channel) before cleaning up.
+        stuck = describe_processes(processes_using(var_dir) + [f"{run.pid}: ./run"])
+        os.killpg(run.pid, signal.SIGKILL)
+        pytest.fail("./run did not exit within 90 s of the signal; still running:\n" + stuck + "\n" + output.text)
     finally:
         leftovers = processes_using(var_dir)
         for line in leftovers:
