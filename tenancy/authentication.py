@@ -2,23 +2,30 @@
 
 After authentication ``request.auth`` is the ApiKey and ``request.user`` an ApiPrincipal; views
 scope every query with ``request.auth.environment_id``.
+
+A request costs one Redis round trip before the view runs: a script that counts it against its
+key's rate window and returns the API key generation (tenancy.key_cache), so the key itself
+comes from the process's memory unless it changed, or was not read in the last minute.
 """
 
 import functools
 import hmac
+from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.settings import api_settings
 
 from core import rawsql
+from core.redis_client import cache_redis
+from tenancy import key_cache
 from tenancy.models import ApiKey, Environment
 from tenancy.services import api_key_hash
 
 HEADER = "HTTP_X_API_KEY"
 MAX_KEY_LENGTH = 200
+LAST_USED_EVERY_SECONDS = 60
 
 
 class ApiPrincipal:
@@ -44,7 +51,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if len(raw) > MAX_KEY_LENGTH:
             raise exceptions.AuthenticationFailed()
         digest = api_key_hash(raw)
-        api_key = key_by_hash(digest)
+        # Counted before the key is checked: the answer also says whether remembered keys still hold.
+        request.rate_window = count_request(digest)
+        api_key = key_by_hash(digest, request.rate_window.key_generation)
         # The lookup is by hash, so timing reveals nothing about the key; compare_digest keeps
         # the final equality check constant-time as well.
         if api_key is None or not hmac.compare_digest(api_key.key_hash, digest) or not api_key.is_usable():
@@ -65,16 +74,21 @@ def _key_sql() -> str:
     )
 
 
-def key_by_hash(digest: str) -> ApiKey | None:
-    """The key with this hash and its environment, in one query written out in SQL (core.rawsql says why).
+def key_by_hash(digest: str, generation: str | None) -> ApiKey | None:
+    """The key with this hash and its environment: remembered under ``generation``, or one query.
 
-    Looked up on every request, never cached, so a revocation takes effect on the next one.
+    The query is written out in SQL (core.rawsql says why); the instances are built afresh for
+    every request, so no request sees another's changes to them.
     """
-    rows = rawsql.fetch(_key_sql(), [digest])
-    if not rows:
-        return None
-    api_key = rawsql.instance(ApiKey, rows[0])
-    api_key.environment = rawsql.instance(Environment, rows[0], rawsql.width(ApiKey))
+    row = key_cache.recall(digest, generation)
+    if row is None:
+        rows = rawsql.fetch(_key_sql(), [digest])
+        if not rows:
+            return None
+        row = rows[0]
+        key_cache.remember(digest, row, generation)
+    api_key = rawsql.instance(ApiKey, row)
+    api_key.environment = rawsql.instance(Environment, row, rawsql.width(ApiKey))
     return api_key
 
 
@@ -97,84 +111,102 @@ class HasApiKey(permissions.BasePermission):
         return not api_key.read_only
 
 
-class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
+class ApiKeyRateThrottle(throttling.BaseThrottle):
     """At most N requests per key per window (API_RATE_LIMIT, e.g. ``6000/min``).
 
-    A fixed-window counter: one cache round trip per request, whatever the rate. DRF's own
+    A fixed-window counter, counted by authentication in its one Redis round trip. DRF's own
     throttle keeps a list of every request's time in the window and rewrites it on each
     request, which at thousands of requests a minute costs more than the request itself.
     """
 
-    scope = "api_key"
-    # Not DRF's key: DRF stores a list there, which a counter must never meet.
-    cache_format = "rate_window_%(scope)s_%(ident)s"
-
-    def get_rate(self):
-        # DRF binds THROTTLE_RATES once at import; read the setting per request instead, so a
-        # changed API_RATE_LIMIT (or a test's settings override) takes effect.
-        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
-
-    def get_cache_key(self, request, view):
-        if isinstance(request.auth, ApiKey):
-            return self.cache_format % {"scope": self.scope, "ident": request.auth.id}
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
     def allow_request(self, request, view):
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        if self.rate is None:
+        window = getattr(request, "rate_window", None)
+        if window is None or window.limit is None:
             return True
-        count, self.remaining = count_request(self.get_cache_key(request, view), self.duration)
-        return count <= self.num_requests
+        self.seconds_left = window.seconds_left
+        return window.count <= window.limit
 
     def wait(self):
-        return max(1, self.remaining)
+        return max(1, self.seconds_left)
 
 
-def count_request(key: str, window: int) -> tuple[int, int]:
-    """Count one request against ``key``'s current window: (requests so far, seconds the window has left)."""
-    script = _count_script()
-    if script is None:  # the file cache of the zero-configuration install
-        cache.add(key, 0, window)
+@dataclass(frozen=True)
+class RateWindow:
+    count: int  # requests in the key's current window, this one included
+    seconds_left: int
+    limit: int | None  # None: no limit configured
+    key_generation: str | None  # None: keys are not remembered (no Redis)
+
+
+def count_request(digest: str) -> RateWindow:
+    """Count one request against the key's current window and read the key generation."""
+    # Read per request, not bound at import as DRF does, so a changed API_RATE_LIMIT (or a
+    # test's settings override) takes effect.
+    limit, window = parse_rate(api_settings.DEFAULT_THROTTLE_RATES["api_key"])
+    counter_key = f"rate_window_api_key_{digest}"
+    client = cache_redis()
+    if client is None:  # the file cache of the zero-configuration install
+        if limit is None:
+            return RateWindow(0, 0, None, None)
+        cache.add(counter_key, 0, window)
         try:
-            return cache.incr(key), window
+            return RateWindow(cache.incr(counter_key), window, limit, None)
         except ValueError:  # the window ended between add and incr
-            cache.set(key, 1, window)
-            return 1, window
-    count, ttl = script(keys=[cache.make_and_validate_key(key)], args=[window])
-    return count, ttl
+            cache.set(counter_key, 1, window)
+            return RateWindow(1, window, limit, None)
+    count, seconds_left, generation = _count_script()(
+        keys=[cache.make_and_validate_key(counter_key), key_cache.generation_key()], args=[window or 0]
+    )
+    return RateWindow(count, seconds_left, limit, generation.decode())
 
 
-# Runs atomically in Redis: the request that opens a window (the key has no lifetime yet) sets
-# the window's end, so counting and expiry can never come apart.
+# Runs atomically in Redis. The request that opens a window (the counter has no lifetime yet)
+# sets the window's end, so counting and expiry can never come apart. A missing generation (a
+# Redis that restarted empty) is replaced by a new one made of the server's clock, never a value
+# seen before. Window 0: no limit, nothing to count.
 _COUNT_SCRIPT = """
+local generation = redis.call('GET', KEYS[2])
+if not generation then
+    local now = redis.call('TIME')
+    generation = 'restart-' .. now[1] .. '.' .. now[2]
+    redis.call('SET', KEYS[2], generation)
+end
+if ARGV[1] == '0' then
+    return {0, 0, generation}
+end
 local count = redis.call('INCR', KEYS[1])
 local ttl = redis.call('TTL', KEYS[1])
 if ttl < 0 then
     redis.call('EXPIRE', KEYS[1], ARGV[1])
     ttl = tonumber(ARGV[1])
 end
-return {count, ttl}
+return {count, ttl, generation}
 """
 
 
 @functools.cache
 def _count_script():
-    """The counting script on the cache's Redis, made once per process (Django makes a client per call)."""
-    backend = settings.CACHES["default"]["BACKEND"]
-    if backend != "django.core.cache.backends.redis.RedisCache":
-        return None
-    import redis
+    return cache_redis().register_script(_COUNT_SCRIPT)
 
-    location = settings.CACHES["default"]["LOCATION"]
-    # The cache's own OPTIONS (its time-outs above all), so the limiter fails exactly as the cache would.
-    options = settings.CACHES["default"].get("OPTIONS", {})
-    client = redis.Redis.from_url(location if isinstance(location, str) else location[0], **options)
-    return client.register_script(_COUNT_SCRIPT)
+
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str | None) -> tuple[int | None, int]:
+    """``"6000/min"`` -> (6000, 60), as DRF reads its rates; None -> no limit."""
+    if rate is None:
+        return None, 0
+    count, period = rate.split("/")
+    return int(count), PERIODS[period[0]]
 
 
 def touch_last_used(api_key: ApiKey) -> None:
-    """Record use at most once a minute, so reads do not turn into writes on every request."""
+    """Record use at most once a minute, so reads do not turn into writes on every request.
+
+    The row this request saw may be a remembered one, older than the last stamp; the process
+    remembers its own stamps, so a remembered row cannot make it stamp again and again.
+    """
     now = timezone.now()
-    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > LAST_USED_EVERY_SECONDS:
+        if key_cache.claim_stamp(api_key.key_hash, LAST_USED_EVERY_SECONDS):
+            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)

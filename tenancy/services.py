@@ -48,7 +48,7 @@ def api_key_create(
 
 
 def api_key_revoke(api_key: ApiKey) -> ApiKey:
-    """Revocation takes effect on the next request: keys are looked up on every call, never cached."""
+    """Revocation takes effect on the next request: saving the key starts a new key generation (tenancy.key_cache)."""
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
