@@ -120,6 +120,7 @@ def wallet_create(
     _apply_auto_topup(wallet, auto_topup)
     try:
         with transaction.atomic():
+            _hold_published_customer(customer)
             _refuse_twin(wallet)
             wallet.save(force_insert=True)
             if initial_credits is not None:
@@ -146,6 +147,18 @@ def wallet_create(
             raise
         raise _twin_error(wallet) from None
     return wallet
+
+
+def _hold_published_customer(customer: Customer) -> None:
+    """Lock the customer's row until the wallet is committed, and check it was not deleted meanwhile.
+
+    ``customer`` was read before this transaction; a deletion may have committed since. The lock
+    (FOR NO KEY UPDATE, which customer_delete's FOR UPDATE waits for) makes the order definite:
+    a deletion either committed before, and is seen here, or waits and then sees the new wallet.
+    """
+    status = Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk).values_list("status", flat=True).get()
+    if status != Customer.Status.PUBLISHED:
+        raise ValidationFailed("The customer has been deleted", field="customer_id")
 
 
 def _open_twins(wallet: Wallet):

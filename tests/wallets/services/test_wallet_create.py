@@ -100,3 +100,20 @@ def test_initial_credits_beyond_the_column_leave_no_wallet(customer, snapshot):
         services.wallet_create(customer, currency="usd", conversion_rate=D("2"), initial_credits=D("60000000000"))
     assert raised.value.field == "credits"
     assert snapshot() == before
+
+
+def test_a_customer_deleted_after_it_was_read_gets_no_wallet(customer):
+    """The caller read the customer, then a deletion committed: the wallet must not open.
+
+    (Without the lock and re-read in wallet_create, this opened a wallet for a deleted customer.)
+    """
+    from customers.services import customer_delete
+    from customers.models import Customer
+
+    read_before = Customer.objects.get(pk=customer.pk)
+    customer_delete(customer)
+
+    with pytest.raises(ValidationFailed) as refused:
+        services.wallet_create(read_before, currency="usd")
+    assert refused.value.field == "customer_id"
+    assert not Wallet.objects.filter(customer=customer).exists()
