@@ -67,6 +67,9 @@ def fresh_database(name: str, *, template: str | None = None) -> None:
     # A second database in the same run (B4's sizes): point the already configured connection at it.
     connections.close_all()
     connections["default"].settings_dict["NAME"] = name
+    # This process only loads data: a COPY of millions of rows or an index build outlasts the
+    # API's statement timeout (the server it starts keeps production's).
+    connections["default"].settings_dict["OPTIONS"]["options"] = "-c statement_timeout=0"
     if not template:
         from django.core.management import call_command
 
