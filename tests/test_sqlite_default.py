@@ -103,7 +103,11 @@ def processes_using(var_dir: Path) -> list[str]:
 
 
 class Output:
-    """Collects a process's output lines in a thread, so the test can wait for one to appear."""
+    """Collects a process's output lines in a thread, so the test can wait for one to appear.
+
+    The pipes are opened with errors="replace": a byte that is not UTF-8 must not end the
+    reader, or the pipe fills up and every process writing to it (./run, its services) blocks.
+    """
 
     def __init__(self, proc: subprocess.Popen):
         self.lines: list[str] = []
@@ -169,7 +173,7 @@ def test_celery_worker_runs_a_task_on_the_filesystem_broker_and_stops_on_sigterm
     env = zero_config_env(var_dir)
     worker = subprocess.Popen(
         [BIN / "celery", "-A", "billing", "worker", "--loglevel", "INFO", "--concurrency", "1"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
     )
     output = Output(worker)
     try:
@@ -193,7 +197,7 @@ def start_run(var_dir: Path, port: int) -> tuple[subprocess.Popen, Output]:
     """Start ./run in a session of its own, like a terminal's foreground job, and wait until ready."""
     run = subprocess.Popen(
         [ROOT / "run"], cwd=ROOT, env=zero_config_env(var_dir, PORT=str(port)),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
     )
     output = Output(run)
     output.wait_for("==> Ready in", timeout=120)
