@@ -4,16 +4,13 @@ Each test runs a `celery worker` subprocess on this run's queue against the test
 (transaction=True, so the worker sees committed rows).
 """
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import redis
 from django.conf import settings
-from django.utils import timezone
 
 from tests.workers.receiver import WebhookReceiver
-from tests.workers.worker_process import WorkerProcess, wait_for
+from tests.workers.worker_process import WorkerProcess, lots_expiring_now, wait_for
 from wallets import services
 from wallets.models import Wallet, WalletTransaction
 from wallets.services import automation
@@ -33,40 +30,12 @@ def worker(tmp_path):
     process.stop()
 
 
-@pytest.fixture
-def queue():
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
-    yield client
-    client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
-
-
 def _expired_count(**filters):
     return WalletTransaction.objects.filter(transaction_reason="CREDIT_EXPIRED", **filters).count()
 
 
-def _lots_expiring_now(make_wallet, make_customer, *, wallets: int, lots_per_wallet: int) -> list[str]:
-    """Create lots that expire two seconds after their wallet is filled; returns their ids once all are due.
-
-    Each wallet's lots get their own expiry, so a slow (loaded) machine cannot let an expiry
-    pass before its top-up is written.
-    """
-    ids, last_expiry = [], None
-    for _ in range(wallets):
-        wallet = make_wallet(owner=make_customer())
-        last_expiry = timezone.now() + timedelta(seconds=2)
-        for _ in range(lots_per_wallet):
-            ids.append(
-                services.wallet_top_up(
-                    wallet, reason="FREE_CREDIT_GRANT", credits=D("1.5"), expiry_date=last_expiry
-                ).transaction.id
-            )
-    wait_for(lambda: timezone.now() > last_expiry, timeout=5, what="the lots to expire")
-    return ids
-
-
 def test_worker_runs_the_expiry_sweep(worker, queue, make_wallet, make_customer):
-    lots = _lots_expiring_now(make_wallet, make_customer, wallets=3, lots_per_wallet=2)
+    lots = lots_expiring_now(make_wallet, make_customer, wallets=3, lots_per_wallet=2)
     worker.start()
     credits_expire_sweep_task.delay()
     wait_for(lambda: _expired_count() == len(lots), timeout=30, what="the sweep to expire every lot")
@@ -108,7 +77,7 @@ def test_worker_delivers_a_signed_webhook(worker, queue, environment, wallet):
 
 
 def test_sigkill_mid_expiry_sweep_then_restart_expires_each_credit_once(worker, queue, make_wallet, make_customer):
-    lots = _lots_expiring_now(make_wallet, make_customer, wallets=100, lots_per_wallet=20)  # 2,000 credits
+    lots = lots_expiring_now(make_wallet, make_customer, wallets=100, lots_per_wallet=20)  # 2,000 credits
     worker.start()
     credits_expire_sweep_task.delay()
     wait_for(lambda: _expired_count() >= len(lots) * 0.3, timeout=60, interval=0.01, what="30% of the sweep")
