@@ -162,7 +162,8 @@ def bulk_wallets(environment, count: int, *, lots: list[Lot] = (), prefix: str =
     )
     copy_ledger(rows)
     analyze()
-    return list(Wallet.objects.filter(environment=environment).select_related("customer").order_by("customer__external_id"))
+    created = [row[0] for row in wallets]  # only this call's: B5 loads one wallet per call into one environment
+    return list(Wallet.objects.filter(pk__in=created).select_related("customer").order_by("customer__external_id"))
 
 
 LEDGER_COLUMNS = (

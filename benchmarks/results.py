@@ -38,9 +38,10 @@ def _row(cells: list[str]) -> str:
 
 def _sort_key(cells: list[str]):
     # B1 < B2 < ... and, within B4, sizes in numeric order (100k < 1M < 10M).
-    size = re.search(r"\b(\d+)([kM]?)\b", cells[0][2:])
+    # The last size named counts, so "growth 100k → 10M" sorts after the 10M row.
+    sizes = re.findall(r"\b(\d+)([kM]?)\b", cells[0][2:])
     scale = {"": 1, "k": 1_000, "M": 1_000_000}
-    return (cells[0][:2], int(size.group(1)) * scale[size.group(2)] if size else 0, cells[0])
+    return (cells[0][:2], int(sizes[-1][0]) * scale[sizes[-1][1]] if sizes else 0, cells[0])
 
 
 def record(benchmark: str, rows: list[list[str]], details: str, *, path: Path = DEFAULT_PATH) -> None:
@@ -90,8 +91,8 @@ def phase_table(phases) -> str:
 
 
 def distance(value: float, target: float, *, higher_is_better: bool = True) -> str:
-    """How far ``value`` is from ``target``: "met (+x%)" or "short by x%"."""
+    """How far ``value`` is from ``target``: "+x% margin" or "short by x%"."""
     if target == 0:
         return "n/a"
     margin = (value - target) / target * 100 if higher_is_better else (target - value) / target * 100
-    return f"met (+{margin:.0f}% margin)" if margin >= 0 else f"short by {-margin:.0f}%"
+    return f"+{margin:.0f}% margin" if margin >= 0 else f"short by {-margin:.0f}%"
