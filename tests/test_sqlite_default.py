@@ -266,3 +266,20 @@ def test_run_stops_every_process_on_sigterm(var_dir):
     # A service manager or `kill` signals ./run alone; its services are in sessions of their own.
     assert_stops_cleanly(run, output, var_dir, lambda: run.send_signal(signal.SIGTERM))
     assert "Demo data for demo/sandbox is already there." in output.text
+
+
+def test_run_stops_everything_when_a_service_dies(var_dir):
+    port = free_port()
+    run, output = start_run(var_dir, port)
+    try:
+        for line in processes_using(var_dir):
+            if "celery -A billing worker" in line:
+                os.kill(int(line.split(":")[0]), signal.SIGKILL)
+        run.wait(timeout=60)
+    finally:
+        leftovers = processes_using(var_dir)
+        for line in leftovers:
+            os.kill(int(line.split(":")[0]), signal.SIGKILL)
+    assert run.returncode == 1, output.text
+    assert "==> worker stopped unexpectedly; stopping the rest" in output.text
+    assert "==> Stopped" in output.text and leftovers == []
