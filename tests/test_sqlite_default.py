@@ -206,6 +206,14 @@ def start_run(var_dir: Path, port: int) -> tuple[subprocess.Popen, Output]:
     return run, output
 
 
+def kill_leftovers(var_dir: Path) -> list[str]:
+    """SIGKILL every process still running with this var/, so none outlives the test; the list of them."""
+    leftovers = processes_using(var_dir)
+    for line in leftovers:
+        os.kill(int(line.split(":")[0]), signal.SIGKILL)
+    return leftovers
+
+
 def describe_processes(lines: list[str]) -> str:
     """Each 'pid: command' line with the process's state and what it waits on in the kernel."""
     described = []
@@ -233,9 +241,7 @@ def assert_stops_cleanly(run: subprocess.Popen, output: Output, var_dir: Path, s
         os.killpg(run.pid, signal.SIGKILL)
         pytest.fail("./run did not exit within 90 s of the signal; still running:\n" + stuck + "\n" + output.text)
     finally:
-        leftovers = processes_using(var_dir)
-        for line in leftovers:
-            os.kill(int(line.split(":")[0]), signal.SIGKILL)
+        leftovers = kill_leftovers(var_dir)
     assert run.returncode == 0, output.text
     assert "==> Stopped" in output.text
     assert "Killing" not in output.text, "a service ignored SIGTERM for 20 s"
@@ -277,9 +283,7 @@ def test_run_stops_everything_when_a_service_dies(var_dir):
                 os.kill(int(line.split(":")[0]), signal.SIGKILL)
         run.wait(timeout=60)
     finally:
-        leftovers = processes_using(var_dir)
-        for line in leftovers:
-            os.kill(int(line.split(":")[0]), signal.SIGKILL)
+        leftovers = kill_leftovers(var_dir)
     assert run.returncode == 1, output.text
     assert "==> worker stopped unexpectedly; stopping the rest" in output.text
     assert "==> Stopped" in output.text and leftovers == []
