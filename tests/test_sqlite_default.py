@@ -193,11 +193,22 @@ def test_celery_worker_runs_a_task_on_the_filesystem_broker_and_stops_on_sigterm
     assert (var_dir / "broker" / "control").is_dir() and not (ROOT / "control").exists()
 
 
+def as_from_a_terminal() -> None:
+    """In the child before exec: Ctrl-C's SIGINT at its default, as in a terminal's foreground job.
+
+    A background job of a shell (``nohup ./test &``, or however CI starts the suite) inherits
+    SIGINT ignored, and bash cannot trap a signal that was ignored when it started: ./run would
+    never hear the test's Ctrl-C.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_run(var_dir: Path, port: int) -> tuple[subprocess.Popen, Output]:
     """Start ./run in a session of its own, like a terminal's foreground job, and wait until ready."""
     run = subprocess.Popen(
         [ROOT / "run"], cwd=ROOT, env=zero_config_env(var_dir, PORT=str(port)),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
+        preexec_fn=as_from_a_terminal,
     )
     output = Output(run)
     output.wait_for("==> Ready in", timeout=120)
@@ -222,9 +233,10 @@ def describe_processes(lines: list[str]) -> str:
         try:
             state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[0]
             wchan = Path(f"/proc/{pid}/wchan").read_text()
+            masks = [m for m in Path(f"/proc/{pid}/status").read_text().splitlines() if m.startswith(("SigBlk", "SigIgn"))]
         except OSError:
-            state = wchan = "gone"
-        described.append(f"{line} [state {state}, waiting in {wchan or '-'}]")
+            state, wchan, masks = "gone", "gone", []
+        described.append(f"{line} [state {state}, waiting in {wchan or '-'}, {' '.join(masks)}]")
     return "\n".join(described)
 
 

@@ -136,7 +136,8 @@ def test_two_beats_at_once_expire_each_credit_once_and_a_restarted_beat_catches_
     report(capsys, f"two beats, {len(lots)} credits due: {figures}")
     assert all(sent >= 1 for sent in figures["sweeps sent"]), "each beat sent the sweep"
     assert figures["sweeps run"] >= 2, "duplicate sweeps ran"
-    assert figures["samples with a sweep waiting on another's lock"] > 0, "the sweeps ran into each other"
+    # Whether a sample (every 20 ms) catches one sweep waiting on the other's lock is chance, so it
+    # is reported, not required; the negative control below shows these sweeps do overlap.
     assert figures["expired once"] == len(lots)
     assert figures["expired more than once"] == figures["not expired"] == figures["other expiries"] == 0
     assert figures["credits still holding credits"] == 0
