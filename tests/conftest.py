@@ -13,6 +13,23 @@ from wallets import services
 _DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"}
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, with its stragglers cut off before it is dropped.
+
+    A server or worker process a test started, or a thread's connection, can still be attached
+    when the run ends; DROP DATABASE would then fail and leave the database behind on the machine.
+    """
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture
 def ledger_may_drift():
     """Marks a test whose ledger is deliberately inconsistent: no ledger check afterwards."""

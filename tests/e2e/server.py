@@ -50,7 +50,9 @@ def gunicorn_server(*, database_url: str, workers: int = 2, **env):
         sys.executable, "-m", "gunicorn", "billing.wsgi",
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "60", "--log-level", "warning", "--preload",
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=PROJECT_DIR, env=environment)
+    # A process group of its own, so the teardown reaches the workers too (an orphaned worker once
+    # outlived its master and held the test database open).
+    process = subprocess.Popen(command, cwd=PROJECT_DIR, env=environment, start_new_session=True)
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -71,6 +73,8 @@ def gunicorn_server(*, database_url: str, workers: int = 2, **env):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        with contextlib.suppress(ProcessLookupError):  # whatever of the group is still there
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")
