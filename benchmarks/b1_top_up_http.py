@@ -92,8 +92,7 @@ def main() -> int:
             "B1",
             [[
                 "B1 top-ups over HTTP",
-                f"{http.ops:.0f} top-ups/s, p50/p95/p99 {http.p50_ms:.1f}/{http.p95_ms:.1f}/{http.p99_ms:.1f} ms, "
-                f"{http.failures} failures",
+                http.summary("top-ups"),
                 f"pgbench {floor.ops:.0f} tx/s",
                 f"{ratio:.2f}",
                 f"≥ {TARGET_RATIO}, p99 ≤ {TARGET_P99_MS:.0f} ms, 0 errors",
@@ -108,16 +107,13 @@ Machine: {machine}. Server: {run.server}, DEBUG off, production settings. {args.
 {args.wallets} wallets, {args.rounds} rounds of {args.seconds:g} s per phase, floor and HTTP alternating;
 figures are medians over rounds, the ratio is the median of each round's HTTP/floor.
 
-{results.phase_table([http, floor])}
-
-Every round: {run.each_round()} (HTTP/floor ops/s).
-Ledger rows written over HTTP: {written} ({run.answered} answered 2xx; accounted for: {run.accounts_for(written)}); ledger checker problems: {len(problems)}.
-
-Floor script (pgbench, {args.clients} clients):
-
-```sql
-{floor_script(args.wallets).strip()}
-```""",
+{results.pgbench_comparison(
+    run,
+    written=f"Ledger rows written over HTTP: {written} ({run.answered} answered 2xx; accounted for: "
+    f"{run.accounts_for(written)}); ledger checker problems: {len(problems)}.",
+    floor_heading=f"Floor script (pgbench, {args.clients} clients):",
+    floor_sql=floor_script(args.wallets),
+)}""",
             path=args.results,
         )
     if not args.keep:

@@ -84,8 +84,7 @@ def main() -> int:
             "B2",
             [[
                 "B2 debits on one hot wallet",
-                f"{http.ops:.0f} debits/s, p50/p95/p99 {http.p50_ms:.1f}/{http.p95_ms:.1f}/{http.p99_ms:.1f} ms, "
-                f"{http.failures} failures",
+                http.summary("debits"),
                 f"pgbench {floor.ops:.0f} tx/s",
                 f"{ratio:.2f}",
                 f"≥ {TARGET_RATIO}",
@@ -99,16 +98,13 @@ Machine: {setup.machine}. Server: {run.server}, DEBUG off, production settings. 
 one wallet, {args.rounds} rounds of {args.seconds:g} s per phase, floor and HTTP alternating; figures are
 medians over rounds, the ratio is the median of each round's HTTP/floor.
 
-{results.phase_table([http, floor])}
-
-Every round: {run.each_round()} (HTTP/floor ops/s).
-Debits written over HTTP: {written} ({run.answered} answered 2xx; accounted for: {run.accounts_for(written)}); ledger checker problems on the wallet: {len(problems)}.
-
-Floor script (pgbench, {args.clients} clients; the wallet id is written in):
-
-```sql
-{floor_script("WALLET_ID").strip()}
-```""",
+{results.pgbench_comparison(
+    run,
+    written=f"Debits written over HTTP: {written} ({run.answered} answered 2xx; accounted for: "
+    f"{run.accounts_for(written)}); ledger checker problems on the wallet: {len(problems)}.",
+    floor_heading=f"Floor script (pgbench, {args.clients} clients; the wallet id is written in):",
+    floor_sql=floor_script("WALLET_ID"),
+)}""",
             path=args.results,
         )
     if not args.keep:

@@ -64,8 +64,7 @@ def main() -> int:
         rows = [
             [
                 f"B3 {routes[name]}",
-                f"{phases[name].ops:.0f} req/s, p50/p95/p99 {phases[name].p50_ms:.1f}/{phases[name].p95_ms:.1f}/"
-                f"{phases[name].p99_ms:.1f} ms, {phases[name].failures} failures",
+                phases[name].summary("req"),
                 f"constant JSON {base.ops:.0f} req/s",
                 f"{ratios[name]:.2f}",
                 f"≥ {TARGET_RATIO}",

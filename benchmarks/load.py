@@ -51,6 +51,11 @@ class Phase:
     def ops(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
+    def summary(self, unit: str) -> str:
+        """The results table's "Measured" cell: throughput in ``unit``/s, latencies and failures."""
+        return (f"{self.ops:.0f} {unit}/s, p50/p95/p99 {self.p50_ms:.1f}/{self.p95_ms:.1f}/{self.p99_ms:.1f} ms, "
+                f"{self.failures} failures")
+
     def as_dict(self) -> dict:
         return {
             "name": self.name, "ops": round(self.ops, 1), "requests": self.requests, "failures": self.failures,

@@ -96,3 +96,18 @@ def distance(value: float, target: float, *, higher_is_better: bool = True) -> s
         return "n/a"
     margin = (value - target) / target * 100 if higher_is_better else (target - value) / target * 100
     return f"+{margin:.0f}% margin" if margin >= 0 else f"short by {-margin:.0f}%"
+
+
+def pgbench_comparison(run, *, written: str, floor_heading: str, floor_sql: str) -> str:
+    """The part of B1's and B2's details after their opening lines: both phases, every round's
+    figures, what HTTP wrote (``written``), and the floor's pgbench script."""
+    return f"""{phase_table([run.http, run.floor])}
+
+Every round: {run.each_round()} (HTTP/floor ops/s).
+{written}
+
+{floor_heading}
+
+```sql
+{floor_sql.strip()}
+```"""
