@@ -115,9 +115,8 @@ def bulk_wallets(environment, count: int, *, lots: list[Lot] = (), prefix: str =
     from django.utils import timezone as dj_timezone
 
     from core.ids import new_id
+    from wallets.ledger import PURCHASED_REASONS
     from wallets.models import Wallet
-
-    PURCHASED_REASONS = ("PURCHASED_CREDIT_INVOICED", "PURCHASED_CREDIT_DIRECT")
 
     now = dj_timezone.now()
     tenant_id, environment_id = environment.tenant_id, environment.id
@@ -146,14 +145,10 @@ def bulk_wallets(environment, count: int, *, lots: list[Lot] = (), prefix: str =
                   "address_postal_code": "", "address_country": "", "metadata": "{}", "status": "published",
                   "created_by": "", "updated_by": ""},
     )
-    columns = ("id", "tenant_id", "environment_id", "customer_id", "credit_balance", "balance",
-               "purchased_credits_available", "transaction_count", "created_at", "updated_at")
-    if not hasattr(Wallet, "purchased_credits_available"):  # a tree from before migration 0005 (before/after runs)
-        columns = columns[:6] + columns[7:]
-        wallets = [row[:6] + row[7:] for row in wallets]
     copy_rows(
         "wallets_wallet",
-        columns,
+        ("id", "tenant_id", "environment_id", "customer_id", "credit_balance", "balance", "purchased_credits_available",
+         "transaction_count", "created_at", "updated_at"),
         wallets,
         defaults={"currency": "usd", "name": "Bench", "description": "", "metadata": "{}", "wallet_type": "PRE_PAID",
                   "wallet_status": "active", "conversion_rate": "1", "topup_conversion_rate": "1", "config": "{}",

@@ -94,7 +94,7 @@ def lock_wallet(wallet_id: str, *, now: datetime | None = None, lots_page: bool 
     at = connection.ops.adapt_datetimefield_value(now)
     statements = [(_lock_sql(lock), [at, at, wallet_id])]
     if lots_page:
-        statements.append(_first_lot_page(wallet_id, now))
+        statements.append(_first_lot_page(wallet_id, at))
     results = rawsql.fetch_together(statements)
     if not results[0]:
         raise Wallet.DoesNotExist(f"Wallet {wallet_id} does not exist")
@@ -114,24 +114,24 @@ _PAGE_NOW_MARK = datetime(2001, 2, 3, 4, 5, 6, 789, tzinfo=dt_timezone.utc)
 
 
 @functools.cache
-def _first_lot_page_statement(vendor: str) -> tuple[str, tuple]:
-    """``open_lots``' first page as the ORM compiles it, once per database: (sql, parameters with the marks).
+def _first_lot_page_statement(vendor: str) -> tuple[str, tuple, object]:
+    """``open_lots``' first page as the ORM compiles it, once per database: (sql, parameters with
+    the marks, the time mark as adapted for this database).
 
     Compiling it costs more CPU than the rest of a debit's Python; open_lots stays the one
     definition of the consumption order, and this is its compiled form.
     """
     page = open_lots(Wallet(pk=_PAGE_WALLET_MARK), now=_PAGE_NOW_MARK)[:_FIRST_LOT_PAGE]
     sql, params = page.query.get_compiler(connection=connection).as_sql()
-    if _PAGE_WALLET_MARK not in params or connection.ops.adapt_datetimefield_value(_PAGE_NOW_MARK) not in params:
-        raise RuntimeError("open_lots no longer takes the wallet and the time as parameters; update _first_lot_page")
-    return sql, tuple(params)
-
-
-def _first_lot_page(wallet_id: str, now: datetime) -> tuple[str, list]:
-    """The statement reading the first ``_FIRST_LOT_PAGE`` open lots of the wallet at ``now``."""
-    sql, params = _first_lot_page_statement(connection.vendor)
     now_mark = connection.ops.adapt_datetimefield_value(_PAGE_NOW_MARK)
-    at = connection.ops.adapt_datetimefield_value(now)
+    if _PAGE_WALLET_MARK not in params or now_mark not in params:
+        raise RuntimeError("open_lots no longer takes the wallet and the time as parameters; update _first_lot_page")
+    return sql, tuple(params), now_mark
+
+
+def _first_lot_page(wallet_id: str, at) -> tuple[str, list]:
+    """The statement reading the first ``_FIRST_LOT_PAGE`` open lots of the wallet at ``at`` (adapted)."""
+    sql, params, now_mark = _first_lot_page_statement(connection.vendor)
     return sql, [wallet_id if param == _PAGE_WALLET_MARK else at if param == now_mark else param for param in params]
 
 
