@@ -56,6 +56,22 @@ def fresh_database(name: str, *, template: str | None = None) -> None:
         _admin(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
     else:
         _admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    existing_database(name)
+    if not template:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+
+
+def database_exists(name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(database_url("postgres"), autocommit=True) as connection:
+        return connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+
+
+def existing_database(name: str) -> None:
+    """Set Django up on the database ``name`` as it is."""
     os.environ["DATABASE_URL"] = database_url(name)
     os.environ["REDIS_URL"] = REDIS_URL
     os.environ.setdefault("SECRET_KEY", "benchmark-only")
@@ -70,10 +86,6 @@ def fresh_database(name: str, *, template: str | None = None) -> None:
     # This process only loads data: a COPY of millions of rows or an index build outlasts the
     # API's statement timeout (the server it starts keeps production's).
     connections["default"].settings_dict["OPTIONS"]["options"] = "-c statement_timeout=0"
-    if not template:
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
 
 
 def drop_database(name: str) -> None:
