@@ -95,6 +95,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Removes itself unless DATABASE_REPLICA_URL is set.
+    "core.db.replica.ReadYourWritesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -143,6 +145,22 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 # Services own their transactions; see wallets/ledger.py.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A streaming replica for reads that tolerate lag (core/db/replica.py says which and when).
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = {
+        **dj_database_url.parse(
+            os.environ["DATABASE_REPLICA_URL"], conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+        ),
+        "ENGINE": DATABASES["default"]["ENGINE"],
+        # A replica that does not answer costs a read 2 s at most, then the primary serves it.
+        "OPTIONS": {**DATABASES["default"].get("OPTIONS", {}), "connect_timeout": env_int("DB_REPLICA_CONNECT_TIMEOUT", 2)},
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["core.db.replica.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 2)
+REPLICA_CHECK_INTERVAL_SECONDS = env_int("REPLICA_CHECK_INTERVAL_SECONDS", 1)
+# Must exceed the lag bound plus the check interval, so a caller's own write is on any replica in use.
+REPLICA_READ_YOUR_WRITES_SECONDS = env_int("REPLICA_READ_YOUR_WRITES_SECONDS", 5)
 
 # CACHE (API throttling counters live here, so it must be shared by every web worker)
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -8,6 +8,8 @@ here, superusers included. Changes happen through admin actions that call servic
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
 
+from core.db.replica import replica_reads
+
 
 class ReadOnlyModelAdmin(admin.ModelAdmin):
     """Rows shown field by field, never edited; Django then renders the detail page read-only."""
@@ -20,6 +22,11 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @replica_reads(get_only=True)
+    def changelist_view(self, request, extra_context=None):
+        # A list page tolerates a replica's lag; its actions (POST) write and stay on the primary.
+        return super().changelist_view(request, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
         # Display methods named in the fieldsets must be read-only fields, or the form refuses them.

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from core.admin import ReadOnlyModelAdmin
+from core.db.replica import pinned, replica_reads
 from invoices.models import Invoice
 from wallets import admin_actions, integrity, selectors_admin
 from wallets.admin_actions import ACTIONS, DEBIT, FREEZE, TERMINATE, TOP_UP, UNFREEZE
@@ -345,6 +346,7 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
         )
         return [export, *super().get_urls()]
 
+    @replica_reads
     def export_view(self, request):
         """The changelist's rows, with its filters, search and ordering, as a streamed CSV file."""
         if not (self.has_view_permission(request) and request.user.has_perm(EXPORT_PERMISSION)):
@@ -355,7 +357,7 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
             return HttpResponseBadRequest("This export link holds an unknown filter; filter the list again.")
         logger.info("user %s exported wallet transactions filtered by %s", request.user.get_username(), request.GET.urlencode())
         filename = f"wallet-transactions-{timezone.now():%Y%m%dT%H%M%SZ}.csv"
-        return transactions_csv_response(changelist.get_queryset(request), filename=filename)
+        return transactions_csv_response(pinned(changelist.get_queryset(request)), filename=filename)
 
 
 @admin.register(AlertLog)

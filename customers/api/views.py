@@ -6,6 +6,7 @@ from rest_framework import status, viewsets
 from rest_framework.response import Response
 
 from core.api.pagination import page_envelope, parse_page
+from core.db.replica import replica_reads
 from core.exceptions import ValidationFailed
 from customers import selectors, services
 from customers.models import Customer
@@ -67,6 +68,7 @@ class CustomerViewSet(viewsets.GenericViewSet):
         parameters=[CustomerListQuerySerializer],
         responses=CustomerListSerializer,
     )
+    @replica_reads
     def list_customers(self, request):
         # Not named "list": drf-spectacular would document the envelope as an array of envelopes.
         return self._page(self._input(CustomerListQuerySerializer, request.query_params))
@@ -77,6 +79,7 @@ class CustomerViewSet(viewsets.GenericViewSet):
         request=CustomerSearchInputSerializer,
         responses={200: CustomerListSerializer},
     )
+    @replica_reads
     def search(self, request):
         return self._page(self._input(CustomerSearchInputSerializer, request.data))
 

@@ -6,6 +6,7 @@ from rest_framework import status, viewsets
 from rest_framework.response import Response
 
 from core.api.pagination import page_envelope, parse_page
+from core.db.replica import replica_reads
 from core.exceptions import NotFound, ValidationFailed
 from invoices import selectors, services
 from invoices.api.render import invoice_data, payment_data
@@ -44,6 +45,7 @@ class InvoiceViewSet(viewsets.GenericViewSet):
         request=InvoiceSearchInputSerializer,
         responses=InvoiceListResponseSerializer,
     )
+    @replica_reads
     def search(self, request):
         query = _validated(InvoiceSearchInputSerializer, request.data)
         limit, offset = parse_page(query.pop("limit", None), query.pop("offset", None))

@@ -36,7 +36,8 @@ def live_database_url() -> str:
 
 
 @contextlib.contextmanager
-def gunicorn_server(*, database_url: str, workers: int = 2, **env):
+def gunicorn_server(*, database_url: str, workers: int = 2, log_path: Path | None = None, **env):
+    """A served billing.wsgi (see the module docstring); its output goes to ``log_path`` when given."""
     port = _free_port()
     environment = {
         **os.environ,
@@ -52,7 +53,10 @@ def gunicorn_server(*, database_url: str, workers: int = 2, **env):
     ]  # fmt: skip
     # A process group of its own, so the teardown reaches the workers too (an orphaned worker once
     # outlived its master and held the test database open).
-    process = subprocess.Popen(command, cwd=PROJECT_DIR, env=environment, start_new_session=True)
+    output = open(log_path, "ab") if log_path else None  # noqa: SIM115 - closed with the server below
+    process = subprocess.Popen(
+        command, cwd=PROJECT_DIR, env=environment, start_new_session=True, stdout=output, stderr=output
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -75,6 +79,8 @@ def gunicorn_server(*, database_url: str, workers: int = 2, **env):
             process.wait()
         with contextlib.suppress(ProcessLookupError):  # whatever of the group is still there
             os.killpg(process.pid, signal.SIGKILL)
+        if output:
+            output.close()
 
 
 @pytest.fixture(scope="module")

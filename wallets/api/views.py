@@ -12,6 +12,7 @@ from rest_framework import viewsets
 from rest_framework.response import Response
 
 from core.api.pagination import page_envelope, parse_page
+from core.db.replica import replica_reads
 from core.exceptions import NotFound, ValidationFailed
 from wallets import inputs, selectors, services
 from wallets.api import render
@@ -226,6 +227,7 @@ class WalletViewSet(_WalletApiView):
         parameters=[WalletFilterInputSerializer],
         responses={200: WalletListResponseSerializer},
     )
+    @replica_reads
     def list_wallets(self, request):
         # Not named "list": the schema generator would then document the envelope as an array of it.
         return self._wallet_page(self.parsed(WalletFilterInputSerializer, request.query_params).validated_data)
@@ -237,6 +239,7 @@ class WalletViewSet(_WalletApiView):
         request=WalletFilterInputSerializer,
         responses={200: WalletListResponseSerializer},
     )
+    @replica_reads
     def search(self, request):
         return self._wallet_page(self.parsed(WalletFilterInputSerializer, request.data).validated_data)
 
@@ -404,6 +407,7 @@ class WalletViewSet(_WalletApiView):
         parameters=[WALLET_ID, TransactionFilterInputSerializer],
         responses={200: WalletTransactionListResponseSerializer},
     )
+    @replica_reads
     def transactions(self, request, id):
         wallet = self.get_object()
         serializer = self.parsed(TransactionFilterInputSerializer, request.query_params)
@@ -434,6 +438,7 @@ class WalletTransactionViewSet(_WalletApiView):
         request=TransactionSearchInputSerializer,
         responses={200: WalletTransactionListResponseSerializer},
     )
+    @replica_reads
     def search(self, request):
         serializer = self.parsed(TransactionSearchInputSerializer, request.data)
         raw_expand = request.query_params.get("expand")

@@ -1,0 +1,171 @@
+"""Lag-tolerant reads on a real streaming replica; writes, and reads after a caller's own write, on the primary.
+
+One private primary and its standby (tests/replica/cluster.py), the billing database migrated on
+the primary and streamed to the standby, and a real gunicorn with DATABASE_REPLICA_URL set. The
+standby logs every statement it runs, which is how the tests see where reads and writes went.
+Key "writer" changes the ledger; key "reader" only searches.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.e2e.server import PROJECT_DIR, gunicorn_server
+from tests.replica.cluster import replica_pair
+
+pytestmark = pytest.mark.slow
+
+MAX_LAG_SECONDS = 3
+SEARCH = "/v1/wallets/transactions/search"
+# A statement that writes, or locks rows to write them, as the standby's statement log shows it.
+WRITE_STATEMENT = re.compile(r"statement: .*\b(INSERT|UPDATE|DELETE)\b|FOR (NO KEY )?UPDATE", re.IGNORECASE)
+
+
+def manage(database_url: str, *args: str, **env) -> str:
+    """Run manage.py against the private primary; its stdout."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=180,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "billing.test_settings",
+             "DATABASE_URL": database_url, **env},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+KEYS_SCRIPT = """
+from tenancy import services
+environment = services.environment_get_or_create(tenant_name="replica", environment_name="live")
+for name in ("writer", "reader"):
+    print(services.api_key_create(environment=environment, name=name).raw_key)
+"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    log_path = tmp_path_factory.mktemp("replica") / "server.log"
+    with replica_pair() as pair:
+        pair.primary.query("CREATE DATABASE billing")
+        primary_url = pair.primary.url("billing")
+        manage(primary_url, "migrate", "--verbosity", "0")
+        writer, reader = manage(primary_url, "shell", "-c", KEYS_SCRIPT).split()[-2:]  # after any log lines
+        env = {"DATABASE_REPLICA_URL": pair.standby.url("billing"), "REPLICA_MAX_LAG_SECONDS": str(MAX_LAG_SECONDS),
+               "REPLICA_READ_YOUR_WRITES_SECONDS": "30", "LOG_LEVEL": "INFO"}  # fmt: skip
+        # One worker, so one process's view of the replica's health is what every request sees.
+        with gunicorn_server(database_url=primary_url, workers=1, log_path=log_path, **env) as base_url:
+            yield Site(pair, base_url, {"writer": writer, "reader": reader}, log_path)
+
+
+class Site:
+    def __init__(self, pair, base_url, keys, log_path):
+        self.pair, self.base_url, self.keys, self.log_path = pair, base_url, keys, log_path
+
+    def call(self, key: str, method: str, path: str, body=None) -> dict:
+        response = httpx.request(method, self.base_url + path, json=body, headers={"x-api-key": self.keys[key]}, timeout=30)
+        assert response.status_code in (200, 201), (response.status_code, response.text)
+        return response.json()
+
+    def amounts(self, key: str, wallet_id: str) -> list[str]:
+        """The credit amounts of a wallet's ledger rows, as ``key`` finds them by the search."""
+        return sorted(item["credit_amount"] for item in self.call(key, "POST", SEARCH, {"id": wallet_id, "limit": 50})["items"])
+
+    def server_log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def new_wallet(self) -> str:
+        customer = self.call("writer", "POST", "/v1/customers", {"external_id": f"c-{time.monotonic_ns()}", "name": "R"})
+        wallet = self.call("writer", "POST", "/v1/wallets", {"customer_id": customer["id"], "currency": "usd"})
+        self.call("writer", "POST", f"/v1/wallets/{wallet['id']}/top-up",
+                  {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT"})  # fmt: skip
+        return wallet["id"]
+
+    def fresh_standby(self) -> None:
+        """A standby that has just replayed a commit, so its measured lag starts near zero."""
+        self.pair.primary.query("CREATE TABLE IF NOT EXISTS heartbeat (at timestamptz)", database="billing")
+        self.pair.primary.query("INSERT INTO heartbeat VALUES (now())", database="billing")
+        self.pair.wait_replayed()
+
+
+def test_the_standby_streams_the_primary(site):
+    # given a row written on the primary
+    site.pair.primary.query("CREATE TABLE IF NOT EXISTS probe (n int)", database="billing")
+    site.pair.primary.query("INSERT INTO probe VALUES (42)", database="billing")
+    # when the standby replays it
+    site.pair.wait_replayed()
+    # then the standby is a replica in recovery and holds the row
+    assert site.pair.standby.query("SELECT pg_is_in_recovery()", database="billing") == [(True,)]
+    assert site.pair.standby.query("SELECT n FROM probe", database="billing") == [(42,)]
+
+
+def test_searches_read_the_replica_a_callers_own_writes_read_the_primary_and_no_write_reaches_it(site):
+    wallet_id = site.new_wallet()
+    site.fresh_standby()
+    log_start = site.pair.standby.log_size()
+    # given a standby frozen just after the wallet's first credit, then a second credit on the primary
+    site.pair.standby.query("SELECT pg_wal_replay_pause()")
+    try:
+        site.call("writer", "POST", f"/v1/wallets/{wallet_id}/top-up",
+                  {"credits_to_add": "7", "transaction_reason": "FREE_CREDIT_GRANT"})  # fmt: skip
+        # when each key searches the wallet's ledger at once
+        writer_sees, reader_sees = site.amounts("writer", wallet_id), site.amounts("reader", wallet_id)
+        # then the writer sees its own credit (primary) and the reader the replica's older ledger
+        assert writer_sees == ["5", "7"]
+        assert reader_sees == ["5"]
+        # and once the standby's lag passes the bound, the reader is served by the primary, with a log line
+        time.sleep(MAX_LAG_SECONDS + 1.5)
+        assert site.amounts("reader", wallet_id) == ["5", "7"]
+        assert re.search(r"replica not used, reads fall back to the primary: replay lag [\d.]+ s", site.server_log())
+    finally:
+        site.pair.standby.query("SELECT pg_wal_replay_resume()")
+    # and the standby ran the reader's ledger search, and not one write
+    standby_log = site.pair.standby.log_text(log_start)
+    assert "wallets_wallettransaction" in standby_log
+    assert not WRITE_STATEMENT.search(standby_log), WRITE_STATEMENT.search(standby_log).group(0)
+
+
+def test_negative_control_a_write_routed_to_the_replica_fails_and_the_statement_log_shows_it(site):
+    # given a process whose router sends writes to the replica (never our router: db_for_write is "default")
+    log_start = site.pair.standby.log_size()
+    script = """
+from django.db import router
+class WritesToReplica:
+    def db_for_write(self, model, **hints):
+        return "replica"
+router.routers.insert(0, WritesToReplica())
+from customers import services
+from tenancy.models import Environment
+try:
+    services.customer_create(environment=Environment.objects.get(name="live"), external_id="misrouted")
+except Exception as error:
+    print("refused:", error)
+"""
+    # when it creates a customer
+    output = manage(site.pair.primary.url("billing"), "shell", "-c", script,
+                    DATABASE_REPLICA_URL=site.pair.standby.url("billing"))  # fmt: skip
+    # then the replica refuses the write, and the check the test above makes would have seen it
+    assert "read-only transaction" in output
+    assert WRITE_STATEMENT.search(site.pair.standby.log_text(log_start))
+
+
+def test_a_replica_that_goes_down_is_replaced_by_the_primary_without_an_error(site):
+    wallet_id = site.new_wallet()
+    site.pair.wait_replayed()
+    assert site.amounts("reader", wallet_id) == ["5"]
+    # given the standby stopped right after a read that used it
+    site.pair.standby.stop("immediate")
+    try:
+        # when the reader searches again, twice (first with the replica still believed healthy, then after a check)
+        first = site.amounts("reader", wallet_id)
+        time.sleep(1.2)
+        second = site.amounts("reader", wallet_id)
+        # then both are answered from the primary, and the log says why
+        assert first == second == ["5"]
+        log = site.server_log()
+        assert re.search(r"replica (query failed, read repeated on the primary|not used, reads fall back to the primary: unreachable)", log)
+        assert "unreachable" in log
+    finally:
+        site.pair.standby.start()
