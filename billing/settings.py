@@ -267,7 +267,13 @@ else:
     # kombu's file transport does not create its folders; without them the worker cannot start.
     for _folder in ("out", "processed", "control"):
         (VAR_DIR / "broker" / _folder).mkdir(parents=True, exist_ok=True)
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
+# Two queues, so a slow webhook endpoint cannot delay the ledger's jobs: webhook delivery waits on
+# other people's servers (up to WEBHOOK_TIMEOUT_SECONDS a try) and has a queue and workers of its
+# own; everything else (expiry, auto top-up, unfreezing, and whatever releases holds later) is a
+# ledger job on the default queue. ./run starts one worker on both; compose one worker per queue.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "ledger")
+CELERY_WEBHOOK_QUEUE = os.environ.get("CELERY_WEBHOOK_QUEUE", "webhooks")
+CELERY_TASK_ROUTES = {"webhooks.tasks.*": {"queue": CELERY_WEBHOOK_QUEUE}}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -13,6 +13,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("TEST_DATABASE_NAME", f"test_billing_{os.getpid()}")
 # Likewise one Celery queue per run, so a test's worker only takes that run's tasks.
 os.environ.setdefault("CELERY_QUEUE", f"test_{os.getpid()}")
+os.environ.setdefault("CELERY_WEBHOOK_QUEUE", f"test_{os.getpid()}_webhooks")
 
 from billing.settings import *  # noqa: E402,F403
 

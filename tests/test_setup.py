@@ -38,7 +38,8 @@ from wallets.models import Wallet, WalletTransaction
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-APP_SERVICES = ["migrate", "web", "worker", "beat"]
+WORKERS = {"worker-ledger": "ledger", "worker-webhooks": "webhooks"}  # service: the queue it consumes
+APP_SERVICES = ["migrate", "web", *WORKERS, "beat"]
 ENV_READ = re.compile(r"""(?:os\.environ\.get|os\.getenv|os\.environ\[|env_bool|env_int)\(?\s*["']([A-Z0-9_]+)["']""")
 
 
@@ -92,7 +93,7 @@ def assert_command_exists(argv: list[str]) -> None:
 # docker-compose.yml
 
 
-def test_compose_has_the_six_services_on_the_pinned_images():
+def test_compose_has_the_seven_services_on_the_pinned_images():
     assert set(SERVICES) == {"postgres", "redis", *APP_SERVICES}
     assert SERVICES["postgres"]["image"] == "postgres:15"
     assert SERVICES["redis"]["image"] == "redis:7"
@@ -112,7 +113,7 @@ def test_compose_app_services_get_their_configuration_from_the_environment():
 
 
 def test_compose_starts_the_app_after_healthy_databases_and_the_migration():
-    for name in ["web", "worker", "beat"]:
+    for name in ["web", *WORKERS, "beat"]:
         depends = SERVICES[name]["depends_on"]
         assert depends["postgres"]["condition"] == "service_healthy"
         assert depends["redis"]["condition"] == "service_healthy"
@@ -122,14 +123,15 @@ def test_compose_starts_the_app_after_healthy_databases_and_the_migration():
 
 
 def test_compose_healthchecks_exist_and_name_real_commands():
-    for name in ["postgres", "redis", "web", "worker"]:
+    for name in ["postgres", "redis", "web", *WORKERS]:
         assert SERVICES[name]["healthcheck"]["test"], name
     web_check = SERVICES["web"]["healthcheck"]["test"]
     assert web_check[0] == "CMD"
     assert_command_exists(web_check[1:])
-    worker_check = SERVICES["worker"]["healthcheck"]["test"]
-    assert worker_check[0] == "CMD-SHELL"
-    assert_command_exists(shlex.split(worker_check[1].replace("$$HOSTNAME", "host")))
+    for worker in WORKERS:
+        worker_check = SERVICES[worker]["healthcheck"]["test"]
+        assert worker_check[0] == "CMD-SHELL"
+        assert_command_exists(shlex.split(worker_check[1].replace("$$HOSTNAME", "host")))
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -139,7 +141,10 @@ def test_compose_service_commands_exist(name):
 
 def test_compose_runs_web_worker_and_beat_with_the_database_scheduler():
     assert service_command("web")[:2] == ["gunicorn", "billing.wsgi"]
-    assert service_command("worker")[:4] == ["celery", "-A", "billing", "worker"]
+    for worker, queue in WORKERS.items():
+        command = service_command(worker)
+        assert command[:4] == ["celery", "-A", "billing", "worker"]
+        assert command[command.index("--queues") + 1] == queue
     beat = service_command("beat")
     assert beat[:4] == ["celery", "-A", "billing", "beat"]
     assert beat[beat.index("--scheduler") + 1] == "django_celery_beat.schedulers:DatabaseScheduler"

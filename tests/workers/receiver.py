@@ -6,17 +6,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class WebhookReceiver:
-    """Collects requests; answers with ``status`` (settable, e.g. 500 to force retries)."""
+    """Collects requests; answers with ``status`` (settable, e.g. 500 to force retries).
+
+    ``hold()`` makes it a stuck endpoint: each request is recorded, then answered only after ``release()``.
+    """
 
     def __init__(self):
         self.requests: list[dict] = []
         self.status = 200
+        self.released = threading.Event()
+        self.released.set()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 receiver.requests.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+                receiver.released.wait(timeout=120)
                 self.send_response(receiver.status)
                 self.end_headers()
                 self.wfile.write(b"ok")
@@ -32,7 +38,14 @@ class WebhookReceiver:
         self.thread.start()
         return self
 
+    def hold(self) -> None:
+        self.released.clear()
+
+    def release(self) -> None:
+        self.released.set()
+
     def __exit__(self, *exc):
+        self.release()
         self.server.shutdown()
         self.server.server_close()
 

@@ -69,6 +69,7 @@ class CeleryProcess:
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "REDIS_URL": os.environ["REDIS_URL"],
             "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+            "CELERY_WEBHOOK_QUEUE": settings.CELERY_WEBHOOK_QUEUE,
             "SECRET_KEY": "test-only-secret-key",
             "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
         }
@@ -108,17 +109,18 @@ class CeleryProcess:
 
 
 class WorkerProcess(CeleryProcess):
-    """``celery worker`` on this run's queue, ``concurrency`` pool processes."""
+    """``celery worker`` on this run's ``queues`` (both, as ./run starts it, unless told), ``concurrency`` pool processes."""
 
     ready_marker = b"ready."
 
-    def __init__(self, log_path: Path, *, concurrency: int = 1, **options):
+    def __init__(self, log_path: Path, *, concurrency: int = 1, queues: tuple[str, ...] = (), **options):
         super().__init__(log_path, **options)
         self.concurrency = concurrency
+        self.queues = queues or (settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_WEBHOOK_QUEUE)
 
     def arguments(self) -> list[str]:
-        return ["worker", "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, f"--concurrency={self.concurrency}", "--loglevel=INFO",
-                "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}@%h"]
+        return ["worker", "-Q", ",".join(self.queues), f"--concurrency={self.concurrency}", "--loglevel=INFO",
+                "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}-{self.log_path.stem}@%h"]
 
 
 class BeatProcess(CeleryProcess):
