@@ -385,6 +385,9 @@ def test_search_walks_the_created_at_indexes(environment):
         (selectors.TransactionQuery(wallet_id=one.id), "wtxn_wallet_created_idx"),
         (selectors.TransactionQuery(filters=[by_customer]), "wtxn_env_customer_created_idx"),
         (selectors.TransactionQuery(), "wtxn_env_created_idx"),
+        # A wallet's narrowing filters: indexes that hold only the rows they can match (B4).
+        (selectors.TransactionQuery(wallet_id=one.id, expiry_date_before=start), "wtxn_wallet_expiry_idx"),
+        (selectors.TransactionQuery(wallet_id=one.id, credits_available_gt=Decimal(0)), "wtxn_wallet_available_idx"),
     ]
     for query, index in cases:
         # when a page of the search is planned
