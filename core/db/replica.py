@@ -60,11 +60,7 @@ class ReplicaRouter:
     """Sends a read to the replica only inside ``replica_reads`` and outside any write."""
 
     def db_for_read(self, model, **hints):
-        if (
-            _reads_on.get() == REPLICA
-            and model._meta.app_label in REPLICA_APPS
-            and not connections[PRIMARY].in_atomic_block
-        ):
+        if _reads_on.get() == REPLICA and model._meta.app_label in REPLICA_APPS and not connections[PRIMARY].in_atomic_block:
             return REPLICA
         return PRIMARY
 
@@ -154,7 +150,7 @@ def _wrote_recently(actor: str | None) -> bool:
         return False
     try:
         return bool(redis.exists(_WRITE_MARK.format(actor)))
-    except Exception as error:  # noqa: BLE001 - any Redis failure: be safe, read the primary
+    except Exception as error:  # any Redis failure: be safe, read the primary
         logger.warning("read-your-writes mark unreadable, reading the primary: %s", error)
         return True
 
@@ -235,6 +231,6 @@ class ReadYourWritesMiddleware:
             if actor and redis is not None:
                 try:
                     redis.set(_WRITE_MARK.format(actor), 1, ex=settings.REPLICA_READ_YOUR_WRITES_SECONDS)
-                except Exception as error:  # noqa: BLE001 - the write is done; say so and answer
+                except Exception as error:  # the write is done; say so and answer
                     logger.warning("read-your-writes mark not set for %s: %s", actor, error)
         return response
