@@ -195,7 +195,7 @@ def measure(args, rows: int) -> dict:
         wallets, start = load_ledger(tenant.environment, rows)
     if args.load_only:
         return {}
-    from wallets.integrity import check_wallets
+    from wallets.ledger.integrity import check_wallets
     from wallets.models import Wallet
 
     sample = Wallet.objects.order_by("?")[:50] if wallets > 50 else Wallet.objects.all()

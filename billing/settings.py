@@ -143,7 +143,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
     )
-# Services own their transactions; see wallets/ledger.py.
+# Services own their transactions; see wallets/ledger/postings.py.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # A streaming replica for reads that tolerate lag (core/db/replica.py says which and when).
 if os.environ.get("DATABASE_REPLICA_URL"):

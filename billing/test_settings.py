@@ -15,7 +15,7 @@ os.environ.setdefault("TEST_DATABASE_NAME", f"test_billing_{os.getpid()}")
 os.environ.setdefault("CELERY_QUEUE", f"test_{os.getpid()}")
 os.environ.setdefault("CELERY_WEBHOOK_QUEUE", f"test_{os.getpid()}_webhooks")
 
-from billing.settings import *  # noqa: E402,F403
+from billing.settings import *  # noqa: F403
 
 # WhiteNoise warns on every request when the static root does not exist; tests that need the
 # collected files run collectstatic themselves.

@@ -9,7 +9,6 @@ from core.api.pagination import page_envelope, parse_page
 from core.db.replica import replica_reads
 from core.exceptions import ValidationFailed
 from customers import selectors, services
-from customers.models import Customer
 from customers.api.serializers import (
     CustomerCreateInputSerializer,
     CustomerListQuerySerializer,
@@ -19,6 +18,7 @@ from customers.api.serializers import (
     CustomerUpdateInputSerializer,
     CustomerUpdateQuerySerializer,
 )
+from customers.models import Customer
 
 ID_PARAMETER = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The customer's id (cust_...).")
 TAGS = ["Customers"]
