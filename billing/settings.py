@@ -141,7 +141,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 else:
     # The ledger's guards (migration wallets/0002), exact numerics and row locks need PostgreSQL.
     raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://...)")
-# Services own their transactions; see wallets/ledger.py.
+# Services own their transactions; see wallets/ledger/postings.py.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 # CACHE (API throttling counters live here, so it must be shared by every web worker)
