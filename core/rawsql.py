@@ -118,11 +118,7 @@ def pipeline():
     outermost block copes with (psycopg syncs before its ROLLBACK) but a rollback to a savepoint
     would not. Likewise within an open pipeline.
     """
-    if (
-        getattr(connection, "_rawsql_pipeline", False)
-        or len(connection.atomic_blocks) != 1
-        or connection.savepoint_ids
-    ):
+    if getattr(connection, "_rawsql_pipeline", False) or len(connection.atomic_blocks) != 1 or connection.savepoint_ids:
         yield
         return
     connection._rawsql_pipeline = True

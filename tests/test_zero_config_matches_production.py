@@ -4,8 +4,9 @@ One money-heavy scenario (amounts at the contract's full numeric(20,9), rates at
 conversions whose quotients repeat, many one-nano-credit debits, inputs one digit too precise)
 is played over HTTP against two real servers: ``./run`` with no configuration (its embedded
 PostgreSQL) and a gunicorn on the test suite's PostgreSQL, configured as production. Every
-response (status, content type, body bytes) must be the same once ids and the times of
-creation are numbered in order of appearance (and generated keys, which hash ids, masked), and ``check_ledger`` must say the same on both.
+response (status, content type, body bytes) must be the same once ids are numbered in order
+of appearance and the times of creation and generated keys (which hash ids) are masked, and
+``check_ledger`` must say the same on both.
 """
 
 import io
@@ -123,7 +124,8 @@ def play(server: Transcript) -> None:
         server.send("GET", f"/wallets/{wallet['id']}/balance/real-time")
         server.send("GET", f"/wallets/{wallet['id']}/transactions?limit=1000")
     server.send("GET", f"/customers/{customer['id']}/wallets")
-    server.send("POST", "/wallets/transactions/search", {"limit": 1000, "sort": [{"field": "credit_amount", "direction": "desc"}]})
+    by_amount = [{"field": "credit_amount", "direction": "desc"}]
+    server.send("POST", "/wallets/transactions/search", {"limit": 1000, "sort": by_amount})
     server.send("POST", f"/wallets/{widest['id']}/terminate", {})
     server.send("GET", f"/wallets/{widest['id']}")
 

@@ -63,7 +63,12 @@ def test_celery_worker_runs_a_task_on_the_filesystem_broker_and_stops_on_sigterm
     env = zero_config_env(var_dir)
     worker = subprocess.Popen(
         [BIN / "celery", "-A", "billing", "worker", "--loglevel", "INFO", "--concurrency", "1"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
     )
     output = Output(worker)
     try:
@@ -71,7 +76,11 @@ def test_celery_worker_runs_a_task_on_the_filesystem_broker_and_stops_on_sigterm
         output.wait_for(" ready.")
         subprocess.run(
             [BIN / "celery", "-A", "billing", "call", "celery.accumulate", "--args", "[4, 2]"],
-            cwd=ROOT, env=env, check=True, capture_output=True, timeout=30,
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=30,
         )
         output.wait_for("celery.accumulate", "succeeded", "(4, 2)")
     finally:

@@ -112,8 +112,14 @@ def as_from_a_terminal() -> None:
 def start_run(var_dir: Path, port: int) -> tuple[subprocess.Popen, Output]:
     """Start ./run in a session of its own, like a terminal's foreground job, and wait until ready."""
     run = subprocess.Popen(
-        [ROOT / "run"], cwd=ROOT, env=zero_config_env(var_dir, PORT=str(port)),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
+        [ROOT / "run"],
+        cwd=ROOT,
+        env=zero_config_env(var_dir, PORT=str(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,
         preexec_fn=as_from_a_terminal,
     )
     output = Output(run)
@@ -155,7 +161,7 @@ def assert_stops_cleanly(run: subprocess.Popen, output: Output, var_dir: Path, s
         run.wait(timeout=90)
     except subprocess.TimeoutExpired:
         # Name what is still there (state and kernel wait channel) before cleaning up.
-        stuck = describe_processes(processes_using(var_dir) + [f"{run.pid}: ./run"])
+        stuck = describe_processes([*processes_using(var_dir), f"{run.pid}: ./run"])
         os.killpg(run.pid, signal.SIGKILL)
         pytest.fail("./run did not exit within 90 s of the signal; still running:\n" + stuck + "\n" + output.text)
     finally:
