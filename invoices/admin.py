@@ -13,12 +13,18 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from backoffice import activity
+from core import admin_cells
 from core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
+from core.admin_cells import moment, short_id, truncated
 from core.exceptions import ServiceError
 from invoices import services
 from invoices.models import Invoice, InvoiceLineItem, Payment
 from wallets.admin_actions import admin_actor
-from wallets.admin_display import credits, link
+from wallets.admin_display import change_url, credits, link
+
+# The admin action's name -> its kind in the staff activity log.
+INVOICE_ACTION_KINDS = {"mark_paid": activity.Kind.INVOICE_PAID, "void": activity.Kind.INVOICE_VOIDED}
 
 
 class LineItemInline(ReadOnlyTabularInline):
@@ -35,7 +41,10 @@ class PaymentInline(ReadOnlyTabularInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyModelAdmin):
-    list_display = ["invoice_number", "customer", "wallet_link", "amount", "invoice_status", "payment_status", "billing_reason", "created_at"]
+    list_display = [
+        "number_column", "customer_column", "wallet_column", "amount_column", "status_column", "billing_reason",
+        "created_column",
+    ]
     list_filter = ["invoice_status", "payment_status", "billing_reason", "currency"]
     search_fields = ["id", "invoice_number", "customer__external_id", "customer__email", "wallet__id", "idempotency_key"]
     list_select_related = ["customer", "wallet"]
@@ -51,6 +60,30 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
     @admin.display(description="Wallet")
     def wallet_link(self, obj):
         return link(obj.wallet, obj.wallet_id)
+
+    @admin.display(description="Invoice number", ordering="invoice_number")
+    def number_column(self, obj):
+        return truncated(obj.invoice_number)
+
+    @admin.display(description="Status", ordering="invoice_status")
+    def status_column(self, obj):
+        return f"{obj.get_invoice_status_display()}, payment {obj.get_payment_status_display().lower()}"
+
+    @admin.display(description="Created (UTC)", ordering="created_at")
+    def created_column(self, obj):
+        return moment(obj.created_at)
+
+    @admin.display(description="Customer", ordering="customer__name")
+    def customer_column(self, obj):
+        return truncated(obj.customer.name or obj.customer.external_id, change_url(obj.customer))
+
+    @admin.display(description="Wallet", ordering="wallet")
+    def wallet_column(self, obj):
+        return short_id(obj.wallet_id, change_url(obj.wallet))
+
+    @admin.display(description="Amount", ordering="amount_due")
+    def amount_column(self, obj):
+        return admin_cells.amount(credits(obj.amount_due), obj.currency.upper())
 
     @admin.display(description="Credit")
     def transaction_link(self, obj):
@@ -121,9 +154,13 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
                 },
             )
         done, refused = 0, []
+        kind = INVOICE_ACTION_KINDS[action]
         for invoice in queryset:
             try:
-                run(invoice)
+                # The payment or void and its staff activity log row commit together; a refusal is logged too.
+                with activity.logged(staff=request.user.get_username(), kind=kind, target=invoice) as entry:
+                    run(invoice)
+                    entry.result = f"Invoice {invoice.invoice_number} {verb}"
             except ServiceError as exc:
                 refused.append(f"{invoice.invoice_number}: {exc.message}")
             else:

@@ -29,6 +29,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
+from backoffice import activity
 from core.exceptions import ServiceError
 from wallets import money, services
 from wallets.admin_display import change_url, changelist_url, credits, timestamp
@@ -303,9 +304,14 @@ def _from_detail(request: HttpRequest, wallets: list[Wallet]) -> bool:
 def _apply_all(model_admin, request: HttpRequest, action: WalletAction, wallets: list[Wallet], data: dict) -> None:
     actor = admin_actor(request)
     done, repeated, refused = [], [], defaultdict(list)
+    note = data.get("justification") or data.get("reason", "")
     for wallet in wallets:
         try:
-            outcome = action.apply(wallet, data, actor)
+            # The action and its staff activity log row commit together; a refusal is logged too.
+            with activity.logged(staff=request.user.get_username(), kind=action.name, target=wallet, note=note) as entry:
+                outcome = action.apply(wallet, data, actor)
+                entry.result = outcome.log
+                entry.outcome = activity.Outcome.REPEATED if outcome.replayed else activity.Outcome.DONE
         except ServiceError as exc:
             refused[exc.message].append(wallet.pk)
             continue
