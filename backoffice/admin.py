@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from backoffice.models import StaffAction
 from core.admin import ReadOnlyModelAdmin
-from core.admin_cells import short_id, truncated
+from core.admin_cells import moment, short_id, truncated
 
 admin.site.site_header = "Wallet back-office"
 admin.site.site_title = "Wallet back-office"
@@ -40,7 +40,7 @@ def _csv_cell(value) -> str:
 
 @admin.register(StaffAction)
 class StaffActionAdmin(ReadOnlyModelAdmin):
-    list_display = ["created_at", "staff", "kind", "target_column", "note_column", "outcome", "result_column"]
+    list_display = ["when_column", "staff", "kind", "target_column", "note_column", "outcome", "result_column"]
     list_filter = ["staff", "kind", "outcome", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=target_id", "staff", "note"]
     search_help_text = "Object id (exact), staff member, or part of the note."
@@ -48,6 +48,10 @@ class StaffActionAdmin(ReadOnlyModelAdmin):
     ordering = ["-created_at", "-id"]
     show_full_result_count = False
     fields = EXPORT_COLUMNS
+
+    @admin.display(description="When (UTC)", ordering="created_at")
+    def when_column(self, obj):
+        return moment(obj.created_at)
 
     @admin.display(description="Object", ordering="target_id")
     def target_column(self, obj):

@@ -61,6 +61,8 @@ def support_pages(data: dict) -> dict[str, str]:
         "transaction": f"/admin/wallets/wallettransaction/{data['transaction'].pk}/change/",
         "invoice-list": "/admin/invoices/invoice/",
         "invoice": f"/admin/invoices/invoice/{data['invoice'].pk}/change/",
+        "find-results": "/admin/find/?q=a",
+        "activity-log": "/admin/backoffice/staffaction/",
     }
 
 
