@@ -16,7 +16,7 @@ from core.admin_cells import shorten_id
 from customers.models import Customer
 from invoices.models import Invoice, Payment
 from tenancy.models import Environment
-from wallets.admin_display import change_url
+from wallets.admin.display import change_url
 from wallets.models import Wallet, WalletTransaction
 
 # More hits than this are a query to narrow, not a list to read.

@@ -10,7 +10,7 @@
 Values arrive already formatted; nothing here does money math.
 """
 
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -34,13 +34,19 @@ def shorten_id(value: str) -> str:
 def short_id(value: str, url: str | None = None) -> SafeString:
     """The id shortened, linked when ``url`` is given, with its full text on hover and a copy button."""
     text = shorten_id(value)
-    shown = format_html('<a href="{}" title="{}">{}</a>', url, value, text) if url else format_html(
-        '<span title="{}">{}</span>', value, text
+    shown = (
+        format_html('<a href="{}" title="{}">{}</a>', url, value, text)
+        if url
+        else format_html('<span title="{}">{}</span>', value, text)
     )
     return format_html(
         '<span class="bo-id">{}<button type="button" class="bo-copy" data-copy="{}" title="Copy {}" '
         'aria-label="Copy {}">{}</button></span>',
-        shown, value, value, value, COPY_ICON,
+        shown,
+        value,
+        value,
+        value,
+        COPY_ICON,
     )
 
 
@@ -62,6 +68,8 @@ def moment(value: datetime | None, *, time: bool = True) -> SafeString | str:
     """A UTC timestamp for a table cell: "2026-12-04 14:41" (or only the date), the full instant on hover."""
     if value is None:
         return "—"
-    value = value.astimezone(dt_timezone.utc)
+    value = value.astimezone(UTC)
     shown = value.strftime("%Y-%m-%d %H:%M" if time else "%Y-%m-%d")
-    return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), value.strftime("%Y-%m-%d %H:%M:%S UTC"), shown)
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>', value.isoformat(), value.strftime("%Y-%m-%d %H:%M:%S UTC"), shown
+    )

@@ -20,8 +20,8 @@ from core.admin_cells import moment, short_id, truncated
 from core.exceptions import ServiceError
 from invoices import services
 from invoices.models import Invoice, InvoiceLineItem, Payment
-from wallets.admin_actions import admin_actor
-from wallets.admin_display import change_url, credits, link
+from wallets.admin.actions import admin_actor
+from wallets.admin.display import change_url, credits, link
 
 # The admin action's name -> its kind in the staff activity log.
 INVOICE_ACTION_KINDS = {"mark_paid": activity.Kind.INVOICE_PAID, "void": activity.Kind.INVOICE_VOIDED}
@@ -109,7 +109,12 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
         if invoice is None or not self.has_view_permission(request, invoice):
             raise PermissionDenied
         lines = [
-            {"name": line.display_name, "quantity": credits(line.quantity), "unit": credits(line.unit_amount), "amount": credits(line.amount)}
+            {
+                "name": line.display_name,
+                "quantity": credits(line.quantity),
+                "unit": credits(line.unit_amount),
+                "amount": credits(line.amount),
+            }
             for line in invoice.line_items.all()
         ]
         totals = {"due": credits(invoice.amount_due), "paid": credits(invoice.amount_paid)}

@@ -34,7 +34,14 @@ class EnvironmentAdmin(ReadOnlyModelAdmin):
 @admin.register(ApiKey)
 class ApiKeyAdmin(ReadOnlyModelAdmin):
     list_display = [
-        "prefix", "name", "environment", "read_only_column", "created_at", "expires_at", "revoked_at", "last_used_at",
+        "prefix",
+        "name",
+        "environment",
+        "read_only_column",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
     ]
     list_filter = ["read_only", "environment"]
     list_select_related = ["environment__tenant"]

@@ -3,7 +3,8 @@
 from django import template
 
 from core import admin_cells
-from wallets.admin_display import badge as status_badge, credits
+from wallets.admin.display import badge as status_badge
+from wallets.admin.display import credits
 
 register = template.Library()
 

@@ -8,7 +8,7 @@ import pytest
 from invoices import services as invoice_services
 from invoices.models import Invoice
 from wallets import services
-from wallets.admin_display import change_url
+from wallets.admin.display import change_url
 
 pytestmark = pytest.mark.django_db
 FIND_URL = "/admin/find/"

@@ -20,7 +20,7 @@ from invoices import services as invoice_services
 from tests.admin.browser import browser_page, horizontal_overflow, log_in, shoot
 from tests.admin.flows import PASSWORD
 from tests.admin.test_layout import LONG_EMAIL, seed_support_day
-from wallets.admin_display import change_url
+from wallets.admin.display import change_url
 from wallets.models import WalletTransaction
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -14,8 +14,8 @@ from backoffice.selectors import EXPIRING_WINDOW, customer_summary
 from core.admin import ReadOnlyModelAdmin
 from core.admin_cells import moment, short_id, truncated
 from customers.models import Customer
-from wallets.admin_actions import ACTIONS
-from wallets.admin_display import changelist_url
+from wallets.admin.actions import ACTIONS
+from wallets.admin.display import changelist_url
 from wallets.models import Wallet
 
 
