@@ -1,6 +1,6 @@
 """The support pages fit common screen widths: no sideways scrolling, in a real browser.
 
-Each page is opened in Debian's Chromium at 1280 and 1920 px wide with long, realistic names,
+Each page is opened in Debian's Chromium at 1280, 1440 and 1920 px wide with long, realistic names,
 ids and amounts, photographed (test-artifacts/screenshots/layout/<width>/<page>.png) and measured:
 the document must not be wider than the window. The negative control proves the measure can fail.
 """
@@ -66,7 +66,7 @@ def support_pages(data: dict) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("width", [1280, 1920])
+@pytest.mark.parametrize("width", [1280, 1440, 1920])
 def test_support_pages_fit_the_window(width, live_server, monkeypatch, make_customer, make_wallet):
     data = seed_support_day(make_customer, make_wallet)
     User.objects.create_superuser("root", "root@example.com", PASSWORD)
