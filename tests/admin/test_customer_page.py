@@ -8,6 +8,8 @@ import pytest
 from django.utils import timezone
 
 from invoices.models import Invoice
+from tests.admin.flows import REQUEST_ID
+from wallets.admin.display import change_url
 from wallets import services
 from wallets.models import AlertLog, Wallet
 
@@ -64,12 +66,19 @@ def test_the_buttons_follow_permission_and_status(support, finance, customer, cu
     assert buttons(finance) == {usd: ["top_up", "debit", "freeze", "terminate"], eur: ["unfreeze", "terminate"]}
 
 
-def test_a_button_starts_the_action_for_that_wallet(support, customer, customer_day):
+def test_a_button_starts_the_action_for_that_wallet_and_comes_back_to_the_customer(support, customer, customer_day):
     page = _page(support, customer).content.decode()
     usd = customer_day["usd"]
     assert f'name="_selected_action" value="{usd.pk}"' in page
-    form = support.post("/admin/wallets/wallet/", {"action": "top_up", "_selected_action": [usd.pk], "origin": "detail"})
+    fields = {"action": "top_up", "_selected_action": [usd.pk], "origin": "customer"}
+    form = support.post("/admin/wallets/wallet/", fields)
     assert form.status_code == 200 and form.context["action"].name == "top_up"
+    assert form.context["cancel_url"] == change_url(customer)
+
+    top_up = {"credits": "5", "reason": "FREE_CREDIT_GRANT", "justification": "Goodwill", "request_id": REQUEST_ID}
+    support.post("/admin/wallets/wallet/", {**fields, **top_up, "step": "review"})
+    done = support.post("/admin/wallets/wallet/", {**fields, **top_up, "step": "apply"})
+    assert done.status_code == 302 and done["Location"] == change_url(customer)  # back to the customer
 
 
 def test_staff_who_may_not_see_invoices_are_told_so(viewer, customer, customer_day):

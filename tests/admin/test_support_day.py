@@ -1,7 +1,7 @@
 """A support person's day in a real browser (Debian's Chromium under Playwright), at 1280 px.
 
 The search box on every id kind; then a task end to end: find the customer who called by email,
-top up their wallet from the customer page, see it there, and find it in the staff activity log
+top up their wallet from the customer page, see it there, copy its id, and find it in the staff activity log
 and its CSV export. Every step is photographed (test-artifacts/screenshots/support-day/) and
 checked for sideways scrolling.
 """
@@ -86,13 +86,17 @@ def test_a_support_task_end_to_end(live_server, monkeypatch, support_groups, mak
         page.get_by_role("button", name=re.compile(r"^Review ")).click()
         fits(page, "03-top-up-review")
         page.get_by_role("button", name=re.compile(r"^Confirm: ")).click()
-        expect(page.locator("ul.messagelist li")).to_have_text(["1 topped up"])
-        fits(page, "04-wallet-after-top-up")
 
         # Back on the customer page, the new row leads the latest ledger rows.
-        find(page, data["customer"].external_id)
+        expect(page.locator("ul.messagelist li")).to_have_text(["1 topped up"])
         expect(page.locator("#customer-ledger tbody tr").first).to_contain_text("Outage compensation, ticket #9001")
-        fits(page, "05-customer-after-top-up")
+        fits(page, "04-customer-after-top-up")
+
+        # The wallet's id, copied with the button beside it, is the full id.
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page.locator(f'#customer-wallets button.bo-copy[data-copy="{wallet.pk}"]').click()
+        assert page.evaluate("() => navigator.clipboard.readText()") == wallet.pk
+        expect(page.locator(f'#customer-wallets button.bo-copy[data-copy="{wallet.pk}"]')).to_have_class(re.compile("bo-copied"))
 
         # The team lead finds it in the staff activity log, filtered by staff member, and exports it.
         page.context.clear_cookies()
@@ -102,7 +106,7 @@ def test_a_support_task_end_to_end(live_server, monkeypatch, support_groups, mak
         page.get_by_role("button", name="Log in").click()
         expect(page.locator("#result_list tbody tr")).to_have_count(1)
         expect(page.locator("#result_list tbody tr")).to_contain_text("Outage compensation, ticket #9001")
-        fits(page, "06-activity-log")
+        fits(page, "05-activity-log")
         with page.expect_download() as download_info:
             page.locator("a.bo-export").click()
         rows = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text())))
