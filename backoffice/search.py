@@ -38,7 +38,8 @@ def _may_view(user: AbstractBaseUser, model: type[models.Model]) -> bool:
 
 
 def _customer_hit(customer: Customer, matched: str) -> Hit:
-    label = " · ".join(part for part in (customer.name, customer.external_id, customer.email) if part)
+    # The admin spans every tenant: the environment tells two customers with one external id apart.
+    label = " · ".join(part for part in (customer.name, customer.external_id, customer.email, str(customer.environment)) if part)
     return Hit("Customer", customer.pk, label, matched, change_url(customer))
 
 
@@ -66,7 +67,7 @@ def _payment_hit(payment: Payment, matched: str) -> Hit:
 def _by_id(query: str, user) -> list[Hit]:
     prefix = query.partition("_")[0]
     if prefix == "cust" and _may_view(user, Customer):
-        return [_customer_hit(c, "id") for c in Customer.objects.filter(pk=query)]
+        return [_customer_hit(c, "id") for c in Customer.objects.select_related("environment__tenant").filter(pk=query)]
     if prefix == "wallet" and _may_view(user, Wallet):
         return [_wallet_hit(w, "id") for w in Wallet.objects.select_related("customer").filter(pk=query)]
     if prefix == "wtxn" and _may_view(user, WalletTransaction):
@@ -82,7 +83,7 @@ def _by_text(query: str, user) -> list[Hit]:
     environments = list(Environment.objects.values_list("pk", flat=True))
     hits: list[Hit] = []
     if _may_view(user, Customer):
-        customers = Customer.objects.filter(environment__in=environments)
+        customers = Customer.objects.select_related("environment__tenant").filter(environment__in=environments)
         hits += [_customer_hit(c, "external id") for c in customers.filter(external_id=query)[:LIMIT]]
         hits += [_customer_hit(c, "email") for c in customers.filter(email__iexact=query)[:LIMIT]]
         hits += [_customer_hit(c, "name") for c in customers.filter(name__icontains=query).order_by("name")[:LIMIT]]

@@ -21,22 +21,37 @@ from core.exceptions import ServiceError
 from invoices import services
 from invoices.models import Invoice, InvoiceLineItem, Payment
 from wallets.admin.actions import admin_actor
-from wallets.admin.display import change_url, credits, link
+from wallets.admin.display import change_url, credits, credits_display, link
 
 # The admin action's name -> its kind in the staff activity log.
 INVOICE_ACTION_KINDS = {"mark_paid": activity.Kind.INVOICE_PAID, "void": activity.Kind.INVOICE_VOIDED}
 
 
+def _money(field_name: str, description: str):
+    """A display method: the amount in wire form with the row's currency ("250 USD"), right-aligned."""
+
+    def display(model_admin, obj):
+        return admin_cells.amount(credits(getattr(obj, field_name)), obj.currency.upper())
+
+    return admin.display(description=description, ordering=field_name)(display)
+
+
 class LineItemInline(ReadOnlyTabularInline):
     model = InvoiceLineItem
-    fields = ["display_name", "quantity", "unit_amount", "amount", "currency"]
+    fields = ["display_name", "quantity_column", "unit_amount_column", "amount_column"]
     readonly_fields = fields
+
+    quantity_column = credits_display("quantity", "Quantity")
+    unit_amount_column = _money("unit_amount", "Unit price")
+    amount_column = _money("amount", "Amount")
 
 
 class PaymentInline(ReadOnlyTabularInline):
     model = Payment
-    fields = ["id", "amount", "currency", "payment_method_type", "payment_status", "succeeded_at", "created_by"]
+    fields = ["id", "amount_column", "payment_method_type", "payment_status", "succeeded_at", "created_by"]
     readonly_fields = fields
+
+    amount_column = _money("amount", "Amount")
 
 
 @admin.register(Invoice)
@@ -51,7 +66,7 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
     date_hierarchy = "created_at"
     fields = [
         "id", "invoice_number", "customer", "wallet_link", "transaction_link", "invoice_status", "payment_status",
-        "billing_reason", "currency", "amount_due", "amount_paid", "description", "metadata", "idempotency_key",
+        "billing_reason", "amount_due_column", "amount_paid_column", "description", "metadata", "idempotency_key",
         "issue_date", "finalized_at", "paid_at", "voided_at", "created_by", "printable",
     ]
     inlines = [LineItemInline, PaymentInline]
@@ -81,9 +96,9 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
     def wallet_column(self, obj):
         return short_id(obj.wallet_id, change_url(obj.wallet))
 
-    @admin.display(description="Amount", ordering="amount_due")
-    def amount_column(self, obj):
-        return admin_cells.amount(credits(obj.amount_due), obj.currency.upper())
+    amount_column = _money("amount_due", "Amount")
+    amount_due_column = _money("amount_due", "Amount due")
+    amount_paid_column = _money("amount_paid", "Amount paid")
 
     @admin.display(description="Credit")
     def transaction_link(self, obj):

@@ -331,7 +331,7 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
     credit_amount_column = credits_display("credit_amount", "Credits")
     amount_column = credits_display("amount", "Amount")
     credit_balance_before_column = credits_display("credit_balance_before", "Credit balance before")
-    credit_balance_after_column = credits_display("credit_balance_after", "Balance after")
+    credit_balance_after_column = credits_display("credit_balance_after", "Credit balance after")
     credits_available_column = credits_display("credits_available", "Credits still available")
     conversion_rate_column = credits_display("conversion_rate", "Conversion rate")
     topup_conversion_rate_column = credits_display("topup_conversion_rate", "Top-up conversion rate")
