@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "invoices",
     "webhooks",
     "scheduling",
+    "backoffice",
 ]
 
 MIDDLEWARE = [
