@@ -244,7 +244,7 @@ class WalletTransaction(models.Model):
             ),
         ]
         indexes = [
-            # The consumption-order index (NULLS LAST) is created in migration 0002: SQLite cannot build it.
+            # The consumption-order index (NULLS LAST, partial) is created in migration 0002's SQL.
             # A debit first expires its own wallet's lots that are past due.
             models.Index(
                 fields=["wallet", "expiry_date"],
@@ -346,5 +346,7 @@ class AlertLog(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
+        verbose_name = "alert state change"
+        verbose_name_plural = "alert state changes"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["wallet", "-created_at"], name="alert_log_wallet_created_idx")]
