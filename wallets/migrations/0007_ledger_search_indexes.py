@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0001_initial"),
         ("tenancy", "0001_initial"),
-        ("wallets", "0005_wallet_purchased_credits_available"),
+        ("wallets", "0006_support_names"),
     ]
 
     operations = [
