@@ -20,7 +20,7 @@ from tests.replica.cluster import replica_pair
 
 pytestmark = pytest.mark.slow
 
-MAX_LAG_SECONDS = 3
+MAX_LAG_SECONDS = 6  # generous: a loaded CI machine must finish a few requests within it
 SEARCH = "/v1/wallets/transactions/search"
 # A statement that writes, or locks rows to write them, as the standby's statement log shows it.
 WRITE_STATEMENT = re.compile(r"statement: .*\b(INSERT|UPDATE|DELETE)\b|FOR (NO KEY )?UPDATE", re.IGNORECASE)
