@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from core.api.fields import QuerySerializer, StrictCharField, StrictDateTimeField, StrictIntegerField
 from core.api.pagination import MAX_LIMIT, MAX_OFFSET
+from core.api.serializers import InputSerializer
 from core.api.schema import list_envelope
 from customers.api.serializers import CustomerSerializer
 from wallets import alerts, inputs
@@ -137,7 +138,7 @@ class WalletUpdateInputSerializer(serializers.Serializer):
         ref_name = "UpdateWallet"
 
 
-class _IdempotentInputSerializer(serializers.Serializer):
+class _IdempotentInputSerializer(InputSerializer):
     idempotency_key = _optional(
         StrictCharField,
         allow_blank=True,
