@@ -1,0 +1,350 @@
+"""Ledger integrity checks: does what is stored still add up?
+
+Read-only audits of the invariants the write path (wallets.ledger.postings) promises, run by the
+``check_ledger`` command and by the tests after every concurrency run. Each check is a query
+that returns only the rows that break a rule, so a healthy ledger costs a handful of queries
+per batch of wallets. Nothing here writes.
+
+Invariant labels follow guides/reliability.md §2:
+- I1  credit_balance = Σ completed credits − Σ completed debits; balance = round(credit_balance × rate, 9);
+- I2  Σ credits_available of completed credits = max(0, credit_balance) (a credit landing on a
+      negative wallet repays the overdraft first, and debits expire past-due lots first, so a
+      negative wallet holds no credits), and the purchased part of it = purchased_credits_available;
+- I3  0 ≤ credits_available ≤ credit_amount; only completed credits hold credits;
+- I5  per lot, credit_amount = credits_available + Σ its allocations; a debit's allocations never
+      exceed it, only MANUAL_BALANCE_DEBIT may be uncovered, and the uncovered part of all debits
+      is the overdraft max(0, −credit_balance); allocations join a credit and a debit of one wallet;
+- I8  the rows with a sequence run 1..n, each starts where the previous ended, the first at 0,
+      the last at credit_balance; completed rows and only they carry a sequence;
+- I9  at most one row per (environment, idempotency key);
+- IDS a debit's ``consumed_credit_tx_ids`` metadata lists the lots its allocations drew on, in order.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Window
+from django.db.models.functions import Coalesce, Lag, Round, RowNumber
+
+from wallets.ledger import money, postings
+from wallets.models import CreditAllocation, Wallet, WalletTransaction
+
+Type = WalletTransaction.Type
+COMPLETED = WalletTransaction.Status.COMPLETED
+# Wallets are checked this many at a time, so memory stays flat on a large postings.
+BATCH_SIZE = 200
+
+
+def _exact(expression):
+    """Arithmetic compared in SQL is rounded to the column's 9 places first.
+
+    A no-op on PostgreSQL (numeric is exact); on the SQLite default, where decimals are stored
+    as floats, it keeps float noise (−19.876543212 + 30) from reading as drift.
+    """
+    return Round(expression, money.CREDIT_DECIMAL_PLACES)
+
+
+@dataclass(frozen=True)
+class Problem:
+    wallet_id: str
+    invariant: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.wallet_id} [{self.invariant}] {self.detail}"
+
+
+def check_wallet(wallet: Wallet) -> list[Problem]:
+    return _check_batch([wallet.pk])
+
+
+def check_environment(environment_id: str) -> list[Problem]:
+    return check_wallets(Wallet.objects.filter(environment_id=environment_id))
+
+
+def check_all() -> list[Problem]:
+    return check_wallets(Wallet.objects.all())
+
+
+def check_wallets(wallets: QuerySet) -> list[Problem]:
+    """Check every wallet of ``wallets``, in batches of BATCH_SIZE."""
+    problems: list[Problem] = []
+    batch: list[str] = []
+    for wallet_id in wallets.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=BATCH_SIZE):
+        batch.append(wallet_id)
+        if len(batch) == BATCH_SIZE:
+            problems += _check_batch(batch)
+            batch = []
+    if batch:
+        problems += _check_batch(batch)
+    return problems
+
+
+def _check_batch(wallet_ids: list[str]) -> list[Problem]:
+    return [
+        *_balances(wallet_ids),
+        *_lot_bounds(wallet_ids),
+        *_lot_conservation(wallet_ids),
+        *_debit_cover(wallet_ids),
+        *_allocation_links(wallet_ids),
+        *_chain(wallet_ids),
+        *_duplicate_keys(wallet_ids),
+        *_consumed_ids(wallet_ids),
+    ]
+
+
+def _fmt(value) -> str:
+    return money.format_decimal(value) if value is not None else "none"
+
+
+def _rows(wallet_ids: Iterable[str]) -> QuerySet:
+    return WalletTransaction.objects.filter(wallet_id__in=wallet_ids)
+
+
+def _balances(wallet_ids: list[str]) -> list[Problem]:
+    """I1, I2, the overdraft half of I5, and the chain's two ends (I8)."""
+    completed = Q(transactions__transaction_status=COMPLETED)
+    last_row = WalletTransaction.objects.filter(wallet_id=OuterRef("pk"), sequence__isnull=False).order_by("-sequence")
+    # A grouped query of its own: as a subquery next to the aggregates below, PostgreSQL groups by
+    # it and runs it once per ledger row, which on a wallet with many debits takes minutes.
+    allocated_to_debits = dict(
+        CreditAllocation.objects.filter(debit__wallet_id__in=wallet_ids, debit__transaction_status=COMPLETED)
+        .values_list("debit__wallet_id")
+        .annotate(total=_exact(Sum("credits")))
+        .order_by()
+    )
+    wallets = (
+        Wallet.objects.filter(pk__in=wallet_ids)
+        .annotate(
+            credited=Coalesce(
+                Sum("transactions__credit_amount", filter=completed & Q(transactions__type=Type.CREDIT)), money.ZERO
+            ),
+            debited=Coalesce(
+                Sum("transactions__credit_amount", filter=completed & Q(transactions__type=Type.DEBIT)), money.ZERO
+            ),
+            lots=Coalesce(
+                Sum("transactions__credits_available", filter=completed & Q(transactions__type=Type.CREDIT)),
+                money.ZERO,
+            ),
+            purchased_lots=Coalesce(
+                Sum(
+                    "transactions__credits_available",
+                    filter=completed & Q(transactions__transaction_reason__in=postings.PURCHASED_REASONS),
+                ),
+                money.ZERO,
+            ),
+            sequenced=Count("transactions", filter=Q(transactions__sequence__isnull=False)),
+            last_after=Subquery(last_row.values("credit_balance_after")[:1]),
+        )
+        .order_by("pk")
+    )
+    problems = []
+    for wallet in wallets:
+        cb = wallet.credit_balance
+        ledger_sum = wallet.credited - wallet.debited
+        if cb != ledger_sum:
+            problems.append(Problem(wallet.pk, "I1", f"credit_balance {_fmt(cb)} but the ledger sums to {_fmt(ledger_sum)}"))
+        value = money.credits_to_amount(cb, rate=wallet.conversion_rate)
+        if wallet.balance != value:
+            problems.append(
+                Problem(
+                    wallet.pk, "I1",
+                    f"balance {_fmt(wallet.balance)} but credit_balance × conversion_rate is {_fmt(value)}",
+                )
+            )
+        if wallet.lots != max(money.ZERO, cb):
+            problems.append(
+                Problem(wallet.pk, "I2", f"lots hold {_fmt(wallet.lots)} but credit_balance is {_fmt(cb)}")
+            )
+        if wallet.purchased_lots != wallet.purchased_credits_available:
+            problems.append(
+                Problem(
+                    wallet.pk, "I2",
+                    f"purchased lots hold {_fmt(wallet.purchased_lots)} but purchased_credits_available is "
+                    f"{_fmt(wallet.purchased_credits_available)}",
+                )
+            )
+        uncovered = wallet.debited - allocated_to_debits.get(wallet.pk, money.ZERO)
+        if uncovered != max(money.ZERO, -cb):
+            problems.append(
+                Problem(
+                    wallet.pk, "I5",
+                    f"debits not backed by lots total {_fmt(uncovered)} but the overdraft is {_fmt(max(money.ZERO, -cb))}",
+                )
+            )
+        if wallet.transaction_count != wallet.sequenced:
+            problems.append(
+                Problem(
+                    wallet.pk, "I8",
+                    f"transaction_count {wallet.transaction_count} but {wallet.sequenced} rows carry a sequence",
+                )
+            )
+        last_after = wallet.last_after if wallet.last_after is not None else money.ZERO
+        if last_after != cb:
+            problems.append(
+                Problem(wallet.pk, "I8", f"the chain ends at {_fmt(last_after)} but credit_balance is {_fmt(cb)}")
+            )
+    return problems
+
+
+def _lot_bounds(wallet_ids: list[str]) -> list[Problem]:
+    """I3: no lot negative or above its grant; debits and unsettled rows hold nothing."""
+    bad = _rows(wallet_ids).filter(
+        Q(credits_available__lt=0)
+        | Q(credits_available__gt=F("credit_amount"))
+        | (Q(type=Type.DEBIT) & ~Q(credits_available=0))
+        | (~Q(transaction_status=COMPLETED) & ~Q(credits_available=0))
+    )
+    return [
+        Problem(
+            row.wallet_id, "I3",
+            f"{row.type} {row.id} ({row.transaction_status}) holds {_fmt(row.credits_available)} "
+            f"of {_fmt(row.credit_amount)}",
+        )
+        for row in bad.order_by("wallet_id", "sequence", "id")
+    ]
+
+
+def _lot_conservation(wallet_ids: list[str]) -> list[Problem]:
+    """I5 per lot: what a grant gave plus what it still holds is what it granted."""
+    credits = (
+        _rows(wallet_ids)
+        .filter(type=Type.CREDIT)
+        .annotate(allocated=_exact(Coalesce(Sum("allocations_given__credits"), money.ZERO)))
+    )
+    unbalanced = credits.filter(transaction_status=COMPLETED).exclude(
+        credit_amount=_exact(F("credits_available") + F("allocated"))
+    )
+    unsettled_but_spent = credits.exclude(transaction_status=COMPLETED).exclude(allocated=0)
+    return [
+        Problem(
+            row.wallet_id, "I5",
+            f"lot {row.id} granted {_fmt(row.credit_amount)} but holds {_fmt(row.credits_available)} "
+            f"and gave {_fmt(row.allocated)}",
+        )
+        for row in [*unbalanced.order_by("id"), *unsettled_but_spent.order_by("id")]
+    ]
+
+
+def _debit_cover(wallet_ids: list[str]) -> list[Problem]:
+    """I5 per debit: never over-allocated; only a manual debit may be left uncovered (the overdraft)."""
+    debits = (
+        _rows(wallet_ids)
+        .filter(type=Type.DEBIT)
+        .annotate(covered=_exact(Coalesce(Sum("allocations_paid__credits"), money.ZERO)))
+    )
+    over = debits.filter(covered__gt=F("credit_amount"))
+    short = debits.exclude(transaction_reason=WalletTransaction.Reason.MANUAL_BALANCE_DEBIT).exclude(
+        covered=F("credit_amount")
+    )
+    return [
+        Problem(
+            row.wallet_id, "I5",
+            f"debit {row.id} ({row.transaction_reason}) of {_fmt(row.credit_amount)} is backed by {_fmt(row.covered)}",
+        )
+        for row in [*over.order_by("id"), *short.order_by("id")]
+    ]
+
+
+def _allocation_links(wallet_ids: list[str]) -> list[Problem]:
+    """An allocation joins a credit and a debit of the same wallet."""
+    bad = CreditAllocation.objects.filter(
+        Q(debit__wallet_id__in=wallet_ids) | Q(credit__wallet_id__in=wallet_ids)
+    ).filter(~Q(debit__wallet_id=F("credit__wallet_id")) | ~Q(debit__type=Type.DEBIT) | ~Q(credit__type=Type.CREDIT))
+    return [
+        Problem(
+            allocation.debit.wallet_id, "I5",
+            f"allocation {allocation.pk} joins {allocation.credit_id} ({allocation.credit.type}, wallet "
+            f"{allocation.credit.wallet_id}) to {allocation.debit_id} ({allocation.debit.type})",
+        )
+        for allocation in bad.select_related("debit", "credit").order_by("pk")
+    ]
+
+
+def _chain(wallet_ids: list[str]) -> list[Problem]:
+    """I8: sequence 1..n without gaps, each row starting where the previous one ended."""
+    ordering = {"partition_by": [F("wallet_id")], "order_by": F("sequence").asc()}
+    sequenced = _rows(wallet_ids).filter(sequence__isnull=False).annotate(
+        position=Window(RowNumber(), **ordering),
+        previous_after=Window(Lag("credit_balance_after"), **ordering),
+    )
+    broken = sequenced.filter(
+        ~Q(sequence=F("position"))
+        | (Q(position=1) & ~Q(credit_balance_before=0))
+        | (Q(position__gt=1) & ~Q(credit_balance_before=F("previous_after")))
+    )
+    problems = []
+    for row in broken.order_by("wallet_id", "sequence", "id"):
+        if row.sequence != row.position:
+            problems.append(Problem(row.wallet_id, "I8", f"row {row.id} has sequence {row.sequence}, expected {row.position}"))
+        else:
+            expected = row.previous_after if row.position > 1 else money.ZERO
+            problems.append(
+                Problem(
+                    row.wallet_id, "I8",
+                    f"row {row.id} (sequence {row.sequence}) starts at {_fmt(row.credit_balance_before)}, "
+                    f"expected {_fmt(expected)}",
+                )
+            )
+    moves_wrongly = _rows(wallet_ids).filter(transaction_status=COMPLETED).exclude(
+        Q(type=Type.CREDIT, credit_balance_after=_exact(F("credit_balance_before") + F("credit_amount")))
+        | Q(type=Type.DEBIT, credit_balance_after=_exact(F("credit_balance_before") - F("credit_amount")))
+    )
+    problems += [
+        Problem(
+            row.wallet_id, "I8",
+            f"row {row.id} goes from {_fmt(row.credit_balance_before)} to {_fmt(row.credit_balance_after)} "
+            f"but moves {row.type} {_fmt(row.credit_amount)}",
+        )
+        for row in moves_wrongly.order_by("wallet_id", "sequence", "id")
+    ]
+    unnumbered = _rows(wallet_ids).filter(
+        Q(transaction_status=COMPLETED, sequence__isnull=True)
+        | (~Q(transaction_status=COMPLETED) & Q(sequence__isnull=False))
+    )
+    problems += [
+        Problem(row.wallet_id, "I8", f"{row.transaction_status} row {row.id} has sequence {row.sequence}")
+        for row in unnumbered.order_by("id")
+    ]
+    return problems
+
+
+def _duplicate_keys(wallet_ids: list[str]) -> list[Problem]:
+    """I9: one row per (environment, idempotency key); the unique index enforces it, this proves it."""
+    twin = WalletTransaction.objects.filter(
+        environment_id=OuterRef("environment_id"), idempotency_key=OuterRef("idempotency_key")
+    ).exclude(pk=OuterRef("pk"))
+    duplicated = _rows(wallet_ids).filter(idempotency_key__isnull=False).filter(Exists(twin))
+    return [
+        Problem(row.wallet_id, "I9", f"idempotency key {row.idempotency_key!r} of row {row.id} is used more than once")
+        for row in duplicated.order_by("id")
+    ]
+
+
+def _consumed_ids(wallet_ids: list[str]) -> list[Problem]:
+    """A debit's metadata names the lots it consumed, in allocation order.
+
+    Allocations from credits that came after the debit are overdraft repayments, not
+    consumption, so they are not in the debit's list.
+    """
+    consumed: dict[str, list[str]] = defaultdict(list)
+    allocations = CreditAllocation.objects.filter(
+        debit__wallet_id__in=wallet_ids, credit__sequence__lt=F("debit__sequence")
+    ).order_by("pk")
+    for debit_id, credit_id in allocations.values_list("debit_id", "credit_id"):
+        consumed[debit_id].append(credit_id)
+    problems = []
+    debits = _rows(wallet_ids).filter(type=Type.DEBIT).order_by("wallet_id", "sequence", "id")
+    for debit_id, wallet_id, metadata in debits.values_list("id", "wallet_id", "metadata"):
+        listed = (metadata or {}).get("consumed_credit_tx_ids", "")
+        listed_ids = [part for part in listed.split(",") if part] if isinstance(listed, str) else None
+        if listed_ids != consumed.get(debit_id, []):
+            problems.append(
+                Problem(
+                    wallet_id, "IDS",
+                    f"debit {debit_id} lists consumed_credit_tx_ids {listed!r} but its allocations drew on "
+                    f"{','.join(consumed.get(debit_id, []))!r}",
+                )
+            )
+    return problems

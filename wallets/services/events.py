@@ -1,0 +1,87 @@
+"""The webhook events wallets publish, and their payloads.
+
+Events are published inside the transaction that made the change (webhooks.services), so they
+exist exactly when the change committed.
+"""
+
+from wallets.ledger.money import format_decimal
+from wallets.models import Wallet, WalletTransaction
+from webhooks.services import event_publish, events_publish
+
+WALLET_CREATED = "wallet.created"
+WALLET_UPDATED = "wallet.updated"
+WALLET_TERMINATED = "wallet.terminated"
+TRANSACTION_CREATED = "wallet.transaction.created"
+TRANSACTION_UPDATED = "wallet.transaction.updated"
+CREDIT_BALANCE_DROPPED = "wallet.credit_balance.dropped"
+CREDIT_BALANCE_RECOVERED = "wallet.credit_balance.recovered"
+
+EVENT_TYPES = [
+    WALLET_CREATED,
+    WALLET_UPDATED,
+    WALLET_TERMINATED,
+    TRANSACTION_CREATED,
+    TRANSACTION_UPDATED,
+    CREDIT_BALANCE_DROPPED,
+    CREDIT_BALANCE_RECOVERED,
+]
+
+
+def _timestamp(value):
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def wallet_payload(wallet: Wallet) -> dict:
+    return {
+        "id": wallet.id,
+        "customer_id": wallet.customer_id,
+        "currency": wallet.currency,
+        "wallet_type": wallet.wallet_type,
+        "wallet_status": wallet.wallet_status,
+        "credit_balance": format_decimal(wallet.credit_balance),
+        "balance": format_decimal(wallet.balance),
+        "alert_state": wallet.alert_state,
+        "updated_at": _timestamp(wallet.updated_at),
+    }
+
+
+def transaction_payload(row: WalletTransaction) -> dict:
+    return {
+        "id": row.id,
+        "wallet_id": row.wallet_id,
+        "customer_id": row.customer_id,
+        "type": row.type,
+        "transaction_reason": row.transaction_reason,
+        "transaction_status": row.transaction_status,
+        "credit_amount": format_decimal(row.credit_amount),
+        "amount": format_decimal(row.amount),
+        "credit_balance_before": format_decimal(row.credit_balance_before),
+        "credit_balance_after": format_decimal(row.credit_balance_after),
+        "idempotency_key": row.idempotency_key,
+        "created_at": _timestamp(row.created_at),
+    }
+
+
+def _no_endpoints(wallet: Wallet) -> bool:
+    # A wallet locked by wallets.ledger.postings.lock_wallet knows whether its environment has an enabled
+    # endpoint (read with the lock, in this transaction): without one there is nothing to record
+    # and no need to ask. For any other wallet, event_publish looks the endpoints up.
+    return getattr(wallet, "has_webhook_endpoints", None) is False
+
+
+def publish_wallet_event(wallet: Wallet, event_type: str) -> None:
+    if _no_endpoints(wallet):
+        return
+    event_publish(environment_id=wallet.environment_id, event_type=event_type, data={"wallet": wallet_payload(wallet)})
+
+
+def publish_transaction_events(wallet: Wallet, rows: list[WalletTransaction], event_type: str = TRANSACTION_CREATED) -> None:
+    """One event per ledger row, each with the wallet as it stands after all of them."""
+    if _no_endpoints(wallet):
+        return
+    wallet_data = wallet_payload(wallet)
+    events_publish(
+        environment_id=wallet.environment_id,
+        event_type=event_type,
+        payloads=[{"transaction": transaction_payload(row), "wallet": wallet_data} for row in rows],
+    )
