@@ -80,12 +80,28 @@ def _frames(stack: str) -> list[tuple[str, str]]:
     return frames
 
 
-THIRD_PARTY = ("django", "rest_framework", "gunicorn", "granian", "psycopg", "psycopg_binary", "psycopg_pool", "redis",
-               "whitenoise", "django_filters", "drf_spectacular", "asgiref", "orjson")
+THIRD_PARTY = (
+    "django",
+    "rest_framework",
+    "gunicorn",
+    "granian",
+    "psycopg",
+    "psycopg_binary",
+    "psycopg_pool",
+    "redis",
+    "whitenoise",
+    "django_filters",
+    "drf_spectacular",
+    "asgiref",
+    "orjson",
+)
 # Leaf frames where a thread sleeps until PostgreSQL, Redis or a client answers (py-spy may count them as active).
 WAITS = (
-    ("psycopg/", "Connection.wait"), ("psycopg/waiting.py", ""), ("redis/_parsers/socket.py", "SocketBuffer._read_from_socket"),
-    ("stdlib/selectors.py", "select"), ("stdlib/concurrent/futures/thread.py", "_worker"),
+    ("psycopg/", "Connection.wait"),
+    ("psycopg/waiting.py", ""),
+    ("redis/_parsers/socket.py", "SocketBuffer._read_from_socket"),
+    ("stdlib/selectors.py", "select"),
+    ("stdlib/concurrent/futures/thread.py", "_worker"),
 )
 
 
@@ -94,7 +110,7 @@ def _package(file: str) -> str:
     if "site-packages/" in file:
         file = file.split("site-packages/", 1)[1]
     elif file.startswith(str(ROOT) + "/"):
-        file = file[len(str(ROOT)) + 1:]
+        file = file[len(str(ROOT)) + 1 :]
     top = file.split("/", 1)[0]
     if top in OUR_PACKAGES:
         return "ours/" + file
@@ -117,7 +133,7 @@ def classify(stack: str) -> str:
     if any(leaf.startswith(package) and leaf_function.endswith(function) for package, function in WAITS):
         return WAITING
     # Leaf libraries, whoever calls them: the innermost frame outside the standard library decides.
-    for function, package in reversed(frames):
+    for _, package in reversed(frames):
         if package.startswith("stdlib/json/"):
             return "JSON encode/decode"
         if package.startswith("stdlib/"):
@@ -149,8 +165,9 @@ def classify(stack: str) -> str:
         if package.startswith("ours/") or any(p.startswith("ours/wallets/") for _, p in frames):
             return "our code (views, services, ledger, render)"  # with the Django utilities it calls
         return "DRF request set-up and dispatch"
-    if package.startswith(("django/middleware/", "django/contrib/", "whitenoise/", "django/utils/deprecation.py",
-                           "ours/core/security_headers.py")):
+    if package.startswith(
+        ("django/middleware/", "django/contrib/", "whitenoise/", "django/utils/deprecation.py", "ours/core/security_headers.py")
+    ):
         return "Django middleware"
     if package.startswith("rest_framework/"):
         return "DRF request set-up and dispatch"
@@ -187,8 +204,7 @@ def _requests(kind: str, tenant, wallets) -> load.Requests:
         return load.Requests("POST", [f"/v1/wallets/{w.id}/top-up" for w in wallets], tenant.api_key, body)
     if kind == "GET wallet":
         return load.Requests("GET", [f"/v1/wallets/{w.id}" for w in wallets], tenant.api_key)
-    return load.Requests("GET", [f"/v1/customers/wallets?lookup_key={w.customer.external_id}" for w in wallets],
-                         tenant.api_key)
+    return load.Requests("GET", [f"/v1/customers/wallets?lookup_key={w.customer.external_id}" for w in wallets], tenant.api_key)
 
 
 KINDS = ("top-up", "GET wallet", "customer wallets")
@@ -207,23 +223,38 @@ def record(args) -> dict[str, tuple[Counter, list[float], float]]:
     lots = [harness.Lot(Decimal("100"), "PURCHASED_CREDIT_DIRECT"), harness.Lot(Decimal("25"))]
     setup = harness.prepare(args, wallets=args.wallets, lots=lots)
     found = {}
-    with harness.Server(database=args.database, workers=1, worker_class=args.worker_class,
-                        threads=args.threads, server=args.server) as server:
-        worker = [pid for pid in server.pids() if pid != server.process.pid][0]
+    with harness.Server(
+        database=args.database, workers=1, worker_class=args.worker_class, threads=args.threads, server=args.server
+    ) as server:
+        worker = next(pid for pid in server.pids() if pid != server.process.pid)
         for kind in args.request or KINDS:
             requests = _requests(kind, setup.tenant, setup.wallets)
             load.http_phase("warm-up", server, requests, clients=args.clients, seconds=2)
             with tempfile.NamedTemporaryFile(suffix=".txt") as output:
                 spy = subprocess.Popen(
-                    [py_spy, "record", "-p", str(worker), "--rate", str(args.rate), "-d", str(args.seconds),
-                     "-f", "raw", "-o", output.name, "--gil"],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    [
+                        py_spy,
+                        "record",
+                        "-p",
+                        str(worker),
+                        "--rate",
+                        str(args.rate),
+                        "-d",
+                        str(args.seconds),
+                        "-f",
+                        "raw",
+                        "-o",
+                        output.name,
+                        "--gil",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
                 )
                 time.sleep(0.5)
                 before = _user_system(worker)
                 phase = load.http_phase(kind, server, requests, clients=args.clients, seconds=args.seconds - 1)
-                cpu_ms = [(after - start) * 1000 / max(phase.requests, 1)
-                          for after, start in zip(_user_system(worker), before)]
+                used = zip(_user_system(worker), before, strict=True)
+                cpu_ms = [(after - start) * 1000 / max(phase.requests, 1) for after, start in used]
                 spy.wait(timeout=args.seconds + 60)
                 raw = Path(output.name).read_text()
             if args.save_raw:
@@ -250,17 +281,22 @@ def table(found: dict) -> str:
             lines.append(f"| {layer} | " + " | ".join(cells) + " |")
     if all(found[k][1] for k in kinds):
         for name, index in (("user space", 0), ("kernel (sockets, poll)", 1)):
-            lines.append(f"| **worker CPU per request, {name} (/proc)** | "
-                         + " | ".join(f"{found[k][1][index]:.2f} ms" for k in kinds) + " |")
+            lines.append(
+                f"| **worker CPU per request, {name} (/proc)** | "
+                + " | ".join(f"{found[k][1][index]:.2f} ms" for k in kinds)
+                + " |"
+            )
     samples = " | ".join(
-        f"{sum(n for l, n in found[k][0].items() if l != WAITING)} (+{found[k][0].get(WAITING, 0)} waiting)" for k in kinds
+        f"{sum(n for layer, n in found[k][0].items() if layer != WAITING)} (+{found[k][0].get(WAITING, 0)} waiting)"
+        for k in kinds
     )
     return "\n".join([header, *lines, f"| samples holding the GIL | {samples} |"])
 
 
 def main() -> int:
-    parser = harness.arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]),
-                               database="billing_bench_profile", concurrent=False)
+    parser = harness.arguments(
+        argparse.ArgumentParser(description=__doc__.splitlines()[0]), database="billing_bench_profile", concurrent=False
+    )
     parser.add_argument("--request", action="append", choices=KINDS, help="profile only this kind (repeatable)")
     parser.add_argument("--seconds", type=int, default=20, help="sampling time per kind")
     parser.add_argument("--rate", type=int, default=500, help="py-spy samples per second")
@@ -277,6 +313,7 @@ def main() -> int:
     text = table(found)
     print(text)
     if not args.no_results:
+        model = args.worker_class if args.server == "gunicorn" else "wsgi"
         rates = ", ".join(f"{kind} {ops:.0f}/s" for kind, (_, _, ops) in found.items())
         results.record(
             f"LAYERS {args.label}",
@@ -284,8 +321,8 @@ def main() -> int:
             f"""### Layer profile: {args.label} ({harness.today()})
 
 `{harness.command_line()}` on {harness.machine()}. One {args.server} worker
-({args.worker_class if args.server == "gunicorn" else "wsgi"}, {args.threads} threads), {args.clients} clients, py-spy at {args.rate} Hz for {args.seconds} s per kind
-(throughput while sampled: {rates}). Share of the worker's CPU samples by layer, and that share
+({model}, {args.threads} threads), {args.clients} clients, py-spy at {args.rate} Hz
+for {args.seconds} s per kind (throughput while sampled: {rates}). Share of the worker's CPU samples by layer, and that share
 of the worker's measured CPU per request.
 
 {text}""",

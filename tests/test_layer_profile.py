@@ -9,7 +9,10 @@ import pytest
 from benchmarks.layer_profile import WAITING, layer_counts, shares
 
 SERVER = "Thread.run (threading.py:982);ThreadWorker.handle_request (gunicorn/workers/gthread.py:771)"
-DJANGO = f"{SERVER};WSGIHandler.__call__ (django/core/handlers/wsgi.py:124);BaseHandler.get_response (django/core/handlers/base.py:140)"
+DJANGO = (
+    f"{SERVER};WSGIHandler.__call__ (django/core/handlers/wsgi.py:124);"
+    "BaseHandler.get_response (django/core/handlers/base.py:140)"
+)
 VIEW = f"{DJANGO};BaseHandler._get_response (django/core/handlers/base.py:197);APIView.dispatch (rest_framework/views.py:512)"
 AUTH = f"{VIEW};APIView.initial (rest_framework/views.py:420);APIView.perform_authentication (rest_framework/views.py:330)"
 
@@ -22,8 +25,8 @@ STACKS = {
     f"{AUTH};count_request (tenancy/authentication.py:150);Redis.execute_command (redis/client.py:600)": "Redis client",
     f"{VIEW};APIView.perform_content_negotiation (rest_framework/views.py:300);"
     "_MediaType.__init__ (rest_framework/utils/mediatypes.py:60)": "DRF content negotiation",
-    f"{VIEW};WalletViewSet.top_up (wallets/api/views.py:270);Field.__deepcopy__ (rest_framework/fields.py:641)":
-        "DRF serializers (input validation)",
+    f"{VIEW};WalletViewSet.top_up (wallets/api/views.py:270);"
+    "Field.__deepcopy__ (rest_framework/fields.py:641)": "DRF serializers (input validation)",
     f"{VIEW};WalletViewSet.top_up (wallets/api/views.py:270);wallet_top_up (wallets/services/credits.py:60);"
     "now (django/utils/timezone.py:200)": "our code (views, services, ledger, render)",
     f"{VIEW};WalletViewSet.retrieve (wallets/api/views.py:230);fetch (core/rawsql.py:150);"

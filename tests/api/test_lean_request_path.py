@@ -6,7 +6,7 @@ checked here against DRF's behaviour on the same input, so a difference fails he
 """
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -20,8 +20,15 @@ from core.api.renderers import JSONRenderer
 from wallets.api.serializers import CustomerWalletsQuerySerializer, WalletTopUpInputSerializer
 
 ACCEPT_HEADERS = [
-    None, "", "*/*", "application/json", "application/*", "text/html", "application/json; indent=4",
-    "text/html, */*;q=0.1", "application/xml",
+    None,
+    "",
+    "*/*",
+    "application/json",
+    "application/*",
+    "text/html",
+    "application/json; indent=4",
+    "text/html, */*;q=0.1",
+    "application/xml",
 ]
 
 
@@ -48,12 +55,12 @@ def test_an_empty_accept_header_is_still_refused(api_client, wallet):
 
 
 BODIES = [
-    {"text": "line\nbreak\ttab \x01 \x1f \x7f quote\" backslash\\ slash/ é 🙂", "js": "a\u2028b\u2029c"},
+    {"text": 'line\nbreak\ttab \x01 \x1f \x7f quote" backslash\\ slash/ é 🙂', "js": "a\u2028b\u2029c"},
     {"list": [1, -2, 2**63 - 1, 2**70, None, True, False, "", [], {}]},
     [{"nested": {"deeper": ["x"]}}],
     "a string",
     {"decimal": Decimal("1.10")},  # not plain: DRF's encoder writes it
-    {"time": datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=timezone.utc)},  # likewise
+    {"time": datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC)},  # likewise
     {1: "integer key"},
 ]
 
@@ -74,8 +81,12 @@ def test_renderer_leaves_indented_output_to_drf():
 
 def test_a_wallet_response_is_byte_identical_to_drf_rendering(api_client, wallet, credit):
     credit("10.50")
-    body = {"credits_to_add": "0.25", "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "lean-1",
-            "metadata": {"note": "é\u2028"}}
+    body = {
+        "credits_to_add": "0.25",
+        "transaction_reason": "FREE_CREDIT_GRANT",
+        "idempotency_key": "lean-1",
+        "metadata": {"note": "é\u2028"},
+    }
     response = api_client.post(f"/v1/wallets/{wallet.id}/top-up", body, format="json")
     assert response.status_code == 200
     assert response.json()["credit_balance"] == "10.75"

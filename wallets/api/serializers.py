@@ -13,8 +13,8 @@ from rest_framework import serializers
 from core import inputs
 from core.api.fields import QuerySerializer, StrictCharField, StrictDateTimeField, StrictIntegerField
 from core.api.pagination import MAX_LIMIT, MAX_OFFSET
-from core.api.serializers import InputSerializer
 from core.api.schema import list_envelope
+from core.api.serializers import InputSerializer
 from customers.api.serializers import CustomerSerializer
 from wallets.api.fields import AnyObjectField, DecimalString, MetadataField, StrictBooleanField, WireDecimalField
 from wallets.ledger.idempotency import MAX_KEY_LENGTH
