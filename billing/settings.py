@@ -194,7 +194,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["tenancy.authentication.HasApiKey"],
     "DEFAULT_PARSER_CLASSES": ["core.api.parsers.ExactJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["core.api.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.api.negotiation.JsonContentNegotiation",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_METADATA_CLASS": "core.api.metadata.RouteMetadata",

@@ -1,8 +1,8 @@
 """The lean parts of the API's request path answer exactly as DRF's own would.
 
-core.api.negotiation skips parsing the Accept header when the answer is known, core.api.renderers
-encodes plain bodies with orjson, and core.api.serializers copies leaf fields shallowly. Each is
-checked here against DRF's behaviour on the same input, so a difference fails here first.
+core.api.renderers encodes plain bodies with orjson, and core.api.serializers copies leaf fields
+shallowly. Each is checked here against DRF's behaviour on the same input, so a difference fails
+here first.
 """
 
 import json
@@ -11,48 +11,9 @@ from decimal import Decimal
 
 import pytest
 from rest_framework import renderers as drf_renderers
-from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.request import Request
-from rest_framework.test import APIRequestFactory
 
-from core.api.negotiation import JsonContentNegotiation
 from core.api.renderers import JSONRenderer
 from wallets.api.serializers import CustomerWalletsQuerySerializer, WalletTopUpInputSerializer
-
-ACCEPT_HEADERS = [
-    None,
-    "",
-    "*/*",
-    "application/json",
-    "application/*",
-    "text/html",
-    "application/json; indent=4",
-    "text/html, */*;q=0.1",
-    "application/xml",
-]
-
-
-def _choice(negotiation, accept, query=""):
-    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
-    request = Request(APIRequestFactory().get(f"/v1/wallets{query}", **headers))
-    try:
-        renderer, media_type = negotiation.select_renderer(request, [drf_renderers.JSONRenderer()])
-    except Exception as exc:  # what DRF raises (406) is part of the answer
-        return type(exc).__name__
-    return type(renderer).__name__, media_type
-
-
-@pytest.mark.parametrize("query", ["", "?format=json", "?format=xml"])
-@pytest.mark.parametrize("accept", ACCEPT_HEADERS)
-def test_negotiation_answers_as_drf_does(accept, query):
-    assert _choice(JsonContentNegotiation(), accept, query) == _choice(DefaultContentNegotiation(), accept, query)
-
-
-def test_an_empty_accept_header_is_still_refused(api_client, wallet):
-    assert api_client.get(f"/v1/wallets/{wallet.id}", HTTP_ACCEPT="").status_code == 406
-    assert api_client.get(f"/v1/wallets/{wallet.id}", HTTP_ACCEPT="text/html").status_code == 406
-    assert api_client.get(f"/v1/wallets/{wallet.id}", HTTP_ACCEPT="application/json").status_code == 200
-
 
 BODIES = [
     {"text": 'line\nbreak\ttab \x01 \x1f \x7f quote" backslash\\ slash/ é 🙂', "js": "a\u2028b\u2029c"},
