@@ -134,8 +134,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         {
             "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
             # Parameters travel apart from the SQL text (no quoting in Python), and psycopg prepares
-            # a statement on the server once it has run a few times: the hot requests' statements
-            # are parsed and planned once per connection (benchmarks/RESULTS.md has the effect).
+            # a statement on the server once it has run five times: the hot requests' statements
+            # are then parsed once per connection (benchmarks/RESULTS.md has the effect). A pooler
+            # in front of PostgreSQL must support prepared statements (PgBouncer 1.21+).
             "server_side_binding": True,
             # A wallet lock held longer than this is a bug; fail the request instead of queueing forever.
             "options": f"-c lock_timeout={env_int('DB_LOCK_TIMEOUT_MS', 10000)}"
