@@ -340,16 +340,18 @@ class BackendCpu:
 
 @dataclass
 class Server:
-    """gunicorn serving billing.wsgi with benchmarks.bench_settings on 127.0.0.1.
+    """billing.wsgi with benchmarks.bench_settings on 127.0.0.1, served by gunicorn or granian.
 
-    ``worker_class`` sync or gthread; ``workers`` processes of ``threads`` threads each. The
-    per-key rate limit is raised so the limiter runs on every request but never refuses one.
+    gunicorn: ``worker_class`` sync or gthread; granian: its WSGI interface (HTTP in Rust, the
+    application on blocking threads). Either way ``workers`` processes of ``threads`` threads each.
+    The per-key rate limit is raised so the limiter runs on every request but never refuses one.
     """
 
     database: str
     workers: int = 4
     worker_class: str = "gthread"
     threads: int = 4
+    server: str = "gunicorn"
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
 
@@ -369,12 +371,21 @@ class Server:
             "LOG_LEVEL": "WARNING",
         }
 
-    def __enter__(self):
-        command = [
+    def command(self) -> list[str]:
+        if self.server == "granian":
+            return [
+                sys.executable, "-m", "granian", "--interface", "wsgi", "billing.wsgi:application",
+                "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
+                "--blocking-threads", str(self.threads), "--no-ws", "--log-level", "warning",
+            ]
+        return [
             sys.executable, "-m", "gunicorn", "billing.wsgi", "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(self.workers), "--worker-class", self.worker_class, "--threads", str(self.threads),
             "--log-level", "warning", "--preload", "--timeout", "60",
         ]
+
+    def __enter__(self):
+        command = self.command()
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.environment())
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -404,6 +415,8 @@ class Server:
         return [self.process.pid, *children(self.process.pid)]
 
     def describe(self) -> str:
+        if self.server == "granian":
+            return f"granian wsgi {self.workers} workersx{self.threads} blocking threads"
         threads = f"x{self.threads} threads" if self.worker_class == "gthread" else ""
         return f"gunicorn {self.worker_class} {self.workers} workers{threads}".strip()
 
@@ -417,8 +430,9 @@ def arguments(parser: argparse.ArgumentParser, *, database: str, concurrent: boo
     # gthread: a worker's threads overlap their database round trips and keep connections alive;
     # 2 x cores workers of 4 threads serve the 16 clients at once (see RESULTS.md for sync against it).
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn workers")
-    parser.add_argument("--worker-class", choices=["sync", "gthread"], default="gthread")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
+    parser.add_argument("--worker-class", choices=["sync", "gthread"], default="gthread", help="gunicorn's")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread, granian)")
     if concurrent:
         parser.add_argument("--clients", type=int, default=16, help="concurrent closed-loop clients")
         parser.add_argument("--rounds", type=int, default=3, help="floor and measurement alternate this many times")
@@ -462,7 +476,8 @@ def command_line() -> str:
 
 def server_for(args, database: str | None = None) -> "Server":
     return Server(
-        database=database or args.database, workers=args.workers, worker_class=args.worker_class, threads=args.threads
+        database=database or args.database, workers=args.workers, worker_class=args.worker_class, threads=args.threads,
+        server=args.server,
     )
 
 
