@@ -52,6 +52,12 @@ END;
 """
 
 
+def top_up_requests(wallets, api_key: str) -> load.Requests:
+    """B1's load (the peer benchmark's too): CREDITS free credits on a random wallet, a fresh idempotency key each."""
+    body = json.dumps({"credits_to_add": str(CREDITS), "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "{key}"})
+    return load.Requests("POST", [f"/v1/wallets/{w.id}/top-up" for w in wallets], api_key, body)
+
+
 def number_wallets(wallets) -> None:
     from django.db import connection
 
@@ -72,8 +78,7 @@ def main() -> int:
 
     connections.close_all()
 
-    body = json.dumps({"credits_to_add": str(CREDITS), "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "{key}"})
-    requests = load.Requests("POST", [f"/v1/wallets/{w.id}/top-up" for w in wallets], tenant.api_key, body)
+    requests = top_up_requests(wallets, tenant.api_key)
     with harness.server_for(args) as server:
         run = load.compare_with_pgbench(args, server, requests, floor_script(len(wallets)), "HTTP top-ups")
 

@@ -340,6 +340,7 @@ class Server:
     threads: int = 4
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    health_path = "/healthz"  # answers 200 once the application is up (not a dataclass field)
 
     @property
     def url(self) -> str:
@@ -357,27 +358,32 @@ class Server:
             "LOG_LEVEL": "WARNING",
         }
 
-    def __enter__(self):
-        command = [
-            sys.executable, "-m", "gunicorn", "billing.wsgi", "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(self.workers), "--worker-class", self.worker_class, "--threads", str(self.threads),
-            "--log-level", "warning", "--preload", "--timeout", "60",
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "gunicorn", "billing.wsgi", *self.gunicorn_options()]
+
+    def gunicorn_options(self) -> list[str]:
+        """The server model, the same for every application a benchmark serves (the peer's too)."""
+        return [
+            "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers), "--worker-class", self.worker_class,
+            "--threads", str(self.threads), "--log-level", "warning", "--preload", "--timeout", "60",
         ]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.environment())
+
+    def __enter__(self):
+        self.process = subprocess.Popen(self.command(), cwd=ROOT, env=self.environment())
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as probe:
-                    probe.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                    probe.sendall(f"GET {self.health_path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
                     if probe.recv(64).split(b" ", 2)[1:2] == [b"200"] and len(self.pids()) > self.workers:
                         return self
             except OSError:
                 pass
             time.sleep(0.2)
         self.__exit__()
-        raise RuntimeError("gunicorn did not answer /healthz within 60 s")
+        raise RuntimeError(f"gunicorn did not answer {self.health_path} within 60 s")
 
     def __exit__(self, *exc):
         if self.process and self.process.poll() is None:
