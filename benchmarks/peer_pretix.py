@@ -292,7 +292,7 @@ def summary_rows(phases, ratios) -> list[list[str]]:
             f"≥ {TARGET_RATIO} × pretix",
             ("met: " if met else "not met: ") + results.distance(ratios[kind], TARGET_RATIO),
             harness.today(),
-            f"`flock /tmp/bench.lock {harness.command_line()}`",
+            f"`{harness.command_line()}`",
         ])
     return rows
 
@@ -300,6 +300,13 @@ def summary_rows(phases, ratios) -> list[list[str]]:
 def _account_cell(account: dict) -> str:
     writes = ", ".join(f"{count} {write}" for write, count in account["writes"].items()) or "none"
     return f"{account['statements']} | {account['locks']} | {writes}"
+
+
+def cpu_per_request(phases) -> str:
+    def cell(phase):
+        return f"{phase.name} {phase.server_cpu * 10 / phase.ops:.1f} + {phase.db_cpu * 10 / phase.ops:.1f} ms"
+
+    return ", ".join(cell(phase) for phase in phases.values() if phase.ops and phase.server_cpu is not None)
 
 
 def details(args, machine, server, runs, phases, ratios, ours_accounts, peer_accounts, written) -> str:
@@ -323,6 +330,7 @@ extra row).
 {results.phase_table(phases.values())}
 
 Every round, ours/pretix (ours/pretix req/s): {each_round}.
+CPU per request (medians' CPU / medians' throughput), server + database backends: {cpu_per_request(phases)}.
 Rows written during the run: {", ".join(f"{table} {count}" for table, count in written.items())}.
 
 **Work per request, measured**: one request of each kind through each application's full
