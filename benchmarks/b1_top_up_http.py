@@ -82,7 +82,7 @@ def main() -> int:
     with harness.server_for(args) as server:
         run = load.compare_with_pgbench(args, server, requests, floor_script(len(wallets)), "HTTP top-ups")
 
-    from wallets.integrity import check_all
+    from wallets.ledger.integrity import check_all
     from wallets.models import WalletTransaction
 
     floor, http, ratio = run.floor, run.http, run.ratio

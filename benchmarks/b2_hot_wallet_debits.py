@@ -69,7 +69,7 @@ def main() -> int:
     with harness.server_for(args) as server:
         run = load.compare_with_pgbench(args, server, requests, floor_script(wallet.id), "HTTP debits")
 
-    from wallets.integrity import check_wallet
+    from wallets.ledger.integrity import check_wallet
     from wallets.models import WalletTransaction
 
     floor, http, ratio = run.floor, run.http, run.ratio

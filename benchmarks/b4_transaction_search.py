@@ -173,7 +173,7 @@ def measure(args, rows: int) -> dict:
     harness.fresh_database(database, template=args.template)
     tenant = harness.bench_tenant()
     wallets, start = load_ledger(tenant.environment, rows)
-    from wallets.integrity import check_wallets
+    from wallets.ledger.integrity import check_wallets
     from wallets.models import Wallet
 
     sample = Wallet.objects.order_by("?")[:50] if wallets > 50 else Wallet.objects.all()

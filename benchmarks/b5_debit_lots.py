@@ -95,7 +95,7 @@ def main() -> int:
                   f"p99 {figures[name]['p99_ms']:6.2f} ms  failures {failures}", flush=True)
         description = server.describe()
 
-    from wallets.integrity import check_wallets
+    from wallets.ledger.integrity import check_wallets
     from wallets.models import Wallet
 
     problems = check_wallets(Wallet.objects.all())

@@ -49,7 +49,7 @@ def _load(credits: int, wallets: int, expiry):
     """Bulk-load ``credits`` lots of 1.5 credits over ``wallets`` wallets, all expired at ``expiry``."""
     from customers.services import customer_create
     from tenancy.services import environment_get_or_create
-    from wallets import money
+    from wallets.ledger import money
     from wallets.models import Wallet, WalletTransaction
 
     environment = environment_get_or_create(tenant_name="bench", environment_name="live")
@@ -124,7 +124,7 @@ def main() -> int:
 
     from django.utils import timezone
 
-    from wallets.integrity import check_all
+    from wallets.ledger.integrity import check_all
     from wallets.models import WalletTransaction
     from wallets.services.automation import credits_expire_sweep
 

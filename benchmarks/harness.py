@@ -115,7 +115,7 @@ def bulk_wallets(environment, count: int, *, lots: list[Lot] = (), prefix: str =
     from django.utils import timezone as dj_timezone
 
     from core.ids import new_id
-    from wallets.ledger import PURCHASED_REASONS
+    from wallets.ledger.postings import PURCHASED_REASONS
     from wallets.models import Wallet
 
     now = dj_timezone.now()

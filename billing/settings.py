@@ -141,7 +141,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
     )
-# Services own their transactions; see wallets/ledger.py.
+# Services own their transactions; see wallets/ledger/postings.py.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 # CACHE (API throttling counters live here, so it must be shared by every web worker)

@@ -14,7 +14,7 @@ os.environ.setdefault("TEST_DATABASE_NAME", f"test_billing_{os.getpid()}")
 # Likewise one Celery queue per run, so a test's worker only takes that run's tasks.
 os.environ.setdefault("CELERY_QUEUE", f"test_{os.getpid()}")
 
-from billing.settings import *  # noqa: E402,F403
+from billing.settings import *  # noqa: F403
 
 # WhiteNoise warns on every request when the static root does not exist; tests that need the
 # collected files run collectstatic themselves.

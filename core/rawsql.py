@@ -141,7 +141,7 @@ def fetch_together(statements: list[tuple[str, list]]) -> list[list[tuple]]:
     """
     with pipeline(), contextlib.ExitStack() as stack:
         cursors = [stack.enter_context(connection.cursor()) for _ in statements]
-        for cursor, (sql, params) in zip(cursors, statements):
+        for cursor, (sql, params) in zip(cursors, statements, strict=True):
             cursor.execute(sql, params)
         return [cursor.fetchall() for cursor in cursors]
 

@@ -95,7 +95,9 @@ def _condition_q(condition: Condition) -> Q:
         raise ValidationFailed(f"filters.field: operator {operator} needs a text field, not {name}", field="filters.field")
     value = condition.values.get(expected)
     if value is None or value == []:
-        raise ValidationFailed(f"filters.value: operator {operator} on {name} needs a non-empty value.{expected}", field="filters.value")
+        raise ValidationFailed(
+            f"filters.value: operator {operator} on {name} needs a non-empty value.{expected}", field="filters.value"
+        )
     if operator == "eq":
         return Q(**{name: value})
     if operator == "contains":

@@ -3,10 +3,10 @@
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import inputs
 from core.exceptions import AlreadyExists, InvalidOperation, ValidationFailed
 from customers.models import Customer
 from tenancy.models import Environment
-from wallets import inputs
 
 # Fields a caller may set, with their maximum lengths (the model's columns).
 PROFILE_FIELDS = {
@@ -40,7 +40,9 @@ def _check_profile(fields: dict) -> dict:
     return checked
 
 
-def customer_create(*, environment: Environment, external_id: str, metadata: dict | None = None, actor: str = "", **profile) -> Customer:
+def customer_create(
+    *, environment: Environment, external_id: str, metadata: dict | None = None, actor: str = "", **profile
+) -> Customer:
     """Create a customer. Raises AlreadyExists when ``external_id`` is taken in this environment."""
     unknown = set(profile) - set(PROFILE_FIELDS)
     if unknown:
@@ -70,7 +72,9 @@ def customer_create(*, environment: Environment, external_id: str, metadata: dic
     return customer
 
 
-def customer_update(customer: Customer, *, external_id: str | None = None, metadata: dict | None = None, actor: str = "", **profile) -> Customer:
+def customer_update(
+    customer: Customer, *, external_id: str | None = None, metadata: dict | None = None, actor: str = "", **profile
+) -> Customer:
     """Change a customer's profile; ``metadata``, when given, replaces the whole map."""
     unknown = set(profile) - set(PROFILE_FIELDS)
     if unknown:
@@ -96,12 +100,15 @@ def customer_update(customer: Customer, *, external_id: str | None = None, metad
 
 
 def customer_delete(customer: Customer, *, actor: str = "") -> None:
-    """Delete a customer; refused while one of its wallets is open and holds credits."""
-    from wallets.models import Wallet
+    """Delete a customer; refused while one of its wallets is open and holds credits.
 
+    The wallets are reached through the customer's reverse relation, so this app imports no
+    wallet code (the layers in ARCHITECTURE.md): customers sit below wallets.
+    """
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
-        funded = Wallet.objects.filter(customer=customer, wallet_status=Wallet.Status.ACTIVE, credit_balance__gt=0)
+        wallets = customer.wallets
+        funded = wallets.filter(wallet_status=wallets.model.Status.ACTIVE, credit_balance__gt=0)
         if funded.exists():
             raise InvalidOperation(
                 "The customer has an active wallet with credits; terminate it first",

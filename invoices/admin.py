@@ -17,8 +17,8 @@ from core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
 from core.exceptions import ServiceError
 from invoices import services
 from invoices.models import Invoice, InvoiceLineItem, Payment
-from wallets.admin_actions import admin_actor
-from wallets.admin_display import credits, link
+from wallets.admin.actions import admin_actor
+from wallets.admin.display import credits, link
 
 
 class LineItemInline(ReadOnlyTabularInline):
@@ -35,7 +35,9 @@ class PaymentInline(ReadOnlyTabularInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyModelAdmin):
-    list_display = ["invoice_number", "customer", "wallet_link", "amount", "invoice_status", "payment_status", "billing_reason", "created_at"]
+    list_display = [
+        "invoice_number", "customer", "wallet_link", "amount", "invoice_status", "payment_status", "billing_reason", "created_at"
+    ]
     list_filter = ["invoice_status", "payment_status", "billing_reason", "currency"]
     search_fields = ["id", "invoice_number", "customer__external_id", "customer__email", "wallet__id", "idempotency_key"]
     list_select_related = ["customer", "wallet"]
@@ -76,7 +78,12 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
         if invoice is None or not self.has_view_permission(request, invoice):
             raise PermissionDenied
         lines = [
-            {"name": line.display_name, "quantity": credits(line.quantity), "unit": credits(line.unit_amount), "amount": credits(line.amount)}
+            {
+                "name": line.display_name,
+                "quantity": credits(line.quantity),
+                "unit": credits(line.unit_amount),
+                "amount": credits(line.amount),
+            }
             for line in invoice.line_items.all()
         ]
         totals = {"due": credits(invoice.amount_due), "paid": credits(invoice.amount_paid)}

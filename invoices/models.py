@@ -7,8 +7,8 @@ from django.utils import timezone
 from core.ids import prefixed_id_field
 from customers.models import Customer
 from tenancy.models import Environment, Tenant
+from wallets.ledger.money import credits_field, rate_field
 from wallets.models import Wallet, WalletTransaction
-from wallets.money import credits_field, rate_field
 
 
 class Invoice(models.Model):
@@ -117,7 +117,7 @@ class Payment(models.Model):
     currency = models.CharField(max_length=3)
     payment_method_type = models.CharField(max_length=20, choices=MethodType, default=MethodType.OFFLINE)
     payment_status = models.CharField(max_length=20, default="SUCCEEDED", editable=False)
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001  NULL = no key; the unique index allows many
     metadata = models.JSONField(default=dict, blank=True)
     succeeded_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

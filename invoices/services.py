@@ -10,9 +10,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from core import inputs
 from core.exceptions import InvalidOperation, ValidationFailed
 from invoices.models import Invoice, InvoiceLineItem, Payment
-from wallets import inputs, ledger, money
+from wallets.ledger import money, postings
 from wallets.models import Wallet, WalletTransaction
 
 
@@ -69,7 +70,7 @@ def purchase_invoice_issue(
 
 
 def _lock(invoice: Invoice) -> tuple[Wallet, Invoice]:
-    wallet = ledger.lock_wallet(invoice.wallet_id)
+    wallet = postings.lock_wallet(invoice.wallet_id)
     return wallet, Invoice.objects.select_for_update().select_related("wallet_transaction").get(pk=invoice.pk)
 
 
@@ -98,7 +99,9 @@ def invoice_pay(
             earlier = Payment.objects.filter(environment_id=invoice.environment_id, idempotency_key=idempotency_key).first()
             if earlier is not None:
                 if earlier.invoice_id != invoice.id:
-                    raise InvalidOperation("This idempotency key paid another invoice", details={"invoice_id": earlier.invoice_id})
+                    raise InvalidOperation(
+                        "This idempotency key paid another invoice", details={"invoice_id": earlier.invoice_id}
+                    )
                 return earlier
         if invoice.invoice_status == Invoice.Status.VOIDED:
             raise InvalidOperation("The invoice is voided and cannot be paid", details={"invoice_id": invoice.id})
@@ -106,7 +109,8 @@ def invoice_pay(
             raise InvalidOperation("The invoice is already paid", details={"invoice_id": invoice.id})
         if amount is not None and amount != invoice.amount_remaining:
             raise ValidationFailed(
-                f"amount must equal the amount due ({money.format_decimal(invoice.amount_remaining)}); partial payments are not accepted",
+                f"amount must equal the amount due ({money.format_decimal(invoice.amount_remaining)});"
+                " partial payments are not accepted",
                 field="amount",
             )
         payment = Payment.objects.create(
@@ -128,7 +132,7 @@ def invoice_pay(
         invoice.updated_at = now
         invoice.updated_by = actor
         invoice.save(update_fields=["amount_paid", "payment_status", "paid_at", "updated_at", "updated_by"])
-        ledger.complete_pending_credit(wallet, invoice.wallet_transaction, actor=actor, now=now)
+        postings.complete_pending_credit(wallet, invoice.wallet_transaction, actor=actor, now=now)
     return payment
 
 
@@ -146,5 +150,5 @@ def invoice_void(invoice: Invoice, *, actor: str = "") -> Invoice:
         invoice.updated_at = now
         invoice.updated_by = actor
         invoice.save(update_fields=["invoice_status", "voided_at", "updated_at", "updated_by"])
-        ledger.fail_pending_credit(wallet, invoice.wallet_transaction, actor=actor, now=now)
+        postings.fail_pending_credit(wallet, invoice.wallet_transaction, actor=actor, now=now)
     return invoice

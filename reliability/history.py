@@ -19,7 +19,7 @@ connection, 5xx). ``check_history`` then compares the history with the ledger:
 - freezes and unfreezes, keyed by their unique ``reason``, follow the same three rules;
 - no answer is a 5xx other than 503 (a dependency down: retry).
 
-The caller adds wallets.integrity's verdict (no drift). ``python -m reliability.history`` runs
+The caller adds wallets.ledger.integrity's verdict (no drift). ``python -m reliability.history`` runs
 the whole thing on a scratch database and a gunicorn of its own (see ``main``).
 """
 
@@ -407,10 +407,10 @@ def ledger_snapshot(environment_id: str) -> tuple[list[LedgerRow], Counter]:
 
 
 def verify(world: World, history: list[dict]) -> Verdict:
-    """The history checker plus wallets.integrity on the environment's wallets."""
+    """The history checker plus wallets.ledger.integrity on the environment's wallets."""
     from django.db import connection
 
-    from wallets import integrity
+    from wallets.ledger import integrity
 
     # An audit of a long run reads a hot wallet's tens of thousands of rows: lift the web
     # requests' statement timeout for this session (PostgreSQL only; a no-op elsewhere).

@@ -207,6 +207,6 @@ def touch_last_used(api_key: ApiKey) -> None:
     remembers its own stamps, so a remembered row cannot make it stamp again and again.
     """
     now = timezone.now()
-    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > LAST_USED_EVERY_SECONDS:
-        if key_cache.claim_stamp(api_key.key_hash, LAST_USED_EVERY_SECONDS):
-            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    due = api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > LAST_USED_EVERY_SECONDS
+    if due and key_cache.claim_stamp(api_key.key_hash, LAST_USED_EVERY_SECONDS):
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)

@@ -38,7 +38,7 @@ def ledger_may_drift():
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     """After every passing test that used the database, the ledger must still add up
-    (wallets.integrity, the checks of ``manage.py check_ledger``), so every test doubles as a
+    (wallets.ledger.integrity, the checks of ``manage.py check_ledger``), so every test doubles as a
     check that the write path kept its invariants. A test that corrupts the ledger on purpose,
     to prove something notices, asks for ``ledger_may_drift``."""
     result = yield
@@ -46,7 +46,7 @@ def pytest_runtest_call(item):
     if (item.get_closest_marker("django_db") or _DB_FIXTURES & fixtures) and "ledger_may_drift" not in fixtures:
         from django.db import connection
 
-        from wallets import integrity
+        from wallets.ledger import integrity
 
         if not connection.needs_rollback:  # a test that ends inside a failed transaction has nothing committed to check
             problems = integrity.check_all()

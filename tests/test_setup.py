@@ -32,7 +32,7 @@ from kombu.utils.imports import symbol_by_name
 from customers.models import Customer
 from tenancy.models import ApiKey, Environment, Tenant
 from tenancy.services import api_key_hash, api_key_revoke
-from wallets import integrity
+from wallets.ledger import integrity
 from wallets.models import Wallet, WalletTransaction
 
 ROOT = Path(__file__).resolve().parent.parent

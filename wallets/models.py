@@ -1,6 +1,6 @@
 """Wallets and their ledger.
 
-- ``Wallet`` caches the balance; only ``wallets.ledger`` writes it, under the wallet's row lock.
+- ``Wallet`` caches the balance; only ``wallets.ledger.postings`` writes it, under the wallet's row lock.
 - ``WalletTransaction`` is the append-only ledger: one row per credit or debit. Only
   ``credits_available`` and a pending row's status (with its before/after balances) ever change.
 - ``CreditAllocation`` records which credit lot paid for which debit, and how much.
@@ -18,7 +18,7 @@ from django.utils import timezone
 from core.ids import prefixed_id_field
 from customers.models import Customer
 from tenancy.models import Environment, Tenant
-from wallets.money import ZERO, credits_field, rate_field
+from wallets.ledger.money import ZERO, credits_field, rate_field
 
 
 class Wallet(models.Model):
@@ -58,7 +58,7 @@ class Wallet(models.Model):
     credit_balance = credits_field()
     # Currency value of credit_balance: always round(credit_balance × conversion_rate, 9).
     balance = credits_field()
-    # Credits still held by completed PURCHASED_* credits, expired or not; wallets.ledger keeps it
+    # Credits still held by completed PURCHASED_* credits, expired or not; wallets.ledger.postings keeps it
     # with the balance. The balance breakdown reads it instead of summing every open lot: the
     # free part is max(credit_balance, 0) minus this (wallets.selectors.credits_breakdown).
     purchased_credits_available = credits_field()
@@ -83,7 +83,7 @@ class Wallet(models.Model):
     updated_by = models.CharField(max_length=100, blank=True)
 
     class Meta:
-        # One permission per support action in the admin (wallets.admin); the "Support" and
+        # One permission per support action in the admin (wallets.admin.wallet); the "Support" and
         # "Finance" groups that hold them are created by migration 0004.
         permissions = [
             ("top_up_wallet", "Can top up wallets (up to SUPPORT_TOP_UP_LIMIT credits each)"),
@@ -200,7 +200,7 @@ class WalletTransaction(models.Model):
     reference_id = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True)
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001  NULL = no key; the unique index allows many
     # SHA-256 of the operation and its parameters: a replay must match it, or it is a conflict.
     request_fingerprint = models.CharField(max_length=64, blank=True)
     parent_transaction = models.ForeignKey(

@@ -22,7 +22,7 @@ from core import rawsql
 from core.exceptions import NotFound, ValidationFailed
 from customers import selectors as customer_selectors
 from customers.models import Customer
-from wallets import ledger, money
+from wallets.ledger import money, postings
 from wallets.models import Wallet, WalletTransaction
 
 # Ids are at most 50 characters (core.ids); anything longer, or holding characters a database
@@ -37,7 +37,7 @@ def _usable_id(value: str) -> bool:
 @functools.cache
 def _wallet_sql() -> str:
     return (
-        f"SELECT {rawsql.columns(Wallet)}, {ledger.expired_holdings_columns()} FROM wallets_wallet"
+        f"SELECT {rawsql.columns(Wallet)}, {postings.expired_holdings_columns()} FROM wallets_wallet"
         " WHERE wallets_wallet.environment_id = %s AND wallets_wallet.id = %s AND wallets_wallet.status = 'published'"
     )
 
@@ -46,7 +46,7 @@ def wallet_get(*, environment_id: str, wallet_id: str) -> Wallet:
     """The wallet with this id in the environment, whatever its status; NotFound otherwise.
 
     On every wallet route's path, so written out in SQL (core.rawsql says why); it also reads
-    what the breakdown needs (wallets.ledger.read_expired_holdings), so rendering asks nothing more.
+    what the breakdown needs (wallets.ledger.postings.read_expired_holdings), so rendering asks nothing more.
     """
     now = timezone.now()
     at = connection.ops.adapt_datetimefield_value(now)
@@ -54,7 +54,7 @@ def wallet_get(*, environment_id: str, wallet_id: str) -> Wallet:
     if not rows:
         raise NotFound("Wallet not found", details={"wallet_id": wallet_id})
     wallet = rawsql.instance(Wallet, rows[0])
-    ledger.read_expired_holdings(wallet, rows[0], rawsql.width(Wallet), now=now)
+    postings.read_expired_holdings(wallet, rows[0], rawsql.width(Wallet), now=now)
     return wallet
 
 
@@ -108,7 +108,7 @@ def wallet_owner_get(*, environment_id: str, customer_id: str | None = None, loo
 def _customer_wallets_sql(column: str) -> str:
     # One row per active wallet; a customer without one still gives a row (all wallet columns NULL).
     return (
-        f"SELECT customers_customer.id, {rawsql.columns(Wallet)}, {ledger.expired_holdings_columns()}"
+        f"SELECT customers_customer.id, {rawsql.columns(Wallet)}, {postings.expired_holdings_columns()}"
         " FROM customers_customer"
         " LEFT JOIN wallets_wallet ON wallets_wallet.customer_id = customers_customer.id"
         " AND wallets_wallet.environment_id = customers_customer.environment_id"
@@ -138,7 +138,7 @@ def customer_active_wallets(
     for row in rows:
         if row[1] is not None:  # None: the customer has no active wallet
             wallet = rawsql.instance(Wallet, row, 1)
-            ledger.read_expired_holdings(wallet, row, 1 + rawsql.width(Wallet), now=now)
+            postings.read_expired_holdings(wallet, row, 1 + rawsql.width(Wallet), now=now)
             wallets.append(wallet)
     return wallets
 
@@ -167,10 +167,10 @@ def credits_breakdown(wallets, *, now: datetime | None = None) -> dict[str, Cred
     """Spendable credits per wallet, split into purchased (PURCHASED_*) and free (the rest).
 
     Read from each wallet's own totals: its lots hold max(credit_balance, 0) credits (invariant
-    I2 of wallets.integrity), purchased_credits_available of them purchased. Lots past their
+    I2 of wallets.ledger.integrity), purchased_credits_available of them purchased. Lots past their
     expiry that the sweep has not reached yet still hold credits a debit cannot spend, so what
     they hold is taken off. A wallet read by wallet_get, customer_active_wallets or
-    wallets.ledger.lock_wallet carries that already (as of its reading); for the others, one
+    wallets.ledger.postings.lock_wallet carries that already (as of its reading); for the others, one
     grouped query over the expiring-lots index, whose cost follows those lots, never every
     lot a wallet holds.
     """
@@ -179,7 +179,7 @@ def credits_breakdown(wallets, *, now: datetime | None = None) -> dict[str, Cred
     expired = {wallet.id: wallet.expired_holdings for wallet in wallets if hasattr(wallet, "expired_holdings")}
     unknown = [wallet.id for wallet in wallets if wallet.id not in expired]
     if unknown:
-        reasons = [str(reason) for reason in ledger.PURCHASED_REASONS]
+        reasons = [str(reason) for reason in postings.PURCHASED_REASONS]
         rows = rawsql.fetch(
             _expired_holdings_sql(len(unknown)),
             [*reasons, *reasons, *unknown, connection.ops.adapt_datetimefield_value(now)],

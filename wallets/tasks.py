@@ -1,34 +1,33 @@
 """Celery entry points for wallets. Each task calls one service; the services hold the rules.
 
 All tasks are safe to run twice: the sweeps read what is still due, and every ledger write
-they make carries a deterministic idempotency key.
+they make carries a deterministic idempotency key. Task names are their import paths
+(wallets.tasks.<function>): the beat schedules stored in the database refer to them.
 """
 
 from celery import shared_task
 from celery.utils.log import get_task_logger
-from django.db import OperationalError
+from django.db import OperationalError, transaction
+
+from wallets.ledger.hooks import Posted
+from wallets.models import WalletTransaction
+from wallets.services import automation
 
 logger = get_task_logger(__name__)
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, ignore_result=True)
 def wallet_auto_top_up_task(wallet_id: str, trigger_id: str) -> None:
-    from wallets.services import automation
-
     automation.wallet_auto_top_up(wallet_id, trigger_id=trigger_id)
 
 
 @shared_task(ignore_result=True, expires=240)
 def auto_top_up_sweep_task() -> int:
-    from wallets.services import automation
-
     return automation.auto_top_up_sweep()
 
 
 @shared_task(ignore_result=True, expires=600)
 def credits_expire_sweep_task() -> int:
-    from wallets.services import automation
-
     result = automation.credits_expire_sweep()
     logger.info(
         "credit expiry sweep: %s credits expired in %s wallets (%s batches, longest lock %.1f ms)",
@@ -39,6 +38,21 @@ def credits_expire_sweep_task() -> int:
 
 @shared_task(ignore_result=True, expires=50)
 def wallets_unfreeze_due_task() -> int:
-    from wallets.services import automation
-
     return automation.wallets_unfreeze_due()
+
+
+def queue_auto_top_up(posted: Posted) -> None:
+    """A listener of wallets.ledger.hooks: a debit that leaves its wallet due an auto top-up
+    queues one evaluation once its transaction commits (never if it rolls back)."""
+    last = posted.rows[-1]
+    if not (posted.balance_moved and last.type == WalletTransaction.Type.DEBIT and automation.auto_top_up_due(posted.wallet)):
+        return
+    wallet_id, trigger_id = posted.wallet.id, last.id
+
+    def enqueue():
+        try:
+            wallet_auto_top_up_task.delay(wallet_id, trigger_id)
+        except Exception:  # the broker is down: the periodic sweep will find this wallet
+            logger.warning("could not queue auto top-up of %s; the sweep will pick it up", wallet_id, exc_info=True)
+
+    transaction.on_commit(enqueue)

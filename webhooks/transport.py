@@ -59,7 +59,10 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Outcome:
     if refusal:
         return Outcome(status_code=None, duration_ms=0, error=refusal)
     request = urllib.request.Request(
-        url, data=body, method="POST", headers={"content-type": "application/json", "user-agent": "wallet-ledger-webhooks/1", **headers}
+        url,
+        data=body,
+        method="POST",
+        headers={"content-type": "application/json", "user-agent": "wallet-ledger-webhooks/1", **headers},
     )
     try:
         with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:

@@ -12,10 +12,10 @@ from rest_framework import serializers
 from core.api.fields import QuerySerializer, StrictCharField, StrictDateTimeField, StrictIntegerField
 from core.api.pagination import MAX_LIMIT, MAX_OFFSET
 from core.api.schema import list_envelope
+from core.inputs import MAX_METADATA_ENTRIES, MAX_METADATA_KEY_LENGTH, MAX_METADATA_VALUE_LENGTH
 from customers.models import Customer
 from customers.selectors import FILTERABLE_FIELDS, SORTABLE_FIELDS, Condition, CustomerQuery
 from customers.services import PROFILE_FIELDS
-from wallets.inputs import MAX_METADATA_ENTRIES, MAX_METADATA_KEY_LENGTH, MAX_METADATA_VALUE_LENGTH
 
 ORDERS = ["asc", "desc"]
 

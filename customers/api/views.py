@@ -8,7 +8,6 @@ from rest_framework.response import Response
 from core.api.pagination import page_envelope, parse_page
 from core.exceptions import ValidationFailed
 from customers import selectors, services
-from customers.models import Customer
 from customers.api.serializers import (
     CustomerCreateInputSerializer,
     CustomerListQuerySerializer,
@@ -18,6 +17,7 @@ from customers.api.serializers import (
     CustomerUpdateInputSerializer,
     CustomerUpdateQuerySerializer,
 )
+from customers.models import Customer
 
 ID_PARAMETER = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The customer's id (cust_...).")
 TAGS = ["Customers"]

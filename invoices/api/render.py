@@ -2,7 +2,7 @@
 
 from invoices.models import Invoice, Payment
 from wallets.api.render import timestamp
-from wallets.money import format_decimal
+from wallets.ledger.money import format_decimal
 
 
 def invoice_data(invoice: Invoice) -> dict:

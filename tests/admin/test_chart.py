@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta, timezone as dt_timezone
 from decimal import Decimal
 
-from wallets.admin_display import CHART_HEIGHT, balance_chart_svg
+from wallets.admin.display import CHART_HEIGHT, balance_chart_svg
 
 T0 = datetime(2026, 1, 1, tzinfo=dt_timezone.utc)
 

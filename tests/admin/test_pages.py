@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from tests.admin.flows import WALLETS_URL
 from wallets import services
-from wallets.admin_display import change_url
+from wallets.admin.display import change_url
 from wallets.models import Wallet, WalletTransaction
 
 pytestmark = pytest.mark.django_db
@@ -145,7 +145,7 @@ def test_ledger_pages_through_all_rows_newest_first(support, busy_wallet):
 
 
 def test_chart_is_bounded_to_the_latest_points(support, busy_wallet, monkeypatch):
-    monkeypatch.setattr("wallets.admin.CHART_POINTS", 10)
+    monkeypatch.setattr("wallets.admin.wallet.CHART_POINTS", 10)
 
     page = support.get(f"{WALLETS_URL}{busy_wallet.pk}/change/").content.decode()
 

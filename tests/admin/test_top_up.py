@@ -8,7 +8,7 @@ from django.contrib.admin.models import LogEntry
 
 from tests.admin.flows import REQUEST_ID, apply, messages_of, post_step
 from wallets import services
-from wallets.admin_display import change_url
+from wallets.admin.display import change_url
 
 pytestmark = pytest.mark.django_db
 
@@ -196,7 +196,7 @@ def test_back_button_returns_to_the_filled_form(support, funded_wallet):
 
 
 def test_more_wallets_than_one_page_handles_are_refused_whole(support, make_customer, make_wallet, monkeypatch):
-    monkeypatch.setattr("wallets.admin_actions.MAX_WALLETS", 2)
+    monkeypatch.setattr("wallets.admin.actions.MAX_WALLETS", 2)
     wallets = [make_wallet(owner=make_customer()) for _ in range(3)]
 
     response = support.post(

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tests.admin.flows import TRANSACTIONS_URL
 from wallets import services
-from wallets.admin_export import COLUMNS
+from wallets.admin.export import COLUMNS
 from wallets.models import WalletTransaction
 
 pytestmark = pytest.mark.django_db

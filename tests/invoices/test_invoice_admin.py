@@ -85,7 +85,7 @@ def test_overview_counts_pending_invoices_and_the_ledger_links_to_them(invoice):
 
 
 def test_support_can_start_an_invoiced_purchase_from_the_top_up_form():
-    from wallets.forms import ADMIN_TOP_UP_REASONS
+    from wallets.admin.forms import ADMIN_TOP_UP_REASONS
 
     assert "PURCHASED_CREDIT_INVOICED" in ADMIN_TOP_UP_REASONS
 

@@ -10,7 +10,7 @@ from core.exceptions import InvalidOperation, ValidationFailed
 from invoices.models import Invoice
 from invoices.services import invoice_pay, invoice_void
 from wallets import services
-from wallets.integrity import check_wallet
+from wallets.ledger.integrity import check_wallet
 from wallets.models import Wallet, WalletTransaction
 
 D = Decimal

@@ -24,7 +24,8 @@ from rest_framework.test import APIClient
 from customers.services import customer_create
 from reliability import corpus
 from tenancy.services import api_key_create, api_key_revoke
-from wallets import money, services
+from wallets import services
+from wallets.ledger import money
 from wallets.models import Wallet
 
 pytestmark = pytest.mark.django_db

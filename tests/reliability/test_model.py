@@ -6,7 +6,7 @@ clock jumps, the expiry sweep, freeze/unfreeze, terminate and key replays (same 
 parameters). reliability/model.py predicts each answer: the exact refusal, or the balance after,
 the lots a debit draws on in order and the lots expired on the way. After every step every
 wallet's balance, status, row count and every lot's remaining credits must equal the model's;
-after every program wallets.integrity must find no drift.
+after every program wallets.ledger.integrity must find no drift.
 
 Time: ``django.utils.timezone.now`` is a fake clock for the run (the services read the time
 only through it), ticking one second per step and jumping hours at a time in ``advance``.
@@ -35,7 +35,8 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 from core.exceptions import ServiceError
 from customers.services import customer_create
 from reliability.model import Contract, FifoContract, Refusal
-from wallets import integrity, services
+from wallets import services
+from wallets.ledger import integrity
 from wallets.models import Wallet, WalletTransaction
 from wallets.services import automation
 

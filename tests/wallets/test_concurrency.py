@@ -2,7 +2,7 @@
 
 Real threads, each on its own database connection, hammer a hot wallet and a few cold ones
 with random top-ups, debits (overdrawing manual debits included), replays and conflicting
-replays. Afterwards wallets.integrity audits every invariant, and an independent tally of
+replays. Afterwards wallets.ledger.integrity audits every invariant, and an independent tally of
 what the callers were told (ok / refused) must match the stored balances exactly.
 
 The negative controls prove the harness has teeth, with the test-only setting
@@ -26,7 +26,8 @@ from django.utils import timezone
 
 from core.exceptions import AlreadyExists, InvalidOperation, ServiceError
 from tests.wallets.services.concurrently import run_together
-from wallets import integrity, money, services
+from wallets import services
+from wallets.ledger import integrity, money
 from wallets.models import WalletTransaction
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -131,7 +131,7 @@ def test_wallet_currency_must_be_lower_case(wallet):
 @pytest.mark.usefixtures("ledger_may_drift")  # rows written past the ledger, on purpose
 def test_balance_must_be_credit_balance_times_rate(make_wallet):
     wallet = make_wallet(conversion_rate=D("1.5"))
-    # PostgreSQL's round() agrees with wallets.money: 1.5 × 0.000000001 → 0.000000002, half away from zero.
+    # PostgreSQL's round() agrees with wallets.ledger.money: 1.5 × 0.000000001 → 0.000000002, half away from zero.
     assert sql("UPDATE wallets_wallet SET credit_balance = 0.000000001, balance = 0.000000002 WHERE id = %s", [wallet.id]) == 1
     refused(
         "wallet_balance_is_credits_times_rate",

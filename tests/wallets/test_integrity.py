@@ -1,4 +1,4 @@
-"""wallets.integrity and ``manage.py check_ledger``: silent on a healthy ledger, loud on every kind of drift.
+"""wallets.ledger.integrity and ``manage.py check_ledger``: silent on a healthy ledger, loud on every kind of drift.
 
 The drift tests corrupt a real ledger with raw SQL. The database refuses most corruption (see
 test_constraints.py), so each test first switches off the guard in its way: the append-only
@@ -18,7 +18,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
 from tests.wallets.services.builders import build_busy_ledger
-from wallets import integrity, ledger, money, services
+from wallets import services
+from wallets.ledger import integrity, money, postings
 from wallets.models import CreditAllocation, WalletTransaction
 
 # Every test here corrupts the ledger on purpose, to show the checker sees it.
@@ -87,17 +88,17 @@ def test_pending_credit_counts_nowhere_until_it_completes(wallet, credit):
     """A pending credit holds no credits and no sequence; completing it extends the chain."""
     credit(10)
     with transaction.atomic():
-        locked = ledger.lock_wallet(wallet.pk)
-        pending = ledger.post_credit(
+        locked = postings.lock_wallet(wallet.pk)
+        pending = postings.post_credit(
             locked,
-            ledger.Posting(credits=Decimal("5"), reason="PURCHASED_CREDIT_INVOICED", actor="t", now=locked.updated_at),
+            postings.Posting(credits=Decimal("5"), reason="PURCHASED_CREDIT_INVOICED", actor="t", now=locked.updated_at),
             pending=True,
         )
     assert pending.sequence is None
     assert integrity.check_wallet(wallet) == []
     with transaction.atomic():
-        locked = ledger.lock_wallet(wallet.pk)
-        ledger.complete_pending_credit(locked, WalletTransaction.objects.get(pk=pending.pk), actor="t", now=locked.updated_at)
+        locked = postings.lock_wallet(wallet.pk)
+        postings.complete_pending_credit(locked, WalletTransaction.objects.get(pk=pending.pk), actor="t", now=locked.updated_at)
     wallet.refresh_from_db()
     assert (wallet.credit_balance, wallet.transaction_count) == (Decimal("15"), 2)
     assert integrity.check_wallet(wallet) == []

@@ -1,4 +1,4 @@
-"""wallets.money: wire parsing and formatting, column shapes, and rounding half away from zero.
+"""wallets.ledger.money: wire parsing and formatting, column shapes, and rounding half away from zero.
 
 The rounding tests compare against an independent integer reference: credits are counted in
 billionths and rates in hundred-thousandths, so every product and quotient is exact integer
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from core.exceptions import ValidationFailed
-from wallets import money
+from wallets.ledger import money
 
 D = Decimal
 BILLIONTH = 10**9

@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from tests.workers.receiver import WebhookReceiver
-from wallets import events, services
+from wallets import services
+from wallets.services import events
 from wallets.models import AlertLog
 from webhooks import services as webhooks
 from webhooks import signing

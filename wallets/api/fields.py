@@ -2,7 +2,7 @@
 
 - ``WireDecimalField`` reads a decimal the way the contract allows (JSON string or exact number);
 - ``StrictBooleanField`` takes only true/false (as core.api.fields does for integers);
-- ``MetadataField`` applies the ledger's metadata rules (wallets.inputs);
+- ``MetadataField`` applies the ledger's metadata rules (core.inputs);
 - ``DecimalString`` only documents a decimal in a response: responses are plain dicts
   built by wallets.api.render.
 """
@@ -14,8 +14,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core import inputs
 from core.exceptions import ValidationFailed
-from wallets import inputs, money
+from wallets.ledger import money
 
 DECIMAL_PATTERN = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 DECIMAL_OUTPUT_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
@@ -69,7 +70,7 @@ class WireDecimalField(serializers.Field):
 
 @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}, "example": {"plan": "pro"}})
 class MetadataField(serializers.Field):
-    """A flat object of string values (wallets.inputs.check_metadata)."""
+    """A flat object of string values (core.inputs.check_metadata)."""
 
     def to_internal_value(self, data) -> dict[str, str]:
         try:

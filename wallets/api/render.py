@@ -7,13 +7,13 @@ test checks the two agree.
 """
 
 from collections.abc import Iterable
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from customers.api.serializers import CustomerSerializer
 from tenancy.models import ApiKey
 from wallets import selectors
+from wallets.ledger.money import format_decimal
 from wallets.models import Wallet, WalletTransaction
-from wallets.money import format_decimal
 
 ZERO = "0"
 AUTO_TOPUP_DISABLED = "disabled"
@@ -24,7 +24,7 @@ def timestamp(value: datetime | None) -> str | None:
     """RFC 3339 in UTC with a ``Z`` (fractional seconds only when there are some)."""
     if value is None:
         return None
-    return value.astimezone(dt_timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _auto_topup(wallet: Wallet) -> dict:
@@ -169,7 +169,7 @@ def transactions_data(rows: Iterable[WalletTransaction], *, expand: frozenset = 
     if "customer" in expand:
         # Each customer once, however many of its rows are on the page.
         unique = {row.customer_id: row.customer for row in rows}
-        customers = dict(zip(unique, CustomerSerializer(list(unique.values()), many=True).data))
+        customers = dict(zip(unique, CustomerSerializer(list(unique.values()), many=True).data, strict=True))
     if "wallet" in expand:
         unique = {row.wallet_id: row.wallet for row in rows}
         breakdowns = selectors.credits_breakdown(unique.values())

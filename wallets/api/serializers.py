@@ -10,13 +10,13 @@ they are never used to render, and a contract test keeps the two in step.
 
 from rest_framework import serializers
 
+from core import inputs
 from core.api.fields import QuerySerializer, StrictCharField, StrictDateTimeField, StrictIntegerField
 from core.api.pagination import MAX_LIMIT, MAX_OFFSET
 from core.api.schema import list_envelope
 from customers.api.serializers import CustomerSerializer
-from wallets import alerts, inputs
 from wallets.api.fields import AnyObjectField, DecimalString, MetadataField, StrictBooleanField, WireDecimalField
-from wallets.idempotency import MAX_KEY_LENGTH
+from wallets.ledger.idempotency import MAX_KEY_LENGTH
 from wallets.models import TransactionReason, Wallet, WalletTransaction
 from wallets.selectors import (
     FILTER_OPERATORS,
@@ -26,7 +26,7 @@ from wallets.selectors import (
     SortField,
     TransactionQuery,
 )
-from wallets.services import TOP_UP_REASONS
+from wallets.services import TOP_UP_REASONS, alerts
 
 ORDERS = ["asc", "desc"]
 PRICE_TYPES = ["ALL", "USAGE", "FIXED"]
@@ -279,7 +279,9 @@ class TransactionFilterInputSerializer(_PageInputSerializer):
     priority = _optional(StrictIntegerField, min_value=0, max_value=inputs.MAX_PRIORITY)
     created_by = _optional(StrictCharField, allow_blank=True, max_length=100, help_text="The API key id that wrote the row.")
     status = _optional(serializers.ChoiceField, choices=ENTITY_STATUSES, allow_blank=True)
-    expand = _optional(StrictCharField, allow_blank=True, max_length=200, help_text="Comma list of customer, wallet, created_by_user.")
+    expand = _optional(
+        StrictCharField, allow_blank=True, max_length=200, help_text="Comma list of customer, wallet, created_by_user."
+    )
 
     class Meta:
         ref_name = "WalletTransactionQuery"

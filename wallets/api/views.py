@@ -11,9 +11,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.response import Response
 
+from core import inputs
 from core.api.pagination import page_envelope, parse_page
 from core.exceptions import NotFound, ValidationFailed
-from wallets import inputs, selectors, services
+from wallets import selectors, services
 from wallets.api import render
 from wallets.api.serializers import (
     CustomerWalletResponseSerializer,
@@ -383,7 +384,9 @@ class WalletViewSet(_WalletApiView):
     )
     def real_time_balance(self, request, id):
         wallet = self.get_object()
-        parse_expand(self.parsed(WalletBalanceQuerySerializer, request.query_params).validated_data.get("expand"), WALLET_EXPANSIONS)
+        parse_expand(
+            self.parsed(WalletBalanceQuerySerializer, request.query_params).validated_data.get("expand"), WALLET_EXPANSIONS
+        )
         return Response(render.with_real_time_balance(render.one_wallet_data(wallet), wallet))
 
     @extend_schema(
@@ -469,7 +472,7 @@ class CustomerWalletViewSet(_WalletApiView):
         )
         items = render.wallets_data(wallets, is_cached_fallback=False)
         if data.get("include_real_time_balance"):
-            items = [render.with_real_time_balance(item, wallet) for item, wallet in zip(items, wallets)]
+            items = [render.with_real_time_balance(item, wallet) for item, wallet in zip(items, wallets, strict=True)]
         return Response(items)
 
     @extend_schema(

@@ -1,10 +1,14 @@
 """Write-side operations on wallets: the only code that changes a balance or a wallet's status.
 
 Each service validates its arguments before touching the database, then runs in one
-transaction under the wallet's row lock (wallets.ledger.lock_wallet).
+transaction under the wallet's row lock (wallets.ledger.postings.lock_wallet). This is the
+domain layer (ARCHITECTURE.md): it stands on the ledger core and is called by the adapters
+(API, admin, tasks, commands), never the other way round. Besides the services exported here:
+alerts.py (alert settings and states), events.py (webhook payloads), after_posting.py (what
+follows every posting) and automation.py (auto top-ups and the sweeps).
 """
 
-from wallets.ledger import PURCHASED_REASONS
+from wallets.ledger.postings import PURCHASED_REASONS
 from wallets.services.credits import TOP_UP_REASONS, wallet_top_up
 from wallets.services.debits import DEBIT_REASONS, expire_due_lots, wallet_credit_expire, wallet_debit
 from wallets.services.lifecycle import (
@@ -18,10 +22,10 @@ from wallets.services.lifecycle import (
 )
 
 __all__ = [
-    "AutoTopUp",
     "DEBIT_REASONS",
     "PURCHASED_REASONS",
     "TOP_UP_REASONS",
+    "AutoTopUp",
     "current_auto_topup",
     "expire_due_lots",
     "wallet_create",

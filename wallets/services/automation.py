@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from core.exceptions import InvalidOperation
 from invoices.models import Invoice
-from wallets import auto_top_up, ledger
-from wallets.fingerprints import fingerprint
+from wallets.ledger import postings
+from wallets.ledger.fingerprints import fingerprint
 from wallets.models import Wallet, WalletTransaction
 from wallets.services.credits import purchase_on_invoice
 from wallets.services.debits import expire_due_lots
@@ -58,6 +58,21 @@ def _blocked_reason(wallet: Wallet, *, now: datetime) -> str:
     return ""
 
 
+def auto_top_up_due(wallet: Wallet) -> bool:
+    """True when ``wallet`` is due an automatic top-up: active, enabled and at or under its threshold.
+
+    After every debit that leaves a wallet due, one evaluation is queued once the debit commits
+    (wallets.tasks.queue_auto_top_up); the periodic sweep finds any it missed (a lost message,
+    a Redis restart).
+    """
+    return (
+        wallet.wallet_status == Wallet.Status.ACTIVE
+        and wallet.auto_topup_enabled
+        and wallet.auto_topup_threshold is not None
+        and wallet.credit_balance <= wallet.auto_topup_threshold
+    )
+
+
 def wallet_auto_top_up(wallet_id: str, *, trigger_id: str, now: datetime | None = None) -> list[WalletTransaction]:
     """Top up ``wallet_id`` while it is due, at most AUTO_TOP_UP_MAX_PER_EVALUATION times.
 
@@ -67,18 +82,18 @@ def wallet_auto_top_up(wallet_id: str, *, trigger_id: str, now: datetime | None 
     now = now or timezone.now()
     added = []
     with transaction.atomic():
-        wallet = ledger.lock_wallet(wallet_id)
+        wallet = postings.lock_wallet(wallet_id)
         for attempt in range(settings.AUTO_TOP_UP_MAX_PER_EVALUATION):
             key = f"auto_topup:{trigger_id}:{attempt}"
             if WalletTransaction.objects.filter(environment_id=wallet.environment_id, idempotency_key=key).exists():
                 continue  # this step already happened in an earlier run of the same evaluation
-            if not auto_top_up.is_due(wallet):
+            if not auto_top_up_due(wallet):
                 break
             blocked = _blocked_reason(wallet, now=now)
             if blocked:
                 logger.info("auto top-up of %s skipped: %s", wallet.id, blocked)
                 break
-            posting = ledger.Posting(
+            posting = postings.Posting(
                 credits=wallet.auto_topup_amount,
                 reason=Reason.PURCHASED_CREDIT_INVOICED if wallet.auto_topup_invoicing else Reason.PURCHASED_CREDIT_DIRECT,
                 actor=SYSTEM_ACTOR,
@@ -93,7 +108,7 @@ def wallet_auto_top_up(wallet_id: str, *, trigger_id: str, now: datetime | None 
             if wallet.auto_topup_invoicing:  # pending until its invoice is paid, which re-opens the guard
                 added.append(purchase_on_invoice(wallet, posting, billing_reason=Invoice.BillingReason.WALLET_AUTO_TOPUP))
             else:
-                added.append(ledger.post_credit(wallet, posting))
+                added.append(postings.post_credit(wallet, posting))
     if added:
         logger.info("auto top-up of %s: %s credit(s) added after %s", wallet_id, len(added), trigger_id)
     return added
@@ -165,7 +180,7 @@ def _expire_wallet(wallet_id: str, *, now: datetime, cutoff: datetime, result: E
     while True:
         started = timezone.now()
         with transaction.atomic():
-            wallet = ledger.lock_wallet(wallet_id)
+            wallet = postings.lock_wallet(wallet_id)
             rows = expire_due_lots(
                 wallet, now=now, actor=SYSTEM_ACTOR, due_before=cutoff, limit=EXPIRY_LOTS_PER_TRANSACTION
             )

@@ -7,13 +7,14 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from core import inputs
 from core.exceptions import InvalidOperation, ValidationFailed
 from invoices.models import Invoice
 from invoices.services import purchase_invoice_issue
 from tenancy.models import Tenant
-from wallets import inputs, ledger, money
-from wallets.fingerprints import fingerprint
-from wallets.idempotency import LedgerResult, check_client_key, run_idempotent
+from wallets.ledger import money, postings
+from wallets.ledger.fingerprints import fingerprint
+from wallets.ledger.idempotency import LedgerResult, check_client_key, run_idempotent
 from wallets.models import Wallet, WalletTransaction
 
 Reason = WalletTransaction.Reason
@@ -74,7 +75,7 @@ def wallet_top_up(
 
     def write(locked: Wallet) -> WalletTransaction:
         require_active(locked)
-        posting = ledger.Posting(
+        posting = postings.Posting(
             credits=credits,
             amount=amount,
             reason=reason,
@@ -90,7 +91,7 @@ def wallet_top_up(
             priority=priority,
         )
         if not invoiced:
-            return ledger.post_credit(locked, posting)
+            return postings.post_credit(locked, posting)
         return purchase_on_invoice(locked, posting)
 
     result = run_idempotent(
@@ -104,7 +105,7 @@ def wallet_top_up(
 
 
 def purchase_on_invoice(
-    wallet: Wallet, posting: ledger.Posting, *, billing_reason: str = "MANUAL"
+    wallet: Wallet, posting: postings.Posting, *, billing_reason: str = "MANUAL"
 ) -> WalletTransaction:
     """Write a purchased credit and its invoice (the caller holds the wallet lock).
 
@@ -115,7 +116,7 @@ def purchase_on_invoice(
     if not posting.description:
         suffix = "auto-completed" if auto_complete else "pending payment"
         posting = replace(posting, description=f"Purchased credits - {suffix}")
-    row = ledger.post_credit(wallet, posting, pending=not auto_complete)
+    row = postings.post_credit(wallet, posting, pending=not auto_complete)
     purchase_invoice_issue(wallet, row, actor=posting.actor, now=posting.now, billing_reason=billing_reason)
     return row
 

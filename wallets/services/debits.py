@@ -6,10 +6,11 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from core import inputs
 from core.exceptions import InvalidOperation, ValidationFailed
-from wallets import inputs, ledger, money
-from wallets.fingerprints import fingerprint
-from wallets.idempotency import LedgerResult, check_client_key, run_idempotent
+from wallets.ledger import money, postings
+from wallets.ledger.fingerprints import fingerprint
+from wallets.ledger.idempotency import LedgerResult, check_client_key, run_idempotent
 from wallets.models import Wallet, WalletTransaction
 from wallets.services.credits import require_active
 
@@ -49,9 +50,9 @@ def wallet_debit(
     def write(locked: Wallet) -> WalletTransaction:
         require_active(locked)
         expire_due_lots(locked, now=now, actor=actor)
-        return ledger.post_debit(
+        return postings.post_debit(
             locked,
-            ledger.Posting(
+            postings.Posting(
                 credits=credits,
                 reason=reason,
                 actor=actor,
@@ -82,15 +83,17 @@ def expire_due_lots(
     for wallets nobody is using.
     """
     cutoff = due_before or now
-    if ledger.nothing_expired(wallet, cutoff=cutoff):  # read with the lock: no need to look
+    if postings.nothing_expired(wallet, cutoff=cutoff):  # read with the lock: no need to look
         return []
-    lots = ledger.expired_lots(wallet, now=cutoff)
+    lots = postings.expired_lots(wallet, now=cutoff)
     if limit is not None:
         lots = lots[:limit]
-    return ledger.post_expiries(wallet, list(lots), actor=actor, now=now)
+    return postings.post_expiries(wallet, list(lots), actor=actor, now=now)
 
 
-def wallet_credit_expire(lot: WalletTransaction, *, now: datetime | None = None, actor: str = "system") -> WalletTransaction | None:
+def wallet_credit_expire(
+    lot: WalletTransaction, *, now: datetime | None = None, actor: str = "system"
+) -> WalletTransaction | None:
     """Expire one credit lot if it is due and still holds credits; None when there is nothing to do.
 
     Safe to run twice or from two workers at once: it re-reads the lot under the wallet lock,
@@ -98,10 +101,10 @@ def wallet_credit_expire(lot: WalletTransaction, *, now: datetime | None = None,
     """
     now = now or timezone.now()
     with transaction.atomic():
-        wallet = ledger.lock_wallet(lot.wallet_id)
+        wallet = postings.lock_wallet(lot.wallet_id)
         lot = WalletTransaction.objects.get(pk=lot.pk)
         if lot.type != WalletTransaction.Type.CREDIT or lot.expiry_date is None:
             raise InvalidOperation("Only a credit with an expiry date can expire", details={"transaction_id": lot.id})
         if lot.expiry_date > now or lot.credits_available <= 0 or lot.transaction_status != WalletTransaction.Status.COMPLETED:
             return None
-        return ledger.post_expiries(wallet, [lot], actor=actor, now=now)[0]
+        return postings.post_expiries(wallet, [lot], actor=actor, now=now)[0]

@@ -9,12 +9,14 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import inputs
 from core.exceptions import AlreadyExists, InvalidOperation, ValidationFailed
 from customers.models import Customer
-from wallets import alerts, events, inputs, ledger, money
-from wallets.fingerprints import fingerprint
-from wallets.idempotency import LedgerResult
+from wallets.ledger import money, postings
+from wallets.ledger.fingerprints import fingerprint
+from wallets.ledger.idempotency import LedgerResult
 from wallets.models import Wallet, WalletStatusChange, WalletTransaction
+from wallets.services import alerts, events
 from wallets.services.debits import expire_due_lots
 
 Reason = WalletTransaction.Reason
@@ -83,7 +85,11 @@ def wallet_create(
     now = timezone.now()
     currency = check_currency(currency)
     wallet_type = inputs.check_choice(wallet_type, field="wallet_type", choices=Wallet.Type.values)
-    rate = ONE if conversion_rate is None or money.is_zero(conversion_rate) else money.check_rate(conversion_rate, field="conversion_rate")
+    rate = (
+        ONE
+        if conversion_rate is None or money.is_zero(conversion_rate)
+        else money.check_rate(conversion_rate, field="conversion_rate")
+    )
     topup_rate = rate if topup_conversion_rate is None else money.check_rate(topup_conversion_rate, field="topup_conversion_rate")
     name = inputs.check_text(name, field="name", max_length=255) or _default_name(wallet_type, currency)
     description = inputs.check_text(description, field="description", max_length=inputs.MAX_DESCRIPTION_LENGTH)
@@ -125,9 +131,9 @@ def wallet_create(
             wallet.save(force_insert=True)
             if initial_credits is not None:
                 key = f"credit_grant_{secrets.token_hex(16)}"
-                ledger.post_credit(
+                postings.post_credit(
                     wallet,
-                    ledger.Posting(
+                    postings.Posting(
                         credits=initial_credits,
                         reason=Reason.FREE_CREDIT_GRANT,
                         actor=actor,
@@ -260,7 +266,7 @@ def wallet_update(
     if alert_settings is not _UNSET:
         changes["alert_settings"] = alerts.check_alert_settings(alert_settings)
     with transaction.atomic():
-        wallet = ledger.lock_wallet(wallet.pk)
+        wallet = postings.lock_wallet(wallet.pk)
         for field, value in changes.items():
             setattr(wallet, field, value)
         if auto_topup is not None:
@@ -283,7 +289,7 @@ def wallet_freeze(wallet: Wallet, *, reason: str, until: datetime | None = None,
     now = timezone.now()
     until = inputs.check_future(until, field="until", now=now)
     with transaction.atomic():
-        wallet = ledger.lock_wallet(wallet.pk)
+        wallet = postings.lock_wallet(wallet.pk)
         if wallet.wallet_status != Wallet.Status.ACTIVE:
             raise InvalidOperation(f"Only an active wallet can be frozen; this one is {wallet.wallet_status}",
                                    details={"wallet_id": wallet.id, "wallet_status": wallet.wallet_status})
@@ -299,7 +305,7 @@ def wallet_unfreeze(wallet: Wallet, *, reason: str, actor: str = "") -> Wallet:
     reason = inputs.check_text(reason, field="reason", max_length=2000, allow_blank=False)
     now = timezone.now()
     with transaction.atomic():
-        wallet = ledger.lock_wallet(wallet.pk)
+        wallet = postings.lock_wallet(wallet.pk)
         if wallet.wallet_status != Wallet.Status.FROZEN:
             raise InvalidOperation(f"Only a frozen wallet can be unfrozen; this one is {wallet.wallet_status}",
                                    details={"wallet_id": wallet.id, "wallet_status": wallet.wallet_status})
@@ -331,15 +337,15 @@ def wallet_terminate(wallet: Wallet, *, reason: str = "", actor: str = "") -> Le
     reason = inputs.check_text(reason, field="reason", max_length=2000)
     now = timezone.now()
     with transaction.atomic():
-        wallet = ledger.lock_wallet(wallet.pk)
+        wallet = postings.lock_wallet(wallet.pk)
         if wallet.wallet_status == Wallet.Status.CLOSED:
             raise InvalidOperation("Wallet is already terminated", details={"wallet_id": wallet.id})
         expire_due_lots(wallet, now=now, actor=actor)
         row = None
         if wallet.credit_balance > 0:
-            row = ledger.post_debit(
+            row = postings.post_debit(
                 wallet,
-                ledger.Posting(
+                postings.Posting(
                     credits=wallet.credit_balance,
                     reason=Reason.WALLET_TERMINATION,
                     actor=actor,

@@ -4,8 +4,9 @@ from django import template
 from django.utils import timezone
 
 from invoices.models import Invoice
-from wallets import selectors_admin
-from wallets.admin_display import changelist_url, credits as format_credits
+from wallets.admin import selectors
+from wallets.admin.display import changelist_url
+from wallets.admin.display import credits as format_credits
 from wallets.models import Wallet
 
 register = template.Library()
@@ -22,12 +23,12 @@ def support_overview(context) -> dict:
     """The numbers at the top of the admin index, each linking to the wallet list it counts."""
     if not context["request"].user.has_perm("wallets.view_wallet"):
         return {"overview": None}
-    overview = selectors_admin.support_overview(now=timezone.now())
+    overview = selectors.support_overview(now=timezone.now())
     return {
         "overview": overview,
         "outstanding": [(row, changelist_url(Wallet, status="open", currency=row.currency)) for row in overview.outstanding],
         "expiring": [(row, changelist_url(Wallet, expiring="7d", currency=row.currency)) for row in overview.expiring],
-        "expiring_days": selectors_admin.EXPIRING_WINDOW.days,
+        "expiring_days": selectors.EXPIRING_WINDOW.days,
         "in_alarm_url": changelist_url(Wallet, status="open", alert_state__exact=Wallet.AlertState.IN_ALARM),
         "frozen_url": changelist_url(Wallet, status="frozen"),
         "pending_invoices_url": changelist_url(

@@ -1,6 +1,6 @@
 """Fixtures for the service tests: an adjustable clock and a ledger snapshot.
 
-Every test ends with wallets.integrity checking the whole ledger it wrote (tests/conftest.py),
+Every test ends with wallets.ledger.integrity checking the whole ledger it wrote (tests/conftest.py),
 so each scenario doubles as a check that the write path kept its invariants; a test that
 corrupts the ledger on purpose asks for ``ledger_may_drift``.
 """

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from core.exceptions import InvalidOperation
 from tests.wallets.services.concurrently import run_together
-from wallets import integrity, ledger, services
+from wallets import services
+from wallets.ledger import integrity, postings
 from wallets.models import CreditAllocation, WalletTransaction
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +66,7 @@ def test_lot_expiring_at_t_is_not_spendable_at_t(wallet, credit, clock, snapshot
     with pytest.raises(InvalidOperation, match="Insufficient balance"):
         services.wallet_debit(wallet, credits=D("1"), idempotency_key="at-t", reason="INVOICE_PAYMENT")
     assert snapshot() == before, "the refused debit's expiry of the lot must roll back with it"
-    assert not ledger.open_lots(wallet, now=clock.now).exists()
+    assert not postings.open_lots(wallet, now=clock.now).exists()
     clock.set(lot.expiry_date - timedelta(microseconds=1))
     result = services.wallet_debit(wallet, credits=D("1"), idempotency_key="before-t", reason="INVOICE_PAYMENT")
     assert result.transaction.metadata["consumed_credit_tx_ids"] == lot.id
@@ -87,7 +88,7 @@ def test_debit_expires_due_lots_before_a_manual_overdraft(wallet, credit, clock)
 def test_expire_due_lots_respects_its_limit(wallet, credit, clock):
     lots = [expiring(credit, "5", clock, hours=hours) for hours in (1, 2, 3)]
     with transaction.atomic():
-        locked = ledger.lock_wallet(wallet.pk)
+        locked = postings.lock_wallet(wallet.pk)
         expired = services.expire_due_lots(locked, now=lots[-1].expiry_date, limit=2)
     assert [row.reference_id for row in expired] == [lots[0].id, lots[1].id]
     wallet.refresh_from_db()

@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 from core.exceptions import AlreadyExists, ValidationFailed
 from tests.wallets.services.concurrently import run_together
-from wallets import integrity, services
+from wallets import services
+from wallets.ledger import integrity
 from wallets.models import WalletTransaction
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 
 from core.exceptions import ValidationFailed
-from wallets import money, services
+from wallets import services
+from wallets.ledger import money
 
 pytestmark = pytest.mark.django_db
 

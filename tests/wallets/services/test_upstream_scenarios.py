@@ -13,7 +13,9 @@ from django.db import connection
 from core.exceptions import AlreadyExists, InvalidOperation, ValidationFailed
 from customers.models import Customer
 from customers.services import customer_create, customer_delete
-from wallets import inputs, integrity, ledger, services
+from core import inputs
+from wallets import services
+from wallets.ledger import integrity, postings
 from wallets.models import CreditAllocation, Wallet, WalletTransaction
 
 pytestmark = pytest.mark.django_db
@@ -240,7 +242,7 @@ def test_19_debit_everything(wallet):
     assert result.wallet.balance == 0
     assert wallet.transactions.count() == 2
     assert lots(wallet) == [0]
-    assert not ledger.open_lots(wallet, now=result.transaction.created_at).exists()
+    assert not postings.open_lots(wallet, now=result.transaction.created_at).exists()
 
 
 def test_20_priority_one_then_two_and_consumed_ids(wallet):
@@ -293,7 +295,7 @@ def test_23_terminate_forfeits_everything(wallet):
     rows = list(wallet.transactions.order_by("sequence").values_list("type", "transaction_reason", "credit_amount", "credits_available"))
     assert rows == [("credit", "FREE_CREDIT_GRANT", D("1000"), 0), ("debit", "WALLET_TERMINATION", D("1000"), 0)]
     assert result.transaction.idempotency_key == wallet.id
-    assert not ledger.open_lots(wallet, now=result.transaction.created_at).exists()
+    assert not postings.open_lots(wallet, now=result.transaction.created_at).exists()
 
 
 def test_24_terminate_again_is_invalid(wallet, snapshot):

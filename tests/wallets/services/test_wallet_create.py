@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from core.exceptions import AlreadyExists, ValidationFailed
-from wallets import inputs, services
+from core import inputs
+from wallets import services
 from wallets.models import Wallet
 
 pytestmark = pytest.mark.django_db

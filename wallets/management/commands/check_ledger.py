@@ -1,8 +1,8 @@
-"""manage.py check_ledger: audit the wallet ledger's invariants (wallets.integrity) and report drift."""
+"""manage.py check_ledger: audit the wallet ledger's invariants (wallets.ledger.integrity) and report drift."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from wallets import integrity
+from wallets.ledger import integrity
 from wallets.models import Wallet
 
 

@@ -1,7 +1,7 @@
 """How the support back-office shows wallet data: numbers, status badges, links, the balance chart.
 
 Pure presentation: every function takes values already read and returns text or safe HTML.
-Credits are shown in the API's wire form (``wallets.money.format_decimal``: "1500", "0.5"),
+Credits are shown in the API's wire form (``wallets.ledger.money.format_decimal``: "1500", "0.5"),
 never with the column's nine trailing zeros.
 """
 
@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from wallets import money
+from wallets.ledger import money
 
 EMPTY = "—"
 

@@ -1,14 +1,14 @@
 """Request fingerprints: what makes two writes "the same request" for idempotency.
 
 A ledger row stores the fingerprint of the operation that wrote it; a retry with the same
-idempotency key must carry the same fingerprint to be replayed (wallets.idempotency).
+idempotency key must carry the same fingerprint to be replayed (wallets.ledger.idempotency).
 """
 
 import hashlib
 import json
 from decimal import Decimal
 
-from wallets import money
+from wallets.ledger import money
 
 
 def fingerprint(operation: str, **params) -> str:

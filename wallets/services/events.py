@@ -4,9 +4,9 @@ Events are published inside the transaction that made the change (webhooks.servi
 exist exactly when the change committed.
 """
 
-from webhooks.services import event_publish, events_publish
-from wallets.money import format_decimal
+from wallets.ledger.money import format_decimal
 from wallets.models import Wallet, WalletTransaction
+from webhooks.services import event_publish, events_publish
 
 WALLET_CREATED = "wallet.created"
 WALLET_UPDATED = "wallet.updated"
@@ -63,7 +63,7 @@ def transaction_payload(row: WalletTransaction) -> dict:
 
 
 def _no_endpoints(wallet: Wallet) -> bool:
-    # A wallet locked by wallets.ledger.lock_wallet knows whether its environment has an enabled
+    # A wallet locked by wallets.ledger.postings.lock_wallet knows whether its environment has an enabled
     # endpoint (read with the lock, in this transaction): without one there is nothing to record
     # and no need to ask. For any other wallet, event_publish looks the endpoints up.
     return getattr(wallet, "has_webhook_endpoints", None) is False

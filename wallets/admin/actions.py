@@ -30,9 +30,9 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from core.exceptions import ServiceError
-from wallets import money, services
-from wallets.admin_display import change_url, changelist_url, credits, timestamp
-from wallets.forms import (
+from wallets import services
+from wallets.admin.display import change_url, changelist_url, credits, timestamp
+from wallets.admin.forms import (
     DebitForm,
     FreezeForm,
     TerminateConfirmForm,
@@ -41,6 +41,7 @@ from wallets.forms import (
     UnfreezeForm,
     WalletActionForm,
 )
+from wallets.ledger import money
 from wallets.models import Wallet, WalletTransaction
 
 # One page lists, reviews and reports every selected wallet; more than this is a batch job.

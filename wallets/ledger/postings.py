@@ -8,13 +8,13 @@ owns the bookkeeping that must never differ between them:
 - the wallet's ``credit_balance`` and ``balance`` change in the same transaction as the row;
 - a credit that lands on a negative wallet first repays the overdraft (recorded as allocations);
 - a debit consumes lots in the contract's order and records one allocation per lot it touched;
-- every posted row updates the alert state, publishes its webhook event and, for a debit that
-  leaves the wallet due an auto top-up, queues one after commit.
+- every posting is announced through wallets.ledger.hooks, the one way its side effects (alert
+  state, webhook events, an auto top-up) leave this package.
 """
 
 import functools
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -25,8 +25,8 @@ from django.utils import timezone
 
 from core import rawsql
 from core.exceptions import InvalidOperation, ValidationFailed
-from wallets import alerts, auto_top_up, events, money
-from wallets.fingerprints import fingerprint
+from wallets.ledger import hooks, money
+from wallets.ledger.fingerprints import fingerprint
 from wallets.models import CreditAllocation, Wallet, WalletTransaction
 
 Reason = WalletTransaction.Reason
@@ -81,7 +81,7 @@ def lock_wallet(wallet_id: str, *, now: datetime | None = None, lots_page: bool 
     """Re-read the wallet under ``SELECT ... FOR UPDATE``; every balance change starts here.
 
     The same statement reads whether the wallet's environment has an enabled webhook endpoint
-    (``has_webhook_endpoints``: without one, postings never query the endpoints, wallets.events)
+    (``has_webhook_endpoints``: without one, postings never query the endpoints, wallets.services.events)
     and what its lots past their expiry at ``now`` hold (``read_expired_holdings``: a debit
     with none skips looking for them, and the response's breakdown needs no query). Written out
     in SQL: it runs on every write (core.rawsql says why). Raises Wallet.DoesNotExist.
@@ -110,7 +110,7 @@ def lock_wallet(wallet_id: str, *, now: datetime | None = None, lots_page: bool 
 
 # Stand-ins for the wallet id and the time in the compiled first page of open lots.
 _PAGE_WALLET_MARK = "wallet_first_lot_page_mark"
-_PAGE_NOW_MARK = datetime(2001, 2, 3, 4, 5, 6, 789, tzinfo=dt_timezone.utc)
+_PAGE_NOW_MARK = datetime(2001, 2, 3, 4, 5, 6, 789, tzinfo=UTC)
 
 
 @functools.cache
@@ -223,15 +223,9 @@ def _store_balance(wallet: Wallet, new_credit_balance: Decimal, *, rows: int, ac
     rawsql.update(wallet, _BALANCE_FIELDS)
 
 
-def _after_posting(
-    wallet: Wallet, rows: list[WalletTransaction], *, now: datetime, event_type: str = events.TRANSACTION_CREATED
-) -> None:
-    """What follows every posting: the alert state, the webhook events, an auto top-up if one is due."""
-    last = rows[-1]
-    alerts.record_alert_state(wallet, now=now, row=last)
-    events.publish_transaction_events(wallet, rows, event_type)
-    if last.type == WalletTransaction.Type.DEBIT and auto_top_up.is_due(wallet):
-        auto_top_up.queue_after_commit(wallet, trigger_id=last.id)
+def _after_posting(wallet: Wallet, rows: list[WalletTransaction], *, now: datetime, created: bool = True) -> None:
+    """Announce a posting that moved the balance (wallets.ledger.hooks says who listens)."""
+    hooks.announce(hooks.Posted(wallet=wallet, rows=rows, now=now, created=created, balance_moved=True))
 
 
 def _lot_changed(wallet: Wallet, lot: WalletTransaction, credits: Decimal) -> None:
@@ -321,7 +315,7 @@ def fail_pending_credit(wallet: Wallet, row: WalletTransaction, *, actor: str, n
     row.updated_at = now
     row.updated_by = actor
     row.save(update_fields=["transaction_status", "updated_at", "updated_by"])
-    events.publish_transaction_events(wallet, [row], events.TRANSACTION_UPDATED)
+    hooks.announce(hooks.Posted(wallet=wallet, rows=[row], now=now, created=False, balance_moved=False))
     return row
 
 
@@ -351,7 +345,7 @@ def _apply_credit(wallet: Wallet, row: WalletTransaction, *, actor: str, now: da
         if before < 0:
             _repay_overdraft(wallet, row, repaid=min(row.credit_amount, -before), now=now)
         _store_balance(wallet, after, rows=1, actor=actor, now=now)
-    _after_posting(wallet, [row], now=now, event_type=events.TRANSACTION_CREATED if insert else events.TRANSACTION_UPDATED)
+    _after_posting(wallet, [row], now=now, created=insert)
 
 
 def _repay_overdraft(wallet: Wallet, credit: WalletTransaction, *, repaid: Decimal, now: datetime) -> None:

@@ -1,6 +1,6 @@
 """Balance alert settings: their validation and the alert state a balance falls in.
 
-After every balance change the ledger calls ``record_alert_state``: a change of state is logged
+After every balance change ``record_alert_state`` runs (wallets.services.after_posting): a change of state is logged
 once (AlertLog) and becomes a webhook (dropped on entering ``in_alarm``, recovered on returning
 to ``ok``). Settings are ``{"alert_enabled": bool, "critical"|"warning"|"info": {"threshold", "condition"}}``
 with ``condition`` ``below`` or ``above``; thresholds are compared inclusively.
@@ -8,10 +8,12 @@ with ``condition`` ``below`` or ``above``; thresholds are compared inclusively.
 
 from datetime import datetime
 from decimal import Decimal
+from itertools import pairwise
 
 from core.exceptions import ValidationFailed
-from wallets import events, money
+from wallets.ledger import money
 from wallets.models import AlertLog, Wallet, WalletTransaction
+from wallets.services import events
 
 LEVELS = ("critical", "warning", "info")
 CONDITIONS = ("below", "above")
@@ -61,8 +63,7 @@ def _check_levels_ordered(levels: dict[str, tuple[Decimal, str]]) -> None:
     ordered = [levels[level][0] for level in LEVELS if level in levels]
     condition = next(iter(conditions), "below")
     # below: critical ≤ warning ≤ info; above: critical ≥ warning ≥ info
-    pairs = zip(ordered, ordered[1:])
-    if any((a > b) if condition == "below" else (a < b) for a, b in pairs):
+    if any((a > b) if condition == "below" else (a < b) for a, b in pairwise(ordered)):
         raise ValidationFailed(
             "Alert thresholds must be ordered critical, warning, info in the direction of the condition",
             field="alert_settings",

@@ -13,7 +13,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from invoices.models import Invoice
-from wallets import ledger
+from wallets.ledger import postings
 from wallets.models import Wallet, WalletStatusChange, WalletTransaction
 
 # "Expiring soon" on the overview and in the wallet list filter.
@@ -87,7 +87,7 @@ def support_overview(*, now: datetime) -> Overview:
 
 def wallet_open_lots(*, wallet: Wallet, now: datetime, limit: int = 50) -> tuple[list[WalletTransaction], int]:
     """The wallet's spendable lots in consumption order (at most ``limit``), and how many there are."""
-    lots = ledger.open_lots(wallet, now=now)
+    lots = postings.open_lots(wallet, now=now)
     return list(lots[:limit]), lots.count()
 
 

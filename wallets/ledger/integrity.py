@@ -1,6 +1,6 @@
 """Ledger integrity checks: does what is stored still add up?
 
-Read-only audits of the invariants the write path (wallets.ledger) promises, run by the
+Read-only audits of the invariants the write path (wallets.ledger.postings) promises, run by the
 ``check_ledger`` command and by the tests after every concurrency run. Each check is a query
 that returns only the rows that break a rule, so a healthy ledger costs a handful of queries
 per batch of wallets. Nothing here writes.
@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import Coalesce, Lag, Round, RowNumber
 
-from wallets import ledger, money
+from wallets.ledger import money, postings
 from wallets.models import CreditAllocation, Wallet, WalletTransaction
 
 Type = WalletTransaction.Type
 COMPLETED = WalletTransaction.Status.COMPLETED
-# Wallets are checked this many at a time, so memory stays flat on a large ledger.
+# Wallets are checked this many at a time, so memory stays flat on a large postings.
 BATCH_SIZE = 200
 
 
@@ -130,7 +130,7 @@ def _balances(wallet_ids: list[str]) -> list[Problem]:
             purchased_lots=Coalesce(
                 Sum(
                     "transactions__credits_available",
-                    filter=completed & Q(transactions__transaction_reason__in=ledger.PURCHASED_REASONS),
+                    filter=completed & Q(transactions__transaction_reason__in=postings.PURCHASED_REASONS),
                 ),
                 money.ZERO,
             ),

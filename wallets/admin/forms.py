@@ -1,7 +1,7 @@
-"""Forms of the support actions on wallets (the admin's intermediate pages in wallets.admin_actions).
+"""Forms of the support actions on wallets (the admin's intermediate pages in wallets.admin.actions).
 
-They check the shape of what staff type, with the same rules as the API (wallets.money,
-wallets.inputs), so a bad value is a form error and nothing is written. Whether the action is
+They check the shape of what staff type, with the same rules as the API (wallets.ledger.money,
+core.inputs), so a bad value is a form error and nothing is written. Whether the action is
 allowed for a given wallet (frozen, closed, enough credits...) is the service's decision, made
 when the action is applied.
 
@@ -16,8 +16,9 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
+from core import inputs
 from core.exceptions import ValidationFailed
-from wallets import inputs, money
+from wallets.ledger import money
 from wallets.models import Wallet, WalletTransaction
 from wallets.services import TOP_UP_REASONS
 
@@ -37,7 +38,7 @@ REASON_MAX_LENGTH = 2000
 
 
 def _service_checked(check, *args, **kwargs):
-    """Run a wallets.money / wallets.inputs check and turn its refusal into a form error."""
+    """Run a wallets.ledger.money / core.inputs check and turn its refusal into a form error."""
     try:
         return check(*args, **kwargs)
     except ValidationFailed as exc:

@@ -68,7 +68,7 @@ def _places(value: Decimal) -> int:
 
 
 def _integer_digits(value: Decimal) -> int:
-    sign, digits, exponent = value.as_tuple()
+    _, digits, exponent = value.as_tuple()
     return max(0, len(digits) + exponent)
 
 

@@ -2,9 +2,9 @@
 
 - Wallets: list with search and filters; a read-only detail page with the open credit lots, the
   ledger (paginated, newest first), a chart of the credit balance and the freeze history; the
-  support actions top up, manual debit, freeze, unfreeze and terminate (wallets.admin_actions),
+  support actions top up, manual debit, freeze, unfreeze and terminate (wallets.admin.actions),
   each behind its own permission (Wallet.Meta.permissions); and "Check ledger integrity", which
-  only reads: wallets.integrity audits the selected wallets and reports drift per wallet.
+  only reads: wallets.ledger.integrity audits the selected wallets and reports drift per wallet.
 - Wallet transactions: read-only for everyone, filterable, searchable, and exportable as CSV:
   exactly the rows the filtered list shows.
 
@@ -25,16 +25,17 @@ from django.utils.html import format_html
 
 from core.admin import ReadOnlyModelAdmin
 from invoices.models import Invoice
-from wallets import admin_actions, integrity, selectors_admin
-from wallets.admin_actions import ACTIONS, DEBIT, FREEZE, TERMINATE, TOP_UP, UNFREEZE
-from wallets.admin_display import (
+from wallets.admin import actions, selectors
+from wallets.admin.actions import ACTIONS, DEBIT, FREEZE, TERMINATE, TOP_UP, UNFREEZE
+from wallets.admin.display import (
     badge,
     balance_chart_svg,
     changelist_url,
     credits_display,
     link,
 )
-from wallets.admin_export import transactions_csv_response
+from wallets.admin.export import transactions_csv_response
+from wallets.ledger import integrity
 from wallets.models import AlertLog, Wallet, WalletTransaction
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class StatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "open":
-            return queryset.filter(wallet_status__in=selectors_admin.OPEN_STATUSES)
+            return queryset.filter(wallet_status__in=selectors.OPEN_STATUSES)
         if self.value() in Wallet.Status.values:
             return queryset.filter(wallet_status=self.value())
         return queryset
@@ -66,7 +67,7 @@ class CurrencyFilter(admin.SimpleListFilter):
     parameter_name = "currency"
 
     def lookups(self, request, model_admin):
-        return [(currency, currency.upper()) for currency in selectors_admin.wallet_currencies()]
+        return [(currency, currency.upper()) for currency in selectors.wallet_currencies()]
 
     def queryset(self, request, queryset):
         return queryset.filter(currency=self.value()) if self.value() else queryset
@@ -77,11 +78,11 @@ class ExpiringFilter(admin.SimpleListFilter):
     parameter_name = "expiring"
 
     def lookups(self, request, model_admin):
-        return [("7d", f"Within {selectors_admin.EXPIRING_WINDOW.days} days")]
+        return [("7d", f"Within {selectors.EXPIRING_WINDOW.days} days")]
 
     def queryset(self, request, queryset):
         if self.value() == "7d":
-            return selectors_admin.wallets_with_credits_expiring(queryset, now=timezone.now())
+            return selectors.wallets_with_credits_expiring(queryset, now=timezone.now())
         return queryset
 
 
@@ -178,23 +179,23 @@ class WalletAdmin(ReadOnlyModelAdmin):
     # Support actions: each is a one-liner into the shared three-step flow.
     @admin.action(description="Top up selected wallets…", permissions=["top_up"])
     def top_up(self, request, queryset):
-        return admin_actions.run(self, request, queryset, TOP_UP)
+        return actions.run(self, request, queryset, TOP_UP)
 
     @admin.action(description="Debit selected wallets manually…", permissions=["debit"])
     def debit(self, request, queryset):
-        return admin_actions.run(self, request, queryset, DEBIT)
+        return actions.run(self, request, queryset, DEBIT)
 
     @admin.action(description="Freeze selected wallets…", permissions=["freeze"])
     def freeze(self, request, queryset):
-        return admin_actions.run(self, request, queryset, FREEZE)
+        return actions.run(self, request, queryset, FREEZE)
 
     @admin.action(description="Unfreeze selected wallets…", permissions=["unfreeze"])
     def unfreeze(self, request, queryset):
-        return admin_actions.run(self, request, queryset, UNFREEZE)
+        return actions.run(self, request, queryset, UNFREEZE)
 
     @admin.action(description="Terminate selected wallets…", permissions=["terminate"])
     def terminate(self, request, queryset):
-        return admin_actions.run(self, request, queryset, TERMINATE)
+        return actions.run(self, request, queryset, TERMINATE)
 
     @admin.action(description="Check ledger integrity", permissions=["view"])
     def check_ledger_integrity(self, request, queryset):
@@ -236,15 +237,15 @@ class WalletAdmin(ReadOnlyModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _wallet_page_context(self, request, wallet: Wallet) -> dict:
-        lots, lots_total = selectors_admin.wallet_open_lots(wallet=wallet, now=timezone.now())
+        lots, lots_total = selectors.wallet_open_lots(wallet=wallet, now=timezone.now())
         permitted = self.get_actions(request)
         return {
             "lots": lots,
             "lots_total": lots_total,
-            "ledger": selectors_admin.wallet_ledger_page(wallet=wallet, page_number=request.GET.get("ledger_page")),
-            "chart": balance_chart_svg(selectors_admin.wallet_balance_history(wallet=wallet, limit=CHART_POINTS)),
+            "ledger": selectors.wallet_ledger_page(wallet=wallet, page_number=request.GET.get("ledger_page")),
+            "chart": balance_chart_svg(selectors.wallet_balance_history(wallet=wallet, limit=CHART_POINTS)),
             "chart_points": CHART_POINTS,
-            "status_history": selectors_admin.wallet_status_history(wallet=wallet),
+            "status_history": selectors.wallet_status_history(wallet=wallet),
             # Buttons for the actions this user may run and the wallet's status allows.
             "wallet_actions": [a for a in ACTIONS if a.name in permitted and wallet.wallet_status in a.applies_to],
             "wallet_changelist_url": changelist_url(Wallet),

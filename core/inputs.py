@@ -4,7 +4,7 @@ Services call these before touching the database, so a refused input writes noth
 failure is a ValidationFailed naming the field.
 """
 
-from datetime import date, datetime, time, timezone as dt_timezone
+from datetime import UTC, date, datetime, time
 
 from django.utils import timezone
 
@@ -67,7 +67,7 @@ def check_future(value: datetime | None, *, field: str, now: datetime | None = N
         raise ValidationFailed(f"{field} must carry a time zone (e.g. 2030-01-01T00:00:00Z)", field=field)
     if value <= (now or timezone.now()):
         raise ValidationFailed("Expiry date must be in the future", field=field)
-    return value.astimezone(dt_timezone.utc)
+    return value.astimezone(UTC)
 
 
 def date_from_yyyymmdd(value, *, field: str) -> datetime:
@@ -78,7 +78,7 @@ def date_from_yyyymmdd(value, *, field: str) -> datetime:
         day = date(value // 10000, value // 100 % 100, value % 100)
     except ValueError:
         raise ValidationFailed(f"{field} is not a valid calendar date", field=field) from None
-    return datetime.combine(day, time.min, tzinfo=dt_timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def check_choice(value, *, field: str, choices) -> str:

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 
 from core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
 from customers.models import Customer
-from wallets.admin_display import badge, credits_display, link
+from wallets.admin.display import badge, credits_display, link
 from wallets.models import Wallet
 
 

@@ -9,13 +9,13 @@ in RFC 3339 UTC, metadata as compact JSON.
 import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.db import models
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
-from wallets import money
+from wallets.ledger import money
 from wallets.models import WalletTransaction
 
 _FIELDS = WalletTransaction._meta.concrete_fields
@@ -32,7 +32,7 @@ def _text(value: str) -> str:
 
 
 def _timestamp(value: datetime) -> str:
-    return value.astimezone(dt_timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _json(value) -> str:
@@ -69,7 +69,7 @@ def csv_lines(rows: Iterable[tuple]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(COLUMNS)
     for row in rows:
-        yield writer.writerow([write(value) for write, value in zip(_FORMATTERS, row)])
+        yield writer.writerow([write(value) for write, value in zip(_FORMATTERS, row, strict=True)])
 
 
 def transactions_csv_response(queryset: QuerySet[WalletTransaction], *, filename: str) -> StreamingHttpResponse:

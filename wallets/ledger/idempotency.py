@@ -21,7 +21,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from core.exceptions import AlreadyExists, ServiceError, ValidationFailed
-from wallets import ledger, money
+from wallets.ledger import money, postings
 from wallets.models import Wallet, WalletTransaction
 
 IDEMPOTENCY_CONSTRAINT = "wallet_transaction_unique_idempotency_key"
@@ -99,7 +99,7 @@ def run_idempotent(
     """
     try:
         with transaction.atomic():
-            wallet = ledger.lock_wallet(wallet_id, now=now, lots_page=lots_page)
+            wallet = postings.lock_wallet(wallet_id, now=now, lots_page=lots_page)
             row = write(wallet)
         return LedgerResult(transaction=row, wallet=wallet)
     except IntegrityError as exc:
