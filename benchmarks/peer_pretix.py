@@ -71,7 +71,10 @@ def pretix_python(version: str = PRETIX_VERSION) -> Path:
             packages = [f"pretix=={version}", f"gunicorn=={metadata.version('gunicorn')}"]
             subprocess.run(
                 [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *packages],
-                check=True, capture_output=True, text=True, timeout=1800,
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=1800,
             )
             installed.write_text(" ".join(packages) + "\n")
     return python
@@ -110,11 +113,17 @@ backend={redis_url}
 
 def run_setup(python: Path, config: Path, *arguments: str) -> str:
     """Run peer_pretix_setup.py with pretix's python on ``config``; its standard output."""
-    environment = {key: value for key, value in os.environ.items()
-                   if key not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY")
+    }
     completed = subprocess.run(
-        [str(python), str(SETUP_SCRIPT), *arguments], env={**environment, "PRETIX_CONFIG_FILE": str(config)},
-        capture_output=True, text=True, timeout=1800,
+        [str(python), str(SETUP_SCRIPT), *arguments],
+        env={**environment, "PRETIX_CONFIG_FILE": str(config)},
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     if completed.returncode != 0:
         raise RuntimeError(f"peer_pretix_setup.py {arguments[0]} failed:\n{completed.stdout}\n{completed.stderr}")
@@ -153,8 +162,9 @@ def pretix_template(python: Path, folder: Path, redis_db: int) -> str:
 
 def flush_redis(db: int) -> None:
     """Empty pretix's own Redis db: its cache and Celery queue (tasks the run queued, never run)."""
-    import redis
     from urllib.parse import urlsplit
+
+    import redis
 
     redis.Redis.from_url(f"redis://{urlsplit(harness.REDIS_URL).netloc}/{db}").flushdb()
 
@@ -171,8 +181,11 @@ class PretixServer(harness.Server):
         return [str(self.python), "-m", "gunicorn", "pretix.wsgi", *self.gunicorn_options()]
 
     def environment(self) -> dict:
-        kept = {key: value for key, value in os.environ.items()
-                if key not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
+        kept = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY")
+        }
         return {**kept, "PRETIX_CONFIG_FILE": str(self.config)}
 
 
@@ -214,22 +227,41 @@ def main() -> int:
 
     connections.close_all()
     harness._admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(args.pretix_database)))
-    harness._admin(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-        sql.Identifier(args.pretix_database), sql.Identifier(template)))
+    harness._admin(
+        sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(args.pretix_database), sql.Identifier(template))
+    )
     flush_redis(args.pretix_redis_db)
-    peer = PretixServer(database=args.pretix_database, workers=args.workers, worker_class=args.worker_class,
-                        threads=args.threads, python=python)
+    peer = PretixServer(
+        database=args.pretix_database, workers=args.workers, worker_class=args.worker_class, threads=args.threads, python=python
+    )
     peer.config = write_config(folder, database=args.pretix_database, redis_db=args.pretix_redis_db, url=peer.url)
     loaded = json.loads(run_setup(python, peer.config, "load", "--cards", str(args.wallets)).strip().splitlines()[-1])
-    peer_accounts = json.loads(run_setup(python, peer.config, "count", "--organizer", loaded["organizer"],
-                                         "--token", loaded["token"], "--card", str(loaded["cards"][0])).strip().splitlines()[-1])
+    peer_accounts = json.loads(
+        run_setup(
+            python,
+            peer.config,
+            "count",
+            "--organizer",
+            loaded["organizer"],
+            "--token",
+            loaded["token"],
+            "--card",
+            str(loaded["cards"][0]),
+        )
+        .strip()
+        .splitlines()[-1]
+    )
 
     cards = f"/api/v1/organizers/{loaded['organizer']}/giftcards"
     authorization = (("Authorization", f"Token {loaded['token']}"),)
     loads = {
         OURS_TOP_UP: top_up_requests(setup.wallets, setup.tenant.api_key),
-        PEER_TRANSACT: load.Requests("POST", [f"{cards}/{card}/transact/" for card in loaded["cards"]],
-                                     body=json.dumps(TRANSACT_BODY), headers=authorization),
+        PEER_TRANSACT: load.Requests(
+            "POST",
+            [f"{cards}/{card}/transact/" for card in loaded["cards"]],
+            body=json.dumps(TRANSACT_BODY),
+            headers=authorization,
+        ),
         OURS_READ: load.Requests("GET", [f"/v1/wallets/{wallet.id}" for wallet in setup.wallets], setup.tenant.api_key),
         PEER_READ: load.Requests("GET", [f"{cards}/{card}/" for card in loaded["cards"]], headers=authorization),
     }
@@ -240,8 +272,10 @@ def main() -> int:
         servers = {OURS_TOP_UP: ours, PEER_TRANSACT: peer, OURS_READ: ours, PEER_READ: peer}
         warm_ups = [load.http_phase("warm-up", servers[name], loads[name], seconds=1, **options) for name in loads]
         runs = load.interleaved(
-            {name: (lambda name=name: load.http_phase(name, servers[name], loads[name], seconds=args.seconds, **options))
-             for name in loads},
+            {
+                name: (lambda name=name: load.http_phase(name, servers[name], loads[name], seconds=args.seconds, **options))
+                for name in loads
+            },
             args.rounds,
         )
         described = ours.describe()
@@ -249,13 +283,17 @@ def main() -> int:
     written = {table: rows_after[table] - rows_before[table] for table in rows_after}
     flush_redis(args.pretix_redis_db)
 
-    from wallets.integrity import check_all
+    from wallets.ledger.integrity import check_all
 
     problems = check_all()
     phases = {name: load.median_phase(rounds) for name, rounds in runs.items()}
-    ratios = {"top-ups": load.ratio(runs[OURS_TOP_UP], runs[PEER_TRANSACT]),
-              "reads": load.ratio(runs[OURS_READ], runs[PEER_READ])}
-    answered = {name: sum(p.requests - p.failures for p in [warm_up, *runs[name]]) for name, warm_up in zip(loads, warm_ups)}
+    ratios = {
+        "top-ups": load.ratio(runs[OURS_TOP_UP], runs[PEER_TRANSACT]),
+        "reads": load.ratio(runs[OURS_READ], runs[PEER_READ]),
+    }
+    answered = {
+        name: sum(p.requests - p.failures for p in [warm_up, *runs[name]]) for name, warm_up in zip(loads, warm_ups, strict=True)
+    }
     # wrk stops without waiting for requests in flight: up to one uncounted write per client and phase.
     slack = args.clients * (1 + args.rounds)
     accounted = {
@@ -264,13 +302,26 @@ def main() -> int:
         and written["pretixbase_logentry"] == written["pretixbase_giftcardtransaction"],
     }
     failures = sum(phase.failures for rounds in runs.values() for phase in rounds)
-    print(json.dumps({"ratios": ratios, "phases": [p.as_dict() for p in phases.values()], "server": described,
-                      "statements": {"ours": ours_accounts, "pretix": peer_accounts}, "rows_written": written,
-                      "accounted": accounted, "ledger_problems": len(problems)}))
+    print(
+        json.dumps(
+            {
+                "ratios": ratios,
+                "phases": [p.as_dict() for p in phases.values()],
+                "server": described,
+                "statements": {"ours": ours_accounts, "pretix": peer_accounts},
+                "rows_written": written,
+                "accounted": accounted,
+                "ledger_problems": len(problems),
+            }
+        )
+    )
     if not args.no_results:
-        results.record("Peer", summary_rows(phases, ratios), details(args, setup.machine, described, runs, phases,
-                                                                    ratios, ours_accounts, peer_accounts, written),
-                       path=args.results)
+        results.record(
+            "Peer",
+            summary_rows(phases, ratios),
+            details(args, setup.machine, described, runs, phases, ratios, ours_accounts, peer_accounts, written),
+            path=args.results,
+        )
     if not args.keep:
         harness.drop_database(args.database)
         harness._admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(args.pretix_database)))
@@ -279,21 +330,26 @@ def main() -> int:
 
 def summary_rows(phases, ratios) -> list[list[str]]:
     rows = []
-    for kind, (ours, peer), unit in (("top-ups", (OURS_TOP_UP, PEER_TRANSACT), "top-ups"),
-                                     ("reads", (OURS_READ, PEER_READ), "req")):
-        label = ("Peer pretix: our POST top-up / its transact" if kind == "top-ups"
-                 else "Peer pretix: our GET wallet / its card GET")
+    for kind, (ours, peer), unit in (
+        ("top-ups", (OURS_TOP_UP, PEER_TRANSACT), "top-ups"),
+        ("reads", (OURS_READ, PEER_READ), "req"),
+    ):
+        label = (
+            "Peer pretix: our POST top-up / its transact" if kind == "top-ups" else "Peer pretix: our GET wallet / its card GET"
+        )
         met = ratios[kind] >= TARGET_RATIO and phases[ours].failures == 0
-        rows.append([
-            label,
-            phases[ours].summary(unit),
-            f"pretix {PRETIX_VERSION}: {phases[peer].summary('req')}",
-            f"{ratios[kind]:.2f}",
-            f"≥ {TARGET_RATIO} × pretix",
-            ("met: " if met else "not met: ") + results.distance(ratios[kind], TARGET_RATIO),
-            harness.today(),
-            f"`{harness.command_line()}`",
-        ])
+        rows.append(
+            [
+                label,
+                phases[ours].summary(unit),
+                f"pretix {PRETIX_VERSION}: {phases[peer].summary('req')}",
+                f"{ratios[kind]:.2f}",
+                f"≥ {TARGET_RATIO} × pretix",
+                ("met: " if met else "not met: ") + results.distance(ratios[kind], TARGET_RATIO),
+                harness.today(),
+                f"`{harness.command_line()}`",
+            ]
+        )
     return rows
 
 
@@ -311,7 +367,8 @@ def cpu_per_request(phases) -> str:
 
 def details(args, machine, server, runs, phases, ratios, ours_accounts, peer_accounts, written) -> str:
     each_round = "; ".join(
-        f"{kind}: " + ", ".join(f"{m.ops / p.ops:.2f} ({m.ops:.0f}/{p.ops:.0f})" for m, p in zip(runs[ours], runs[peer]))
+        f"{kind}: "
+        + ", ".join(f"{m.ops / p.ops:.2f} ({m.ops:.0f}/{p.ops:.0f})" for m, p in zip(runs[ours], runs[peer], strict=True))
         for kind, ours, peer in (("top-ups", OURS_TOP_UP, PEER_TRANSACT), ("reads", OURS_READ, PEER_READ))
     )
     return f"""### Peer: pretix {PRETIX_VERSION} beside us ({harness.today()})
