@@ -355,7 +355,7 @@ def summary_rows(phases, ratios) -> list[list[str]]:
 
 def _account_cell(account: dict) -> str:
     writes = ", ".join(f"{count} {write}" for write, count in account["writes"].items()) or "none"
-    return f"{account['statements']} | {account['locks']} | {writes}"
+    return f"{account['statements']} | {account['locks']} | {writes} | {account['redis']}"
 
 
 def cpu_per_request(phases) -> str:
@@ -392,10 +392,11 @@ Rows written during the run: {", ".join(f"{table} {count}" for table, count in w
 
 **Work per request, measured**: one request of each kind through each application's full
 Django handler in its own process (after 5 warm-ups), statements as Django records them,
-BEGIN and COMMIT included (`benchmarks/peer_pretix_setup.py`, `statement_account`).
+BEGIN and COMMIT included (`benchmarks/peer_pretix_setup.py`, `statement_account`); Redis
+sends as redis-py makes them (a pipeline is one).
 
-| Request | statements | row locks | writes |
-| --- | --- | --- | --- |
+| Request | statements | row locks | writes | Redis sends |
+| --- | --- | --- | --- | --- |
 | ours: POST /v1/wallets/{{id}}/top-up | {_account_cell(ours_accounts["top-up"])} |
 | pretix: POST …/giftcards/{{id}}/transact/ | {_account_cell(peer_accounts["transact"])} |
 | ours: GET /v1/wallets/{{id}} | {_account_cell(ours_accounts["GET wallet"])} |
@@ -411,10 +412,11 @@ REST API, its token authentication and its logging mixin; ours, `wallets/` and `
   all its transaction rows (the object lookup), reads it again with a row lock on the card,
   sums its transaction rows again to refuse a negative result, inserts the transaction row,
   inserts an audit log row (the request's value and text as JSON, with the token that made it)
-  and pushes a webhook notification task onto its Celery queue in Redis, then sums the
+  and queues a webhook notification task with Celery (the Redis sends above), then sums the
   transactions a third time and reads the organizer to answer. A card stores no balance: every
   read of its value sums its whole history.
-- *pretix card GET*: organizer, token, and the card with its value summed in a subquery.
+- *pretix card GET*: organizer, token, and the card with its value summed in a subquery; no
+  Redis (its API has no rate limit).
 - *ours, top-up*: the API key is remembered per process (one Redis round trip carries the rate
   limit's count and the key generation); the wallet is read in the key's environment (a 404
   otherwise), then one transaction locks the wallet row, inserts the ledger row and updates the

@@ -17,6 +17,7 @@ Only the standard library is imported at module level, so peer_pretix.py can imp
 """
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -104,20 +105,45 @@ def count(slug: str, token: str, card: int) -> dict:
 
 
 def account_of(send) -> dict:
-    """``statement_account`` of one request made by ``send()`` (a Django test client call), after 5 warm-ups.
+    """``statement_account`` of one request made by ``send()`` (a Django test client call), after 5
+    warm-ups, with the Redis round trips it made (``redis_sends``).
 
-    Django is imported here, not at the top: each side calls this in its own process and venv.
+    Django and redis-py are imported here, not at the top: each side calls this in its own
+    process and venv.
     """
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     for _ in range(5):
         send()
-    with CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connection) as queries, redis_sends() as sends:
         response = send()
     if response.status_code != 200:
         raise RuntimeError(f"HTTP {response.status_code}: {response.content[:300]!r}")
-    return statement_account([query["sql"] for query in queries.captured_queries])
+    return statement_account([query["sql"] for query in queries.captured_queries]) | {"redis": sends[0]}
+
+
+@contextlib.contextmanager
+def redis_sends():
+    """Count what redis-py sends while the block runs: one per command, one per pipeline.
+
+    The count wraps the real connection's send (every command still goes to Redis); it is the
+    client's side of the round trips, as both applications use redis-py.
+    """
+    from redis.connection import AbstractConnection
+
+    sends = [0]
+    original = AbstractConnection.send_packed_command
+
+    def counted(self, command, check_health=True):
+        sends[0] += 1
+        return original(self, command, check_health)
+
+    AbstractConnection.send_packed_command = counted
+    try:
+        yield sends
+    finally:
+        AbstractConnection.send_packed_command = original
 
 
 def main() -> int:
