@@ -373,16 +373,17 @@ def details(args, machine, server, runs, phases, ratios, ours_accounts, peer_acc
     )
     return f"""### Peer: pretix {PRETIX_VERSION} beside us ({harness.today()})
 
-Machine: {machine}. Both served by {server} (the same gunicorn, pretix's from its own
-virtualenv under var/), DEBUG off: ours on production settings, pretix on a configuration file
-with debug off, its own secret, its own database on the same PostgreSQL and its own Redis db
-(cache and Celery broker; no Celery worker runs for either side during the run).
-{args.clients} clients, {args.wallets} wallets and as many gift cards (two ledger rows each),
+Machine: {machine}.
+Both served by {server} (the same gunicorn, pretix's from its own virtualenv under var/),
+DEBUG off: ours on production settings, pretix on a configuration file with debug off, its own
+secret, its own database on the same PostgreSQL and its own Redis db (cache and Celery broker;
+no Celery worker runs for either side during the run).
+{args.clients} clients, {args.wallets:,} wallets and as many gift cards (two ledger rows each),
 {args.rounds} rounds of {args.seconds:g} s per phase, the four phases alternating (ours, pretix,
 ours, pretix); figures are medians over rounds, each ratio the median of its rounds' ours/pretix.
 Our top-ups carry a fresh idempotency key each (as B1); pretix's transact is sent without its
-optional `X-Idempotency-Key` header (with it, pretix stores each call and its response in an
-extra row).
+optional `X-Idempotency-Key` header (with it, pretix would also lock or insert a row per call
+and store the response in it).
 
 {results.phase_table(phases.values())}
 
