@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "invoices",
     "webhooks",
     "scheduling",
+    "backoffice",
 ]
 
 MIDDLEWARE = [

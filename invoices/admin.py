@@ -13,30 +13,52 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from backoffice import activity
+from core import admin_cells
 from core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
+from core.admin_cells import moment, short_id, truncated
 from core.exceptions import ServiceError
 from invoices import services
 from invoices.models import Invoice, InvoiceLineItem, Payment
 from wallets.admin.actions import admin_actor
-from wallets.admin.display import credits, link
+from wallets.admin.display import change_url, credits, credits_display, link
+
+# The admin action's name -> its kind in the staff activity log.
+INVOICE_ACTION_KINDS = {"mark_paid": activity.Kind.INVOICE_PAID, "void": activity.Kind.INVOICE_VOIDED}
+
+
+def _money(field_name: str, description: str):
+    """A display method: the amount in wire form with the row's currency ("250 USD"), right-aligned."""
+
+    def display(model_admin, obj):
+        return admin_cells.amount(credits(getattr(obj, field_name)), obj.currency.upper())
+
+    return admin.display(description=description, ordering=field_name)(display)
 
 
 class LineItemInline(ReadOnlyTabularInline):
     model = InvoiceLineItem
-    fields = ["display_name", "quantity", "unit_amount", "amount", "currency"]
+    fields = ["display_name", "quantity_column", "unit_amount_column", "amount_column"]
     readonly_fields = fields
+
+    quantity_column = credits_display("quantity", "Quantity")
+    unit_amount_column = _money("unit_amount", "Unit price")
+    amount_column = _money("amount", "Amount")
 
 
 class PaymentInline(ReadOnlyTabularInline):
     model = Payment
-    fields = ["id", "amount", "currency", "payment_method_type", "payment_status", "succeeded_at", "created_by"]
+    fields = ["id", "amount_column", "payment_method_type", "payment_status", "succeeded_at", "created_by"]
     readonly_fields = fields
+
+    amount_column = _money("amount", "Amount")
 
 
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyModelAdmin):
     list_display = [
-        "invoice_number", "customer", "wallet_link", "amount", "invoice_status", "payment_status", "billing_reason", "created_at"
+        "number_column", "customer_column", "wallet_column", "amount_column", "status_column", "billing_reason",
+        "created_column",
     ]
     list_filter = ["invoice_status", "payment_status", "billing_reason", "currency"]
     search_fields = ["id", "invoice_number", "customer__external_id", "customer__email", "wallet__id", "idempotency_key"]
@@ -44,7 +66,7 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
     date_hierarchy = "created_at"
     fields = [
         "id", "invoice_number", "customer", "wallet_link", "transaction_link", "invoice_status", "payment_status",
-        "billing_reason", "currency", "amount_due", "amount_paid", "description", "metadata", "idempotency_key",
+        "billing_reason", "amount_due_column", "amount_paid_column", "description", "metadata", "idempotency_key",
         "issue_date", "finalized_at", "paid_at", "voided_at", "created_by", "printable",
     ]
     inlines = [LineItemInline, PaymentInline]
@@ -53,6 +75,30 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
     @admin.display(description="Wallet")
     def wallet_link(self, obj):
         return link(obj.wallet, obj.wallet_id)
+
+    @admin.display(description="Invoice number", ordering="invoice_number")
+    def number_column(self, obj):
+        return truncated(obj.invoice_number)
+
+    @admin.display(description="Status", ordering="invoice_status")
+    def status_column(self, obj):
+        return f"{obj.get_invoice_status_display()}, payment {obj.get_payment_status_display().lower()}"
+
+    @admin.display(description="Created (UTC)", ordering="created_at")
+    def created_column(self, obj):
+        return moment(obj.created_at)
+
+    @admin.display(description="Customer", ordering="customer__name")
+    def customer_column(self, obj):
+        return truncated(obj.customer.name or obj.customer.external_id, change_url(obj.customer))
+
+    @admin.display(description="Wallet", ordering="wallet")
+    def wallet_column(self, obj):
+        return short_id(obj.wallet_id, change_url(obj.wallet))
+
+    amount_column = _money("amount_due", "Amount")
+    amount_due_column = _money("amount_due", "Amount due")
+    amount_paid_column = _money("amount_paid", "Amount paid")
 
     @admin.display(description="Credit")
     def transaction_link(self, obj):
@@ -128,9 +174,13 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
                 },
             )
         done, refused = 0, []
+        kind = INVOICE_ACTION_KINDS[action]
         for invoice in queryset:
             try:
-                run(invoice)
+                # The payment or void and its staff activity log row commit together; a refusal is logged too.
+                with activity.logged(staff=request.user.get_username(), kind=kind, target=invoice) as entry:
+                    run(invoice)
+                    entry.result = f"Invoice {invoice.invoice_number} {verb}"
             except ServiceError as exc:
                 refused.append(f"{invoice.invoice_number}: {exc.message}")
             else:

@@ -329,5 +329,7 @@ class AlertLog(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
+        verbose_name = "alert state change"
+        verbose_name_plural = "alert state changes"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["wallet", "-created_at"], name="alert_log_wallet_created_idx")]

@@ -2,17 +2,22 @@
 
 from django.contrib import admin, messages
 
+from core.admin_cells import truncated
 from webhooks import services
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
-    list_display = ["url", "environment", "enabled", "event_types", "created_at"]
+    list_display = ["url_column", "environment", "enabled", "event_types", "created_at"]
     list_filter = ["enabled", "environment"]
     search_fields = ["url", "id", "description"]
     readonly_fields = ["id", "created_at"]
     fields = ["id", "environment", "url", "description", "event_types", "enabled", "secret", "created_at"]
+
+    @admin.display(description="URL", ordering="url")
+    def url_column(self, obj):
+        return truncated(obj.url)
 
 
 class WebhookAttemptInline(admin.TabularInline):

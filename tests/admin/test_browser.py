@@ -16,55 +16,21 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.db import connections
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
+from tests.admin.browser import ARTIFACTS, SCREENSHOTS, browser_page, shoot
 from tests.admin.flows import PASSWORD
 from wallets import services
 from wallets.models import WalletTransaction
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-SCREENSHOTS = ARTIFACTS / "screenshots"
-
-
 @pytest.fixture
 def page(monkeypatch):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (apt-get install chromium chromium-driver)")
-
-    # Playwright's sync API keeps an event loop in this thread; the test's own ORM checks are
-    # plain blocking calls between browser steps, so Django's async-context guard is lifted.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
-        context.set_default_timeout(15_000)
-        yield context.new_page()
-        context.close()
-        browser.close()
-        # While Playwright's event loop runs, Django keys this thread's database connections by
-        # context instead of by thread, so the test's own connection is not the one Django's
-        # teardown closes; close it here, or it keeps the test database from being dropped.
-        connections.close_all()
-
-
-def shoot(page, name: str) -> None:
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    with browser_page(monkeypatch) as page:
+        yield page
 
 
 def expect_message(page, text: str) -> None:

@@ -10,7 +10,8 @@ Each is a Django admin action whose intermediate page has two screens:
 
 The page posts back to the wallet changelist with the same ``action`` and selected ids, as
 Django's own delete confirmation does; the ``step`` field says how far along it is. The wallet
-page's buttons start the same flow for one wallet (``origin=detail`` brings staff back there).
+page's buttons start the same flow for one wallet (``origin=detail`` brings staff back there), and
+so do the customer page's (``origin=customer`` brings them back to the customer).
 Whether an action is allowed for a wallet is always the service's decision; the review only
 warns about wallets whose status the service will refuse.
 """
@@ -29,6 +30,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
+from backoffice import activity
 from core.exceptions import ServiceError
 from wallets import services
 from wallets.admin.display import change_url, changelist_url, credits, timestamp
@@ -289,24 +291,34 @@ def run(model_admin, request: HttpRequest, queryset, action: WalletAction):
     if step in ("review", "apply") and "_back" not in request.POST and form.is_valid():
         if step == "apply" and (confirm is None or confirm.is_valid()):
             _apply_all(model_admin, request, action, wallets, form.cleaned_data)
-            if _from_detail(request, wallets):
-                return HttpResponseRedirect(change_url(wallets[0]))
+            if origin := _origin(request, wallets):
+                return HttpResponseRedirect(ORIGINS[origin](wallets[0]))
             return None  # Django redirects to the changelist
         return _render(model_admin, request, action, wallets, form, confirm, reviewing=True)
     return _render(model_admin, request, action, wallets, form, confirm, reviewing=False)
 
 
-def _from_detail(request: HttpRequest, wallets: list[Wallet]) -> bool:
-    """Started from a wallet's own page: staff go back there, not to the list."""
-    return request.POST.get("origin") == "detail" and len(wallets) == 1
+# The pages a one-wallet action can start from, and the way back to each.
+ORIGINS = {"detail": change_url, "customer": lambda wallet: change_url(wallet.customer)}
+
+
+def _origin(request: HttpRequest, wallets: list[Wallet]) -> str:
+    """Started for one wallet from its own page or its customer's: staff go back there, not to the list."""
+    origin = request.POST.get("origin", "")
+    return origin if origin in ORIGINS and len(wallets) == 1 else ""
 
 
 def _apply_all(model_admin, request: HttpRequest, action: WalletAction, wallets: list[Wallet], data: dict) -> None:
     actor = admin_actor(request)
     done, repeated, refused = [], [], defaultdict(list)
+    note = data.get("justification") or data.get("reason", "")
     for wallet in wallets:
         try:
-            outcome = action.apply(wallet, data, actor)
+            # The action and its staff activity log row commit together; a refusal is logged too.
+            with activity.logged(staff=request.user.get_username(), kind=action.name, target=wallet, note=note) as entry:
+                outcome = action.apply(wallet, data, actor)
+                entry.result = outcome.log
+                entry.outcome = activity.Outcome.REPEATED if outcome.replayed else activity.Outcome.DONE
         except ServiceError as exc:
             refused[exc.message].append(wallet.pk)
             continue
@@ -350,7 +362,7 @@ def _render(model_admin, request, action, wallets, form, confirm, *, reviewing: 
         }
         for wallet in wallets
     ]
-    from_detail = _from_detail(request, wallets)
+    origin = _origin(request, wallets)
     context = {
         **model_admin.admin_site.each_context(request),
         "title": action.title,
@@ -362,8 +374,8 @@ def _render(model_admin, request, action, wallets, form, confirm, *, reviewing: 
         "form": form,
         "confirm_form": confirm,
         "summary": _summary(form) if reviewing else [],
-        "origin": "detail" if from_detail else "",
-        "cancel_url": change_url(wallets[0]) if from_detail else changelist_url(Wallet),
+        "origin": origin,
+        "cancel_url": ORIGINS[origin](wallets[0]) if origin else changelist_url(Wallet),
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
     }
     return TemplateResponse(request, "admin/wallets/wallet/action.html", context)

@@ -1,47 +1,33 @@
 """Support back-office for customers: find one (name, email, external id, id) and reach its wallets.
 
+The customer page is the support person's home: the wallets with balances and action buttons,
+credits expiring within 30 days, the latest ledger rows, open invoices, alert state and freeze
+history, read through backoffice.selectors.customer_summary.
 Read-only: customers are written through the API (customers.services).
 """
 
 from django.contrib import admin
-from django.utils.html import format_html
+from django.contrib.admin.utils import unquote
+from django.utils import timezone
 
-from core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
+from backoffice.selectors import EXPIRING_WINDOW, customer_summary
+from core.admin import ReadOnlyModelAdmin
+from core.admin_cells import moment, short_id, truncated
 from customers.models import Customer
-from wallets.admin.display import badge, credits_display, link
+from wallets.admin.actions import ACTIONS
+from wallets.admin.display import changelist_url
 from wallets.models import Wallet
-
-
-class WalletInline(ReadOnlyTabularInline):
-    model = Wallet
-    fields = ["wallet_column", "wallet_type", "currency", "status_column", "credit_balance_column", "balance_column",
-              "alert_state"]
-    readonly_fields = fields
-    ordering = ["wallet_status", "-created_at"]
-    verbose_name_plural = "Wallets (open a wallet to act on it)"
-
-    credit_balance_column = credits_display("credit_balance", "Credit balance")
-    balance_column = credits_display("balance", "Balance")
-
-    @admin.display(description="Wallet")
-    def wallet_column(self, obj):
-        return format_html("{}<br><small>{}</small>", link(obj, obj.name or obj.pk), obj.pk)
-
-    @admin.display(description="Status")
-    def status_column(self, obj):
-        return badge(obj.wallet_status, obj.get_wallet_status_display())
 
 
 @admin.register(Customer)
 class CustomerAdmin(ReadOnlyModelAdmin):
-    list_display = ["name", "email", "external_id", "id", "environment", "status", "created_at"]
+    list_display = ["name_column", "email_column", "external_id_column", "id_column", "environment", "status", "created_column"]
     list_filter = ["status", "environment"]
     search_fields = ["=id", "=external_id", "name", "email"]
     search_help_text = "Customer id or external id (exact), or part of the name or email."
     list_select_related = ["environment__tenant"]
     ordering = ["-created_at", "-id"]
     show_full_result_count = False
-    inlines = [WalletInline]
 
     class Media:
         css = {"all": ["wallets/admin.css"]}
@@ -59,3 +45,44 @@ class CustomerAdmin(ReadOnlyModelAdmin):
         ),
         ("Record", {"classes": ["collapse"], "fields": ["metadata", "created_at", "created_by", "updated_at", "updated_by"]}),
     ]
+
+    @admin.display(description="Name", ordering="name")
+    def name_column(self, obj):
+        return truncated(obj.name or obj.external_id)
+
+    @admin.display(description="Email", ordering="email")
+    def email_column(self, obj):
+        return truncated(obj.email) if obj.email else "—"
+
+    @admin.display(description="External id", ordering="external_id")
+    def external_id_column(self, obj):
+        return truncated(obj.external_id)
+
+    @admin.display(description="Customer id", ordering="id")
+    def id_column(self, obj):
+        return short_id(obj.pk)
+
+    @admin.display(description="Created (UTC)", ordering="created_at")
+    def created_column(self, obj):
+        return moment(obj.created_at)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        customer = self.get_object(request, unquote(object_id))
+        if customer is not None and self.has_view_permission(request, customer):
+            extra_context = {**(extra_context or {}), **self._customer_page_context(request, customer)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _customer_page_context(self, request, customer: Customer) -> dict:
+        summary = customer_summary(customer=customer, now=timezone.now())
+        permitted = self.admin_site._registry[Wallet].get_actions(request)
+        return {
+            "summary": summary,
+            "expiring_days": EXPIRING_WINDOW.days,
+            # Per wallet, the buttons of the actions this user may run and the wallet's status allows.
+            "wallet_rows": [
+                (wallet, [a for a in ACTIONS if a.name in permitted and wallet.wallet_status in a.applies_to])
+                for wallet in summary.wallets
+            ],
+            "wallet_changelist_url": changelist_url(Wallet),
+            "may_view_invoices": request.user.has_perm("invoices.view_invoice"),
+        }

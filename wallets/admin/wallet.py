@@ -24,13 +24,16 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from core.admin import ReadOnlyModelAdmin
+from core.admin_cells import amount, moment, short_id, truncated
 from invoices.models import Invoice
 from wallets.admin import actions, selectors
 from wallets.admin.actions import ACTIONS, DEBIT, FREEZE, TERMINATE, TOP_UP, UNFREEZE
 from wallets.admin.display import (
     badge,
     balance_chart_svg,
+    change_url,
     changelist_url,
+    credits,
     credits_display,
     link,
 )
@@ -92,12 +95,9 @@ class WalletAdmin(ReadOnlyModelAdmin):
         "wallet_column",
         "customer_column",
         "wallet_type",
-        "currency_column",
-        "status_column",
-        "credit_balance_column",
-        "balance_column",
-        "alert_column",
-        "updated_at",
+        "state_column",
+        "balances_column",
+        "updated_column",
     ]
     list_filter = [StatusFilter, "wallet_type", CurrencyFilter, "alert_state", ExpiringFilter, "environment"]
     search_fields = ["=id", "=customer__external_id", "customer__name", "customer__email"]
@@ -154,19 +154,33 @@ class WalletAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="Wallet", ordering="id")
     def wallet_column(self, obj):
-        return format_html("{}<br><small>{}</small>", obj.name or obj.pk, obj.pk)
+        return format_html("{}<br>{}", truncated(obj.name or obj.pk), short_id(obj.pk))
 
     @admin.display(description="Customer", ordering="customer__name")
     def customer_column(self, obj):
         customer = obj.customer
         return format_html(
-            "{}<br><small>{} · {}</small>", link(customer, customer.name or customer.external_id),
-            customer.external_id, customer.email or "no email",
+            '{}<br><span class="bo-quiet">{}</span>',
+            truncated(customer.name or customer.external_id, change_url(customer)),
+            truncated(f"{customer.external_id} · {customer.email or 'no email'}"),
         )
 
-    @admin.display(description="Currency", ordering="currency")
-    def currency_column(self, obj):
-        return obj.currency.upper()
+    @admin.display(description="Credit balance", ordering="credit_balance")
+    def balances_column(self, obj):
+        """The credits, and under them what they are worth in the wallet's currency."""
+        return format_html(
+            '{}<br><span class="bo-quiet">{}</span>',
+            amount(credits(obj.credit_balance), "credits"),
+            amount(credits(obj.balance), obj.currency.upper()),
+        )
+
+    @admin.display(description="Status and alert", ordering="wallet_status")
+    def state_column(self, obj):
+        return format_html("{} {}", self.status_column(obj), self.alert_column(obj))
+
+    @admin.display(description="Updated (UTC)", ordering="updated_at")
+    def updated_column(self, obj):
+        return moment(obj.updated_at)
 
     @admin.display(description="Status", ordering="wallet_status")
     def status_column(self, obj):
@@ -256,19 +270,15 @@ class WalletAdmin(ReadOnlyModelAdmin):
 @admin.register(WalletTransaction)
 class WalletTransactionAdmin(ReadOnlyModelAdmin):
     list_display = [
-        "created_at",
-        "id",
+        "id_column",
+        "created_column",
         "wallet_column",
-        "type",
-        "transaction_reason",
-        "transaction_status",
+        "what_column",
         "credit_amount_column",
         "credit_balance_after_column",
-        "currency",
-        "expiry_date",
-        "reference_id",
-        "created_by",
+        "expiry_column",
     ]
+    list_display_links = ["id_column"]
     list_filter = [
         "type",
         "transaction_reason",
@@ -326,9 +336,29 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
     conversion_rate_column = credits_display("conversion_rate", "Conversion rate")
     topup_conversion_rate_column = credits_display("topup_conversion_rate", "Top-up conversion rate")
 
+    @admin.display(description="Transaction", ordering="id")
+    def id_column(self, obj):
+        return short_id(obj.pk)
+
+    @admin.display(description="When (UTC)", ordering="created_at")
+    def created_column(self, obj):
+        return moment(obj.created_at)
+
+    @admin.display(description="Expires", ordering="expiry_date")
+    def expiry_column(self, obj):
+        return moment(obj.expiry_date, time=False)
+
     @admin.display(description="Wallet", ordering="wallet")
     def wallet_column(self, obj):
-        return link(obj.wallet, obj.wallet_id)
+        return short_id(obj.wallet_id, change_url(obj.wallet))
+
+    @admin.display(description="What, by whom", ordering="transaction_reason")
+    def what_column(self, obj):
+        """Type, reason and status in words ("Credit: free credit grant (pending)"), and who wrote it."""
+        text = f"{obj.get_type_display()}: {obj.transaction_reason.replace('_', ' ').lower()}"
+        if obj.transaction_status != WalletTransaction.Status.COMPLETED:
+            text += f" ({obj.get_transaction_status_display().lower()})"
+        return format_html('{}<br><span class="bo-quiet">{}</span>', truncated(text), truncated(obj.created_by or "—"))
 
     @admin.display(description="Invoice")
     def invoice_column(self, obj):

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from backoffice import activity
 from tenancy import services
 
 
@@ -16,7 +17,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, tenant, environment, name, read_only, **options):
         env = services.environment_get_or_create(tenant_name=tenant, environment_name=environment)
-        issued = services.api_key_create(environment=env, name=name, read_only=read_only)
         mode = "read-only" if read_only else "read-write"
+        with activity.logged(staff=activity.cli_staff(), kind=activity.Kind.API_KEY_CREATED, target=None, note=name) as entry:
+            issued = services.api_key_create(environment=env, name=name, read_only=read_only)
+            entry.target = issued.api_key
+            entry.result = f"Created {mode} key {issued.api_key.prefix}… for {env}"
         self.stderr.write(f"Created {mode} key {issued.api_key.prefix}… for {env}. It is shown once; store it now.")
         self.stdout.write(issued.raw_key)

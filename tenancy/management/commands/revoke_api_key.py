@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from backoffice import activity
 from tenancy import services
 from tenancy.models import ApiKey
 
@@ -29,5 +30,7 @@ class Command(BaseCommand):
         if api_key.revoked_at is not None:
             self.stdout.write(f"{api_key.id} ({api_key.prefix}…) was already revoked at {api_key.revoked_at:%Y-%m-%d %H:%M}.")
             return
-        services.api_key_revoke(api_key)
+        with activity.logged(staff=activity.cli_staff(), kind=activity.Kind.API_KEY_REVOKED, target=api_key) as entry:
+            services.api_key_revoke(api_key)
+            entry.result = f"Revoked {api_key.prefix}… of {api_key.environment}"
         self.stdout.write(self.style.SUCCESS(f"Revoked {api_key.id} ({api_key.prefix}…) of {api_key.environment}."))

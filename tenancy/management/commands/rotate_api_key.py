@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from backoffice import activity
 from tenancy import services
 from tenancy.management.commands.revoke_api_key import find_key
 
@@ -19,7 +20,9 @@ class Command(BaseCommand):
         old = find_key(key)
         if old.revoked_at is not None:
             raise CommandError(f"{old.id} is revoked; create a new key with create_api_key instead")
-        issued = services.api_key_rotate(old)
+        with activity.logged(staff=activity.cli_staff(), kind=activity.Kind.API_KEY_ROTATED, target=old) as entry:
+            issued = services.api_key_rotate(old)
+            entry.result = f"Revoked {old.prefix}…; issued {issued.api_key.id} ({issued.api_key.prefix}…)"
         self.stderr.write(
             f"Revoked {old.id} ({old.prefix}…); issued {issued.api_key.id} ({issued.api_key.prefix}…) for "
             f"{issued.api_key.environment}. It is shown once; store it now."
