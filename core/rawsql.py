@@ -6,7 +6,7 @@ measurements). The statements every request runs (the API key, the wallet and it
 ledger row, the balance update) are therefore written out once, in the modules that own them,
 with the help of this module, which does exactly what the ORM would: column lists come from the
 models, so a new field needs no SQL change; values read go through the ORM's converters (JSON
-fields; SQLite's types) and values written through each field's ``get_db_prep_save``.
+fields) and values written through each field's ``get_db_prep_save``.
 """
 
 import contextlib
@@ -116,14 +116,9 @@ def pipeline():
     Inside a savepoint (an atomic block within another) the statements simply run one by one:
     an error leaves the pipeline aborted until it is synced, which Django's rollback of an
     outermost block copes with (psycopg syncs before its ROLLBACK) but a rollback to a savepoint
-    would not. Likewise on another database, or within an open pipeline.
+    would not. Likewise within an open pipeline.
     """
-    if (
-        connection.vendor != "postgresql"
-        or getattr(connection, "_rawsql_pipeline", False)
-        or len(connection.atomic_blocks) != 1
-        or connection.savepoint_ids
-    ):
+    if getattr(connection, "_rawsql_pipeline", False) or len(connection.atomic_blocks) != 1 or connection.savepoint_ids:
         yield
         return
     connection._rawsql_pipeline = True

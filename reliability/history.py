@@ -413,10 +413,9 @@ def verify(world: World, history: list[dict]) -> Verdict:
     from wallets.ledger import integrity
 
     # An audit of a long run reads a hot wallet's tens of thousands of rows: lift the web
-    # requests' statement timeout for this session (PostgreSQL only; a no-op elsewhere).
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET statement_timeout = 0")
+    # requests' statement timeout for this session.
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 0")
 
     rows, changes = ledger_snapshot(world.environment_id)
     verdict = check_history(history, rows, changes, allowed_keys=world.seed_keys)

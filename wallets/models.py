@@ -244,7 +244,7 @@ class WalletTransaction(models.Model):
             ),
         ]
         indexes = [
-            # The consumption-order index (NULLS LAST) is created in migration 0002: SQLite cannot build it.
+            # The consumption-order index (NULLS LAST, partial) is created in migration 0002's SQL.
             # A debit first expires its own wallet's lots that are past due.
             models.Index(
                 fields=["wallet", "expiry_date"],

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Window
-from django.db.models.functions import Coalesce, Lag, Round, RowNumber
+from django.db.models.functions import Coalesce, Lag, RowNumber
 
 from wallets.ledger import money, postings
 from wallets.models import CreditAllocation, Wallet, WalletTransaction
@@ -34,15 +34,6 @@ Type = WalletTransaction.Type
 COMPLETED = WalletTransaction.Status.COMPLETED
 # Wallets are checked this many at a time, so memory stays flat on a large postings.
 BATCH_SIZE = 200
-
-
-def _exact(expression):
-    """Arithmetic compared in SQL is rounded to the column's 9 places first.
-
-    A no-op on PostgreSQL (numeric is exact); on the SQLite default, where decimals are stored
-    as floats, it keeps float noise (−19.876543212 + 30) from reading as drift.
-    """
-    return Round(expression, money.CREDIT_DECIMAL_PLACES)
 
 
 @dataclass(frozen=True)
@@ -111,7 +102,7 @@ def _balances(wallet_ids: list[str]) -> list[Problem]:
     allocated_to_debits = dict(
         CreditAllocation.objects.filter(debit__wallet_id__in=wallet_ids, debit__transaction_status=COMPLETED)
         .values_list("debit__wallet_id")
-        .annotate(total=_exact(Sum("credits")))
+        .annotate(total=Sum("credits"))
         .order_by()
     )
     wallets = (
@@ -211,10 +202,10 @@ def _lot_conservation(wallet_ids: list[str]) -> list[Problem]:
     credits = (
         _rows(wallet_ids)
         .filter(type=Type.CREDIT)
-        .annotate(allocated=_exact(Coalesce(Sum("allocations_given__credits"), money.ZERO)))
+        .annotate(allocated=Coalesce(Sum("allocations_given__credits"), money.ZERO))
     )
     unbalanced = credits.filter(transaction_status=COMPLETED).exclude(
-        credit_amount=_exact(F("credits_available") + F("allocated"))
+        credit_amount=F("credits_available") + F("allocated")
     )
     unsettled_but_spent = credits.exclude(transaction_status=COMPLETED).exclude(allocated=0)
     return [
@@ -232,7 +223,7 @@ def _debit_cover(wallet_ids: list[str]) -> list[Problem]:
     debits = (
         _rows(wallet_ids)
         .filter(type=Type.DEBIT)
-        .annotate(covered=_exact(Coalesce(Sum("allocations_paid__credits"), money.ZERO)))
+        .annotate(covered=Coalesce(Sum("allocations_paid__credits"), money.ZERO))
     )
     over = debits.filter(covered__gt=F("credit_amount"))
     short = debits.exclude(transaction_reason=WalletTransaction.Reason.MANUAL_BALANCE_DEBIT).exclude(
@@ -288,8 +279,8 @@ def _chain(wallet_ids: list[str]) -> list[Problem]:
                 )
             )
     moves_wrongly = _rows(wallet_ids).filter(transaction_status=COMPLETED).exclude(
-        Q(type=Type.CREDIT, credit_balance_after=_exact(F("credit_balance_before") + F("credit_amount")))
-        | Q(type=Type.DEBIT, credit_balance_after=_exact(F("credit_balance_before") - F("credit_amount")))
+        Q(type=Type.CREDIT, credit_balance_after=F("credit_balance_before") + F("credit_amount"))
+        | Q(type=Type.DEBIT, credit_balance_after=F("credit_balance_before") - F("credit_amount"))
     )
     problems += [
         Problem(

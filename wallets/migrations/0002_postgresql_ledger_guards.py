@@ -1,6 +1,6 @@
-"""Ledger guards PostgreSQL can enforce but SQLite cannot (the embedded default stores decimals as floats).
+"""Ledger guards in PostgreSQL's own SQL, which Django's model constraints cannot express.
 
-- the consumption-order index (SQLite cannot index NULLS LAST);
+- the consumption-order index (NULLS LAST, partial);
 - wallet: ``balance = round(credit_balance × conversion_rate, 9)`` (PostgreSQL rounds numerics
   half away from zero, as wallets.money does);
 - ledger row: a completed credit adds exactly its credits, a completed debit takes them;
@@ -85,12 +85,11 @@ ALTER TABLE wallets_wallet DROP CONSTRAINT IF EXISTS wallet_balance_is_credits_t
 """
 
 
-def _on_postgresql(sql: str):
+def _execute(sql: str):
     def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            # No parameters: plpgsql's RAISE uses % placeholders of its own.
-            with schema_editor.connection.cursor() as cursor:
-                cursor.execute(sql)
+        # No parameters: plpgsql's RAISE uses % placeholders of its own.
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(sql)
 
     return run
 
@@ -98,4 +97,4 @@ def _on_postgresql(sql: str):
 class Migration(migrations.Migration):
     dependencies = [("wallets", "0001_initial")]
 
-    operations = [migrations.RunPython(_on_postgresql(FORWARD), _on_postgresql(BACKWARD))]
+    operations = [migrations.RunPython(_execute(FORWARD), _execute(BACKWARD))]
