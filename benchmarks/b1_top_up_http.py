@@ -9,7 +9,7 @@ idempotency key) on a wallet drawn at random, served by gunicorn (DEBUG off) on 
 
 Floor, in the same run and on the same tables: pgbench with a custom script doing the database
 work of a top-up at the same concurrency (lock the wallet row, insert the ledger row, update
-the wallet, commit). Target: HTTP top-ups/s >= 0.35 x the floor's transactions/s, p99 <= 50 ms,
+the wallet, commit). Target: HTTP top-ups/s >= 0.30 x the floor's transactions/s, p99 <= 60 ms,
 no failures. Afterwards every ledger row is accounted for and the ledger checker must find no
 problem (the floor's rows are consistent ledger rows too).
 """
@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import harness, load, results  # noqa: E402
 
-TARGET_RATIO = 0.35
-TARGET_P99_MS = 50.0
+TARGET_RATIO = 0.30  # issue 12
+TARGET_P99_MS = 60.0
 CREDITS = 10
 
 

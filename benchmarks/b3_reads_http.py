@@ -8,7 +8,7 @@ Measured: ``GET /v1/customers/wallets?lookup_key=`` and ``GET /v1/wallets/{id}``
 customer or wallet drawn at random from 10,000 (every wallet holds a purchased and a free lot,
 so the breakdown has work to do). Floor, same server and middleware, same run:
 ``GET /bench/constant`` (benchmarks.bench_urls), a plain view answering wallet-sized JSON
-bytes built once. Target: each read >= 0.7 x the floor's requests/s.
+bytes built once. Target: each read >= 0.40 x the floor's requests/s.
 """
 
 import argparse
@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import harness, load, results  # noqa: E402
 
-TARGET_RATIO = 0.7
+TARGET_RATIO = 0.40  # issue 12
 
 
 def wallet_lots() -> list[harness.Lot]:

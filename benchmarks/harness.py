@@ -328,19 +328,22 @@ class BackendCpu:
 
 @dataclass
 class Server:
-    """gunicorn serving billing.wsgi with benchmarks.bench_settings on 127.0.0.1.
+    """billing.wsgi with benchmarks.bench_settings on 127.0.0.1, served by gunicorn or granian.
 
-    ``worker_class`` sync or gthread; ``workers`` processes of ``threads`` threads each. The
-    per-key rate limit is raised so the limiter runs on every request but never refuses one.
+    gunicorn: ``worker_class`` sync or gthread; granian: its WSGI interface (HTTP in Rust, the
+    application on blocking threads). Either way ``workers`` processes of ``threads`` threads each.
+    The per-key rate limit is raised so the limiter runs on every request but never refuses one.
     """
 
     database: str
     workers: int = 4
     worker_class: str = "gthread"
     threads: int = 4
+    server: str = "gunicorn"
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
-    health_path = "/healthz"  # answers 200 once the application is up (not a dataclass field)
+    application = "billing.wsgi"  # the WSGI module served (class attributes, not dataclass fields)
+    health_path = "/healthz"  # answers 200 once the application is up
 
     @property
     def url(self) -> str:
@@ -359,21 +362,29 @@ class Server:
         }
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "gunicorn", "billing.wsgi", *self.gunicorn_options()]
-
-    def gunicorn_options(self) -> list[str]:
-        """The server model, the same for every application a benchmark serves (the peer's too)."""
+        """The server and its model (the same for every application a benchmark serves, the peer's too)."""
+        if self.server == "granian":
+            return [
+                self.interpreter(), "-m", "granian", "--interface", "wsgi", f"{self.application}:application",
+                "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
+                "--blocking-threads", str(self.threads), "--no-ws", "--log-level", "warning",
+            ]
         return [
-            "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers), "--worker-class", self.worker_class,
-            "--threads", str(self.threads), "--log-level", "warning", "--preload", "--timeout", "60",
+            self.interpreter(), "-m", "gunicorn", self.application, "--bind", f"127.0.0.1:{self.port}",
+            "--workers", str(self.workers), "--worker-class", self.worker_class, "--threads", str(self.threads),
+            "--log-level", "warning", "--preload", "--timeout", "60",
         ]
+
+    def interpreter(self) -> str:
+        """The python that runs the server (the peer's runs from its own virtualenv)."""
+        return sys.executable
 
     def __enter__(self):
         self.process = subprocess.Popen(self.command(), cwd=ROOT, env=self.environment())
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+                raise RuntimeError(f"{self.server} exited with {self.process.returncode}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as probe:
                     probe.sendall(f"GET {self.health_path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
@@ -383,7 +394,7 @@ class Server:
                 pass
             time.sleep(0.2)
         self.__exit__()
-        raise RuntimeError(f"gunicorn did not answer {self.health_path} within 60 s")
+        raise RuntimeError(f"{self.server} did not answer {self.health_path} within 60 s")
 
     def __exit__(self, *exc):
         if self.process and self.process.poll() is None:
@@ -398,6 +409,8 @@ class Server:
         return [self.process.pid, *children(self.process.pid)]
 
     def describe(self) -> str:
+        if self.server == "granian":
+            return f"granian wsgi {self.workers} workersx{self.threads} blocking threads"
         threads = f"x{self.threads} threads" if self.worker_class == "gthread" else ""
         return f"gunicorn {self.worker_class} {self.workers} workers{threads}".strip()
 
@@ -411,8 +424,9 @@ def arguments(parser: argparse.ArgumentParser, *, database: str, concurrent: boo
     # gthread: a worker's threads overlap their database round trips and keep connections alive;
     # 2 x cores workers of 4 threads serve the 16 clients at once (see RESULTS.md for sync against it).
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn workers")
-    parser.add_argument("--worker-class", choices=["sync", "gthread"], default="gthread")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
+    parser.add_argument("--worker-class", choices=["sync", "gthread"], default="gthread", help="gunicorn's")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread, granian)")
     if concurrent:
         parser.add_argument("--clients", type=int, default=16, help="concurrent closed-loop clients")
         parser.add_argument("--rounds", type=int, default=3, help="floor and measurement alternate this many times")
@@ -456,7 +470,8 @@ def command_line() -> str:
 
 def server_for(args, database: str | None = None) -> "Server":
     return Server(
-        database=database or args.database, workers=args.workers, worker_class=args.worker_class, threads=args.threads
+        database=database or args.database, workers=args.workers, worker_class=args.worker_class, threads=args.threads,
+        server=args.server,
     )
 
 

@@ -7,7 +7,7 @@ Usage (from the project root, PostgreSQL and Redis running; needs PyPI the first
 pretix (PyPI ``pretix``, Django + DRF + PostgreSQL + Redis, like us) keeps gift cards as a
 ledger: ``POST /api/v1/organizers/{o}/giftcards/{id}/transact/`` locks the card and writes a
 transaction row, ``GET /api/v1/organizers/{o}/giftcards/{id}/`` reads one. This benchmark
-- installs pretix PRETIX_VERSION (and our gunicorn version) into a virtualenv of its own under
+- installs pretix PRETIX_VERSION (and our server versions) into a virtualenv of its own under
   var/peer_pretix/ (kept there, keyed by version; never a dependency of the product);
 - migrates a template database for that version once (pretix's migrations take minutes) and
   clones it for each run: pretix's own database on the same PostgreSQL, its own Redis db
@@ -15,8 +15,8 @@ transaction row, ``GET /api/v1/organizers/{o}/giftcards/{id}/`` reads one. This 
   its own secret;
 - creates an organizer, ``--wallets`` gift cards (two transactions each, as our wallets hold two
   lots) and an API token with pretix's own models (peer_pretix_setup.py, run by pretix's python);
-- loads as many wallets on our side (B3's two lots each) and serves both with the same gunicorn
-  model (``--workers``, ``--worker-class``, ``--threads``: our benchmark server's defaults);
+- loads as many wallets on our side (B3's two lots each) and serves both with the same server
+  and model (``--server``, ``--workers``, ``--worker-class``, ``--threads``: our benchmark defaults);
 - alternates, round after round, our ``POST /v1/wallets/{id}/top-up`` (B1's load: a fresh
   idempotency key per request), pretix's transact, our ``GET /v1/wallets/{id}``, pretix's card
   GET, on random wallets and cards, ``--clients`` closed-loop clients;
@@ -57,18 +57,19 @@ def pretix_python(version: str = PRETIX_VERSION) -> Path:
     """The python of a virtualenv holding pretix ``version``, installed on first use and kept.
 
     Under a file lock, so parallel runs install once; a venv is used only once its install
-    finished (the marker file). Raises CalledProcessError when pip cannot install it.
+    finished (the marker file, which names what was installed: when our server versions change,
+    the venv gets them too). Raises CalledProcessError when pip cannot install.
     """
     folder = VENVS / f"pretix-{version}"
     python, installed = folder / "bin" / "python", folder / ".installed"
+    packages = [f"pretix=={version}", *same_servers()]
     VENVS.mkdir(parents=True, exist_ok=True)
     with open(VENVS / ".install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not installed.exists():
             shutil.rmtree(folder, ignore_errors=True)
             subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
-            # The same gunicorn as ours, so the server model is the same code too.
-            packages = [f"pretix=={version}", f"gunicorn=={metadata.version('gunicorn')}"]
+        if not installed.exists() or installed.read_text().split() != packages:
             subprocess.run(
                 [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *packages],
                 check=True,
@@ -78,6 +79,17 @@ def pretix_python(version: str = PRETIX_VERSION) -> Path:
             )
             installed.write_text(" ".join(packages) + "\n")
     return python
+
+
+def same_servers() -> list[str]:
+    """Our servers at our versions (gunicorn; granian where installed), so pretix is served by the same code."""
+    found = []
+    for name in ("gunicorn", "granian"):
+        try:
+            found.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return found
 
 
 def write_config(folder: Path, *, database: str, redis_db: int, url: str) -> Path:
@@ -171,14 +183,15 @@ def flush_redis(db: int) -> None:
 
 @dataclass
 class PretixServer(harness.Server):
-    """gunicorn serving ``pretix.wsgi`` from pretix's virtualenv: the same options as our server."""
+    """``pretix.wsgi`` from pretix's virtualenv, served exactly as our server is (harness.Server.command)."""
 
     python: Path | None = None
     config: Path | None = None
+    application = "pretix.wsgi"
     health_path = "/healthcheck/"
 
-    def command(self) -> list[str]:
-        return [str(self.python), "-m", "gunicorn", "pretix.wsgi", *self.gunicorn_options()]
+    def interpreter(self) -> str:
+        return str(self.python)
 
     def environment(self) -> dict:
         kept = {
@@ -232,7 +245,12 @@ def main() -> int:
     )
     flush_redis(args.pretix_redis_db)
     peer = PretixServer(
-        database=args.pretix_database, workers=args.workers, worker_class=args.worker_class, threads=args.threads, python=python
+        database=args.pretix_database,
+        workers=args.workers,
+        worker_class=args.worker_class,
+        threads=args.threads,
+        server=args.server,
+        python=python,
     )
     peer.config = write_config(folder, database=args.pretix_database, redis_db=args.pretix_redis_db, url=peer.url)
     loaded = json.loads(run_setup(python, peer.config, "load", "--cards", str(args.wallets)).strip().splitlines()[-1])
@@ -374,7 +392,7 @@ def details(args, machine, server, runs, phases, ratios, ours_accounts, peer_acc
     return f"""### Peer: pretix {PRETIX_VERSION} beside us ({harness.today()})
 
 Machine: {machine}.
-Both served by {server} (the same gunicorn, pretix's from its own virtualenv under var/),
+Both served by {server} (the same server version, pretix's in its own virtualenv under var/),
 DEBUG off: ours on production settings, pretix on a configuration file with debug off, its own
 secret, its own database on the same PostgreSQL and its own Redis db (cache and Celery broker;
 no Celery worker runs for either side during the run).

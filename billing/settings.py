@@ -133,6 +133,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
+            # Parameters travel apart from the SQL text (no quoting in Python), and psycopg prepares
+            # a statement on the server once it has run five times: the hot requests' statements
+            # are then parsed once per connection (benchmarks/RESULTS.md has the effect). A pooler
+            # in front of PostgreSQL must support prepared statements (PgBouncer 1.21+).
+            "server_side_binding": True,
             # A wallet lock held longer than this is a bug; fail the request instead of queueing forever.
             "options": f"-c lock_timeout={env_int('DB_LOCK_TIMEOUT_MS', 10000)}"
             f" -c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 30000)}",
@@ -189,7 +194,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenancy.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["tenancy.authentication.HasApiKey"],
     "DEFAULT_PARSER_CLASSES": ["core.api.parsers.ExactJSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["core.api.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_METADATA_CLASS": "core.api.metadata.RouteMetadata",

@@ -9,6 +9,8 @@ from django.http import QueryDict
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
+from core.api.serializers import InputSerializer
+
 
 class StrictCharField(serializers.CharField):
     """A JSON string, nothing else (numbers, booleans and objects are refused)."""
@@ -52,7 +54,7 @@ class StrictDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
 
-class QuerySerializer(serializers.Serializer):
+class QuerySerializer(InputSerializer):
     """Base for serializers that may read a query string. A parameter that is not a list must come
     once (``?limit=abc&limit=5`` is refused, not read as its last value), and an empty value is
     refused unless the field allows blanks (DRF would read ``?start_time=`` as "not given").

@@ -14,6 +14,7 @@ from core import inputs
 from core.api.fields import QuerySerializer, StrictCharField, StrictDateTimeField, StrictIntegerField
 from core.api.pagination import MAX_LIMIT, MAX_OFFSET
 from core.api.schema import list_envelope
+from core.api.serializers import InputSerializer
 from customers.api.serializers import CustomerSerializer
 from wallets.api.fields import AnyObjectField, DecimalString, MetadataField, StrictBooleanField, WireDecimalField
 from wallets.ledger.idempotency import MAX_KEY_LENGTH
@@ -137,7 +138,7 @@ class WalletUpdateInputSerializer(serializers.Serializer):
         ref_name = "UpdateWallet"
 
 
-class _IdempotentInputSerializer(serializers.Serializer):
+class _IdempotentInputSerializer(InputSerializer):
     idempotency_key = _optional(
         StrictCharField,
         allow_blank=True,
