@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from psycopg import sql
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -155,8 +157,6 @@ def pretix_template(python: Path, folder: Path, redis_db: int) -> str:
     Migrated under a name of this process's own and renamed when done, so a run never clones
     a half-migrated template.
     """
-    from psycopg import sql
-
     name = f"pretix_bench_template_{PRETIX_VERSION.replace('.', '_')}"
     if name in _databases():
         return name
@@ -229,14 +229,23 @@ def main() -> int:
     parser.add_argument("--pretix-database", default="pretix_bench_peer", help="recreated on every run")
     parser.add_argument("--pretix-redis-db", type=int, default=13, help="pretix's own Redis db, emptied before and after")
     args = parser.parse_args()
+    try:
+        return run(args)
+    finally:  # a failed run leaves nothing behind either
+        flush_redis(args.pretix_redis_db)
+        if not args.keep:
+            for database in (args.database, args.pretix_database):
+                harness._admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
 
+
+def run(args) -> int:
+    """Set both sides up, measure them in alternating rounds, record; the exit code (0: all answered, all accounted)."""
     python = pretix_python()
     folder = VENVS / "runs" / args.pretix_database
     template = pretix_template(python, folder, args.pretix_redis_db)
     setup = harness.prepare(args, wallets=args.wallets, lots=wallet_lots())
     ours_accounts = our_accounts(setup.tenant, setup.wallets[0])
     from django.db import connections
-    from psycopg import sql
 
     connections.close_all()
     harness._admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(args.pretix_database)))
@@ -299,7 +308,6 @@ def main() -> int:
         described = ours.describe()
     rows_after = count_rows(args.database, *our_tables) | count_rows(args.pretix_database, *peer_tables)
     written = {table: rows_after[table] - rows_before[table] for table in rows_after}
-    flush_redis(args.pretix_redis_db)
 
     from wallets.ledger.integrity import check_all
 
@@ -340,9 +348,7 @@ def main() -> int:
             details(args, setup.machine, described, runs, phases, ratios, ours_accounts, peer_accounts, written),
             path=args.results,
         )
-    if not args.keep:
-        harness.drop_database(args.database)
-        harness._admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(args.pretix_database)))
+    connections.close_all()
     return 0 if failures == 0 and not problems and all(accounted.values()) else 1
 
 
