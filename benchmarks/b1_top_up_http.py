@@ -52,6 +52,12 @@ END;
 """
 
 
+def top_up_requests(wallets, api_key: str) -> load.Requests:
+    """B1's load (the peer benchmark's too): CREDITS free credits on a random wallet, a fresh idempotency key each."""
+    body = json.dumps({"credits_to_add": str(CREDITS), "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "{key}"})
+    return load.Requests("POST", [f"/v1/wallets/{w.id}/top-up" for w in wallets], api_key, body)
+
+
 def number_wallets(wallets) -> None:
     from django.db import connection
 
@@ -90,8 +96,7 @@ def main() -> int:
 
     connections.close_all()
 
-    body = json.dumps({"credits_to_add": str(CREDITS), "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "{key}"})
-    requests = load.Requests("POST", [f"/v1/wallets/{w.id}/top-up" for w in wallets], tenant.api_key, body)
+    requests = top_up_requests(wallets, tenant.api_key)
     from django.utils import timezone
 
     started = timezone.now()

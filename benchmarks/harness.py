@@ -354,6 +354,8 @@ class Server:
     server: str = "gunicorn"
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    application = "billing.wsgi"  # the WSGI module served (class attributes, not dataclass fields)
+    health_path = "/healthz"  # answers 200 once the application is up
 
     @property
     def url(self) -> str:
@@ -372,35 +374,39 @@ class Server:
         }
 
     def command(self) -> list[str]:
+        """The server and its model (the same for every application a benchmark serves, the peer's too)."""
         if self.server == "granian":
             return [
-                sys.executable, "-m", "granian", "--interface", "wsgi", "billing.wsgi:application",
+                self.interpreter(), "-m", "granian", "--interface", "wsgi", f"{self.application}:application",
                 "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
                 "--blocking-threads", str(self.threads), "--no-ws", "--log-level", "warning",
             ]
         return [
-            sys.executable, "-m", "gunicorn", "billing.wsgi", "--bind", f"127.0.0.1:{self.port}",
+            self.interpreter(), "-m", "gunicorn", self.application, "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(self.workers), "--worker-class", self.worker_class, "--threads", str(self.threads),
             "--log-level", "warning", "--preload", "--timeout", "60",
         ]
 
+    def interpreter(self) -> str:
+        """The python that runs the server (the peer's runs from its own virtualenv)."""
+        return sys.executable
+
     def __enter__(self):
-        command = self.command()
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.environment())
+        self.process = subprocess.Popen(self.command(), cwd=ROOT, env=self.environment())
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+                raise RuntimeError(f"{self.server} exited with {self.process.returncode}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as probe:
-                    probe.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                    probe.sendall(f"GET {self.health_path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
                     if probe.recv(64).split(b" ", 2)[1:2] == [b"200"] and len(self.pids()) > self.workers:
                         return self
             except OSError:
                 pass
             time.sleep(0.2)
         self.__exit__()
-        raise RuntimeError("gunicorn did not answer /healthz within 60 s")
+        raise RuntimeError(f"{self.server} did not answer {self.health_path} within 60 s")
 
     def __exit__(self, *exc):
         if self.process and self.process.poll() is None:

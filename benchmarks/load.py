@@ -73,6 +73,7 @@ class Requests:
     paths: list[str]
     api_key: str | None = None
     body: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # any others, e.g. the peer's Authorization
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -132,6 +133,7 @@ def _wrk_script(requests: Requests, run_id: str) -> str:
     headers = {"Content-Type": "application/json"}
     if requests.api_key:
         headers["x-api-key"] = requests.api_key
+    headers.update(requests.headers)
     lines = [
         f"method = {_lua_string(requests.method)}",
         f"run_id = {_lua_string(run_id)}",
@@ -163,6 +165,7 @@ async def _asyncio_clients(url: str, requests: Requests, *, clients: int, second
     common = f"Host: {host}:{port}\r\nContent-Type: application/json\r\n"
     if requests.api_key:
         common += f"x-api-key: {requests.api_key}\r\n"
+    common += "".join(f"{name}: {value}\r\n" for name, value in requests.headers)
     rng = random.Random(run_id)
     counter = itertools.count(1)
     latencies: list[float] = []

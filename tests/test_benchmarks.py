@@ -4,6 +4,11 @@ No timing is asserted: a benchmark's exit code says only that its requests succe
 floor ran and the ledger checker found nothing. The five run at once, each with its own
 databases (cloned from one migrated template) and its own server, to keep this quick. One of
 them uses the asyncio load generator, so it is covered where wrk is installed too.
+
+The peer benchmark (benchmarks/peer_pretix.py) runs on its own, after pretix is installed into
+var/peer_pretix/ (kept there for the next run; the first install and pretix's migrations take
+minutes, later runs reuse both); it is skipped when BENCH_SKIP_PEER is set or pip cannot
+install pretix (no network, no PyPI).
 """
 
 import os
@@ -79,3 +84,29 @@ def test_benchmark_runs_and_records_its_rows(runs, script):
     text = results.read_text()
     assert SUMMARY_ROW[script] in text, text
     assert f"<!-- {script[:2].upper()}:begin -->" in text
+
+
+@pytest.mark.timeout(1200)  # a cold machine installs pretix and runs its migrations first
+def test_peer_benchmark_runs_beside_pretix(tmp_path):
+    if os.environ.get("BENCH_SKIP_PEER"):
+        pytest.skip("BENCH_SKIP_PEER is set")
+    from benchmarks.peer_pretix import PRETIX_VERSION, pretix_python
+
+    try:
+        pretix_python()
+    except subprocess.CalledProcessError as error:
+        reason = (error.stderr or "").strip().splitlines()[-1:] or [f"exit {error.returncode}"]
+        pytest.skip(f"pip could not install pretix {PRETIX_VERSION}: {reason[0]}")
+    results = tmp_path / "RESULTS.md"
+    command = [
+        sys.executable, "benchmarks/peer_pretix.py", "--wallets", "20", "--clients", "4", "--seconds", "1",
+        "--rounds", "1", "--workers", "2", "--threads", "2", "--generator", "asyncio", "--results", str(results),
+        "--database", f"bench_ci_peer_{os.getpid()}", "--pretix-database", f"pretix_ci_peer_{os.getpid()}",
+        "--pretix-redis-db", "12",
+    ]
+    completed = subprocess.run(command, cwd=ROOT, env=_environment(), capture_output=True, text=True, timeout=1100)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    text = results.read_text()
+    assert "| Peer pretix: our POST top-up / its transact " in text, text
+    assert "| Peer pretix: our GET wallet / its card GET " in text, text
+    assert "<!-- Peer:begin -->" in text

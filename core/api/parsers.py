@@ -3,7 +3,8 @@
 - numbers with a fraction or exponent become ``Decimal`` (never float), integers stay ``int``;
 - NaN/Infinity literals, duplicate keys, NUL characters, lone surrogates and nesting deeper
   than ``API_MAX_JSON_DEPTH`` are refused with a 400 that says what was wrong;
-- a body over ``API_MAX_BODY_BYTES`` is refused with a 413 before it is read whole.
+- a body over ``API_MAX_BODY_BYTES`` is refused with a 413 before it is read whole;
+- an empty body is an empty object; a body of whitespace alone is malformed JSON (400).
 """
 
 import json
@@ -75,7 +76,9 @@ class ExactJSONParser(BaseParser):
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             raise RequestTooLarge(f"Request body is larger than {limit} bytes")
-        if not raw.strip():
+        # No body at all means no fields (a search without filters). Whitespace alone is not a
+        # JSON document, so it is malformed like any other text that is not one.
+        if not raw:
             return {}
         try:
             text = raw.decode("utf-8")
