@@ -58,8 +58,12 @@ def record_failure(username: str | None, request) -> int:
     if failures >= settings.ADMIN_LOGIN_MAX_FAILURES:
         cache.set(_lock_key(ident), 1, timeout=settings.ADMIN_LOGIN_LOCKOUT_SECONDS)
         cache.delete(key)
-        logger.warning("admin login locked out for %s s after %s failures (pair %s)",
-                       settings.ADMIN_LOGIN_LOCKOUT_SECONDS, failures, ident[:12])
+        logger.warning(
+            "admin login locked out for %s s after %s failures (pair %s)",
+            settings.ADMIN_LOGIN_LOCKOUT_SECONDS,
+            failures,
+            ident[:12],
+        )
     return failures
 
 

@@ -66,9 +66,7 @@ def customer_get_by_external_id(*, environment_id: str, external_id: str) -> Cus
     """The caller's customer whose ``external_id`` (Flexprice's lookup key) is given; raises NotFound."""
     customer = _published(environment_id).filter(external_id=external_id).first()
     if customer is None:
-        raise NotFound(
-            f"Customer with external ID {external_id} was not found", details={"external_id": external_id}
-        )
+        raise NotFound(f"Customer with external ID {external_id} was not found", details={"external_id": external_id})
     return customer
 
 

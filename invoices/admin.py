@@ -57,7 +57,12 @@ class PaymentInline(ReadOnlyTabularInline):
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyModelAdmin):
     list_display = [
-        "number_column", "customer_column", "wallet_column", "amount_column", "status_column", "billing_reason",
+        "number_column",
+        "customer_column",
+        "wallet_column",
+        "amount_column",
+        "status_column",
+        "billing_reason",
         "created_column",
     ]
     list_filter = ["invoice_status", "payment_status", "billing_reason", "currency"]
@@ -65,9 +70,25 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
     list_select_related = ["customer", "wallet"]
     date_hierarchy = "created_at"
     fields = [
-        "id", "invoice_number", "customer", "wallet_link", "transaction_link", "invoice_status", "payment_status",
-        "billing_reason", "amount_due_column", "amount_paid_column", "description", "metadata", "idempotency_key",
-        "issue_date", "finalized_at", "paid_at", "voided_at", "created_by", "printable",
+        "id",
+        "invoice_number",
+        "customer",
+        "wallet_link",
+        "transaction_link",
+        "invoice_status",
+        "payment_status",
+        "billing_reason",
+        "amount_due_column",
+        "amount_paid_column",
+        "description",
+        "metadata",
+        "idempotency_key",
+        "issue_date",
+        "finalized_at",
+        "paid_at",
+        "voided_at",
+        "created_by",
+        "printable",
     ]
     inlines = [LineItemInline, PaymentInline]
     actions = ["mark_paid", "void"]
@@ -143,7 +164,10 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
     @admin.action(description="Mark selected invoices paid (offline payment)", permissions=["settle"])
     def mark_paid(self, request, queryset):
         return self._confirm_and_run(
-            request, queryset, action="mark_paid", verb="marked paid",
+            request,
+            queryset,
+            action="mark_paid",
+            verb="marked paid",
             explain="An offline payment of the full amount is recorded and the purchased credits are added to the wallet.",
             run=lambda invoice: services.invoice_pay(invoice, actor=admin_actor(request)),
         )
@@ -151,7 +175,10 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
     @admin.action(description="Void selected invoices (the credits are never added)", permissions=["settle"])
     def void(self, request, queryset):
         return self._confirm_and_run(
-            request, queryset, action="void", verb="voided",
+            request,
+            queryset,
+            action="void",
+            verb="voided",
             explain="The invoice is voided and its pending credits fail: the wallet never receives them.",
             run=lambda invoice: services.invoice_void(invoice, actor=admin_actor(request)),
         )

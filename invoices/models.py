@@ -63,9 +63,7 @@ class Invoice(models.Model):
             models.CheckConstraint(
                 condition=Q(amount_paid__gte=0, amount_paid__lte=F("amount_due")), name="invoice_amount_paid_within_due"
             ),
-            models.CheckConstraint(
-                condition=Q(invoice_status__in=["DRAFT", "FINALIZED", "VOIDED"]), name="invoice_status_valid"
-            ),
+            models.CheckConstraint(condition=Q(invoice_status__in=["DRAFT", "FINALIZED", "VOIDED"]), name="invoice_status_valid"),
             models.CheckConstraint(
                 condition=Q(payment_status__in=["PENDING", "SUCCEEDED", "FAILED"]), name="invoice_payment_status_valid"
             ),

@@ -95,4 +95,3 @@ def _keys_changed(sender, created=False, **kwargs) -> None:
     # committed, so that a process that read the old row meanwhile does not keep it.
     start_new_generation()
     transaction.on_commit(start_new_generation)
-

@@ -102,15 +102,9 @@ class Wallet(models.Model):
                 name="wallet_one_open_per_customer_currency_type",
             ),
             models.CheckConstraint(condition=Q(conversion_rate__gt=0), name="wallet_conversion_rate_positive"),
-            models.CheckConstraint(
-                condition=Q(purchased_credits_available__gte=0), name="wallet_purchased_credits_not_negative"
-            ),
-            models.CheckConstraint(
-                condition=Q(topup_conversion_rate__gt=0), name="wallet_topup_conversion_rate_positive"
-            ),
-            models.CheckConstraint(
-                condition=Q(wallet_status__in=["active", "frozen", "closed"]), name="wallet_status_valid"
-            ),
+            models.CheckConstraint(condition=Q(purchased_credits_available__gte=0), name="wallet_purchased_credits_not_negative"),
+            models.CheckConstraint(condition=Q(topup_conversion_rate__gt=0), name="wallet_topup_conversion_rate_positive"),
+            models.CheckConstraint(condition=Q(wallet_status__in=["active", "frozen", "closed"]), name="wallet_status_valid"),
             models.CheckConstraint(
                 condition=Q(wallet_type__in=["PRE_PAID", "POST_PAID", "PROMOTIONAL"]), name="wallet_type_valid"
             ),
@@ -119,8 +113,7 @@ class Wallet(models.Model):
             ),
             models.CheckConstraint(condition=Q(currency__regex=r"^[a-z]{3}$"), name="wallet_currency_lowercase_iso"),
             models.CheckConstraint(
-                condition=Q(auto_topup_enabled=False)
-                | Q(auto_topup_threshold__isnull=False, auto_topup_amount__gt=0),
+                condition=Q(auto_topup_enabled=False) | Q(auto_topup_threshold__isnull=False, auto_topup_amount__gt=0),
                 name="wallet_auto_topup_complete_when_enabled",
             ),
         ]
@@ -128,7 +121,8 @@ class Wallet(models.Model):
             models.Index(fields=["environment", "customer", "wallet_status"], name="wallet_env_customer_idx"),
             models.Index(fields=["environment", "wallet_status", "-created_at"], name="wallet_env_status_idx"),
             models.Index(
-                fields=["frozen_until"], condition=Q(wallet_status="frozen", frozen_until__isnull=False),
+                fields=["frozen_until"],
+                condition=Q(wallet_status="frozen", frozen_until__isnull=False),
                 name="wallet_frozen_until_idx",
             ),
         ]
@@ -203,9 +197,7 @@ class WalletTransaction(models.Model):
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001  NULL = no key; the unique index allows many
     # SHA-256 of the operation and its parameters: a replay must match it, or it is a conflict.
     request_fingerprint = models.CharField(max_length=64, blank=True)
-    parent_transaction = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
-    )
+    parent_transaction = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
     status = models.CharField(max_length=20, default="published", editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -248,17 +240,13 @@ class WalletTransaction(models.Model):
             # A debit first expires its own wallet's lots that are past due.
             models.Index(
                 fields=["wallet", "expiry_date"],
-                condition=Q(
-                    type="credit", transaction_status="completed", credits_available__gt=0, expiry_date__isnull=False
-                ),
+                condition=Q(type="credit", transaction_status="completed", credits_available__gt=0, expiry_date__isnull=False),
                 name="wtxn_wallet_expiring_lots_idx",
             ),
             # Expiry sweep: lots past their expiry that still hold credits, across all wallets.
             models.Index(
                 fields=["expiry_date"],
-                condition=Q(
-                    type="credit", transaction_status="completed", credits_available__gt=0, expiry_date__isnull=False
-                ),
+                condition=Q(type="credit", transaction_status="completed", credits_available__gt=0, expiry_date__isnull=False),
                 name="wtxn_expiring_lots_idx",
             ),
             # Transaction search: by wallet, by customer, or the whole environment, newest first.
@@ -340,9 +328,7 @@ class AlertLog(models.Model):
     previous_state = models.CharField(max_length=20, choices=Wallet.AlertState)
     state = models.CharField(max_length=20, choices=Wallet.AlertState)
     credit_balance = credits_field()
-    transaction = models.ForeignKey(
-        WalletTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="alert_logs"
-    )
+    transaction = models.ForeignKey(WalletTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="alert_logs")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -294,15 +294,11 @@ class TransactionQuery:
     def checked(self) -> "TransactionQuery":
         """Refuse combinations that can only be mistakes (Flexprice's rules)."""
         if bool(self.reference_type) != bool(self.reference_id):
-            raise ValidationFailed(
-                "Reference type and reference id must be provided together", field="reference_type"
-            )
+            raise ValidationFailed("Reference type and reference id must be provided together", field="reference_type")
         if self.start_time and self.end_time and self.end_time < self.start_time:
             raise ValidationFailed("Please provide a valid time range: end_time is before start_time", field="end_time")
         if self.expiry_date_before and self.expiry_date_after and self.expiry_date_before < self.expiry_date_after:
-            raise ValidationFailed(
-                "Expiry date before must be after expiry date after", field="expiry_date_before"
-            )
+            raise ValidationFailed("Expiry date before must be after expiry date after", field="expiry_date_before")
         if len(self.filters) > MAX_FILTERS:
             raise ValidationFailed(f"At most {MAX_FILTERS} filters are allowed", field="filters")
         return self

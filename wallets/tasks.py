@@ -31,7 +31,10 @@ def credits_expire_sweep_task() -> int:
     result = automation.credits_expire_sweep()
     logger.info(
         "credit expiry sweep: %s credits expired in %s wallets (%s batches, longest lock %.1f ms)",
-        result.credits_expired, result.wallets, result.batches, result.longest_lock_ms,
+        result.credits_expired,
+        result.wallets,
+        result.batches,
+        result.longest_lock_ms,
     )
     return result.credits_expired
 

@@ -28,7 +28,7 @@ class WebhookEndpoint(models.Model):
     description = models.CharField(max_length=255, blank=True)
     secret = models.CharField(max_length=100, default=new_signing_secret, help_text="Used to sign every delivery.")
     event_types = models.JSONField(
-        default=list, blank=True, help_text="Event types to send, e.g. [\"wallet.transaction.created\"]; empty sends all."
+        default=list, blank=True, help_text='Event types to send, e.g. ["wallet.transaction.created"]; empty sends all.'
     )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -128,8 +128,13 @@ def _record(delivery: WebhookDelivery, outcome: transport.Outcome, *, now: datet
             delivery.next_attempt_at = now + RETRY_DELAYS[delivery.attempt_count - 1]
         delivery.save(update_fields=["status", "attempt_count", "delivered_at", "next_attempt_at"])
     log = logger.info if outcome.ok else logger.warning
-    log("webhook %s to %s: attempt %s %s", delivery.event_id, delivery.endpoint.url, delivery.attempt_count,
-        outcome.status_code or outcome.error)
+    log(
+        "webhook %s to %s: attempt %s %s",
+        delivery.event_id,
+        delivery.endpoint.url,
+        delivery.attempt_count,
+        outcome.status_code or outcome.error,
+    )
     return attempt
 
 

@@ -57,16 +57,12 @@ CustomerListSerializer = list_envelope(CustomerSerializer, "ListCustomersRespons
 
 class _ProfileInputSerializer(serializers.Serializer):
     name = StrictCharField(required=False, max_length=PROFILE_FIELDS["name"])
-    email = StrictCharField(
-        required=False, allow_blank=True, max_length=PROFILE_FIELDS["email"], validators=[EmailValidator()]
-    )
+    email = StrictCharField(required=False, allow_blank=True, max_length=PROFILE_FIELDS["email"], validators=[EmailValidator()])
     address_line1 = StrictCharField(required=False, allow_blank=True, max_length=PROFILE_FIELDS["address_line1"])
     address_line2 = StrictCharField(required=False, allow_blank=True, max_length=PROFILE_FIELDS["address_line2"])
     address_city = StrictCharField(required=False, allow_blank=True, max_length=PROFILE_FIELDS["address_city"])
     address_state = StrictCharField(required=False, allow_blank=True, max_length=PROFILE_FIELDS["address_state"])
-    address_postal_code = StrictCharField(
-        required=False, allow_blank=True, max_length=PROFILE_FIELDS["address_postal_code"]
-    )
+    address_postal_code = StrictCharField(required=False, allow_blank=True, max_length=PROFILE_FIELDS["address_postal_code"])
     address_country = StrictCharField(
         required=False, allow_blank=True, max_length=2, help_text="Two-letter ISO 3166-1 alpha-2 code."
     )

@@ -83,9 +83,7 @@ class CustomerViewSet(viewsets.GenericViewSet):
     def search(self, request):
         return self._page(self._input(CustomerSearchInputSerializer, request.data))
 
-    @extend_schema(
-        operation_id="getCustomer", summary="Get a customer", parameters=[ID_PARAMETER], responses=CustomerSerializer
-    )
+    @extend_schema(operation_id="getCustomer", summary="Get a customer", parameters=[ID_PARAMETER], responses=CustomerSerializer)
     def retrieve(self, request, **kwargs):
         return Response(CustomerSerializer(self.get_object()).data)
 
@@ -128,9 +126,7 @@ class CustomerViewSet(viewsets.GenericViewSet):
         if external_id:
             customer = selectors.customer_get_by_external_id(environment_id=self.environment_id, external_id=external_id)
             if customer_id and customer.id != customer_id:
-                raise ValidationFailed(
-                    "id and external_customer_id refer to different customers", field="external_customer_id"
-                )
+                raise ValidationFailed("id and external_customer_id refer to different customers", field="external_customer_id")
         else:
             customer = selectors.customer_get(environment_id=self.environment_id, customer_id=customer_id)
         return self._update(customer)

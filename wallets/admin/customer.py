@@ -31,6 +31,7 @@ class CustomerAdmin(ReadOnlyModelAdmin):
 
     class Media:
         css = {"all": ["wallets/admin.css"]}
+
     fieldsets = [
         ("Customer", {"fields": ["id", "external_id", "name", "email", "status", "environment"]}),
         (
@@ -38,9 +39,13 @@ class CustomerAdmin(ReadOnlyModelAdmin):
             {
                 "classes": ["collapse"],
                 "fields": [
-                    "address_line1", "address_line2", "address_city", "address_state", "address_postal_code",
+                    "address_line1",
+                    "address_line2",
+                    "address_city",
+                    "address_state",
+                    "address_postal_code",
                     "address_country",
-                ]
+                ],
             },
         ),
         ("Record", {"classes": ["collapse"], "fields": ["metadata", "created_at", "created_by", "updated_at", "updated_by"]}),

@@ -158,9 +158,7 @@ class DebitForm(WalletActionForm):
 
 
 class FreezeForm(WalletActionForm):
-    reason = _required_text(
-        "Reason", "Required. Shown in the wallet's freeze history.", REASON_MAX_LENGTH
-    )
+    reason = _required_text("Reason", "Required. Shown in the wallet's freeze history.", REASON_MAX_LENGTH)
     until = FutureDateTimeField(
         label="Frozen until (UTC)",
         required=False,
@@ -173,9 +171,7 @@ class UnfreezeForm(WalletActionForm):
 
 
 class TerminateForm(WalletActionForm):
-    reason = _required_text(
-        "Reason", "Required. Shown in the wallet's history.", REASON_MAX_LENGTH
-    )
+    reason = _required_text("Reason", "Required. Shown in the wallet's history.", REASON_MAX_LENGTH)
 
 
 TERMINATE_CONFIRMATION_WORD = "TERMINATE"

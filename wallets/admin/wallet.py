@@ -297,13 +297,21 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
 
     class Media:
         css = {"all": [SUPPORT_CSS]}
+
     fieldsets = [
         (
             "Transaction",
             {
                 "fields": [
-                    "id", "wallet", "customer", "sequence", "type", "transaction_reason", "transaction_status",
-                    "created_at", "created_by",
+                    "id",
+                    "wallet",
+                    "customer",
+                    "sequence",
+                    "type",
+                    "transaction_reason",
+                    "transaction_status",
+                    "created_at",
+                    "created_by",
                 ]
             },
         ),
@@ -311,9 +319,16 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
             "Credits",
             {
                 "fields": [
-                    "credit_amount_column", "amount_column", "credit_balance_before_column",
-                    "credit_balance_after_column", "credits_available_column", "expiry_date", "priority", "currency",
-                    "conversion_rate_column", "topup_conversion_rate_column",
+                    "credit_amount_column",
+                    "amount_column",
+                    "credit_balance_before_column",
+                    "credit_balance_after_column",
+                    "credits_available_column",
+                    "expiry_date",
+                    "priority",
+                    "currency",
+                    "conversion_rate_column",
+                    "topup_conversion_rate_column",
                 ]
             },
         ),
@@ -321,8 +336,14 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
             "Reference",
             {
                 "fields": [
-                    "description", "metadata", "reference_type", "reference_id", "idempotency_key",
-                    "invoice_column", "parent_transaction", "request_fingerprint",
+                    "description",
+                    "metadata",
+                    "reference_type",
+                    "reference_id",
+                    "idempotency_key",
+                    "invoice_column",
+                    "parent_transaction",
+                    "request_fingerprint",
                 ]
             },
         ),

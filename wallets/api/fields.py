@@ -54,9 +54,7 @@ class StrictBooleanField(serializers.BooleanField):
 class WireDecimalField(serializers.Field):
     """A decimal sent as a JSON string or an exact JSON number; ranges are the services' business."""
 
-    default_error_messages = {
-        "invalid": "Must be a decimal number: a JSON string such as \"10.5\" or an exact JSON number."
-    }
+    default_error_messages = {"invalid": 'Must be a decimal number: a JSON string such as "10.5" or an exact JSON number.'}
 
     def to_internal_value(self, data) -> Decimal:
         try:

@@ -147,9 +147,7 @@ class _IdempotentInputSerializer(InputSerializer):
         help_text="Same key and parameters replay the first result; other parameters are a 409. "
         "An Idempotency-Key header is read when the body has none.",
     )
-    description = _optional(
-        StrictCharField, allow_blank=True, trim_whitespace=False, max_length=inputs.MAX_DESCRIPTION_LENGTH
-    )
+    description = _optional(StrictCharField, allow_blank=True, trim_whitespace=False, max_length=inputs.MAX_DESCRIPTION_LENGTH)
     metadata = _optional(MetadataField)
 
 
@@ -205,9 +203,7 @@ class WalletFilterInputSerializer(_PageInputSerializer):
     """The query string of GET /v1/wallets and the body of POST /v1/wallets/search."""
 
     wallet_ids = serializers.ListField(child=StrictCharField(max_length=255), required=False, max_length=MAX_IDS)
-    status = _optional(
-        serializers.ChoiceField, choices=Wallet.Status.choices, allow_blank=True, help_text="The wallet_status."
-    )
+    status = _optional(serializers.ChoiceField, choices=Wallet.Status.choices, allow_blank=True, help_text="The wallet_status.")
     wallet_type = _optional(serializers.ChoiceField, choices=Wallet.Type.choices, allow_blank=True)
     alert_enabled = _optional(StrictBooleanField, help_text="Whether the wallet's balance alerts are on.")
     sort = _optional(serializers.ChoiceField, choices=WALLET_SORT_FIELDS, allow_blank=True, help_text="Default created_at.")
@@ -266,9 +262,7 @@ class TransactionFilterInputSerializer(_PageInputSerializer):
         help_text="A WALLET id filter (Flexprice's name). On /wallets/{id}/transactions the path id wins.",
     )
     type = _optional(serializers.ChoiceField, choices=WalletTransaction.Type.choices, allow_blank=True)
-    transaction_status = _optional(
-        serializers.ChoiceField, choices=WalletTransaction.Status.choices, allow_blank=True
-    )
+    transaction_status = _optional(serializers.ChoiceField, choices=WalletTransaction.Status.choices, allow_blank=True)
     transaction_reason = _optional(serializers.ChoiceField, choices=TransactionReason.choices, allow_blank=True)
     reference_type = _optional(StrictCharField, allow_blank=True, max_length=20, help_text="Only with reference_id.")
     reference_id = _optional(StrictCharField, allow_blank=True, max_length=255, help_text="Only with reference_type.")
@@ -537,6 +531,4 @@ class TerminateResponseSerializer(WalletResponseSerializer):
 
 
 WalletListResponseSerializer = list_envelope(WalletResponseSerializer, "ListWalletsResponse")
-WalletTransactionListResponseSerializer = list_envelope(
-    WalletTransactionResponseSerializer, "ListWalletTransactionsResponse"
-)
+WalletTransactionListResponseSerializer = list_envelope(WalletTransactionResponseSerializer, "ListWalletTransactionsResponse")

@@ -44,7 +44,10 @@ TAGS = ["Wallets"]
 WALLET_ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The wallet's id (wallet_...).")
 CUSTOMER_ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The customer's id (cust_...).")
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
     description="Read when the body carries no idempotency_key.",
 )
 WALLET_EXPANSIONS = ("credits_available_breakdown",)
@@ -157,9 +160,7 @@ def _initial_credits_expiry(data: dict):
     if data.get("initial_credits_expiry_date_utc") is not None:
         return data["initial_credits_expiry_date_utc"]
     if data.get("initial_credits_to_load_expiry_date") is not None:
-        return inputs.date_from_yyyymmdd(
-            data["initial_credits_to_load_expiry_date"], field="initial_credits_to_load_expiry_date"
-        )
+        return inputs.date_from_yyyymmdd(data["initial_credits_to_load_expiry_date"], field="initial_credits_to_load_expiry_date")
     return None
 
 
@@ -200,9 +201,7 @@ class WalletViewSet(_WalletApiView):
         alert_settings = _create_alert_settings(data)
         if data.get("price_unit"):
             raise NotFound(f"Price unit with code {data['price_unit']} was not found", details={"price_unit": data["price_unit"]})
-        customer = selectors.wallet_owner_get(
-            environment_id=self.environment_id, customer_id=customer_id, lookup_key=external_id
-        )
+        customer = selectors.wallet_owner_get(environment_id=self.environment_id, customer_id=customer_id, lookup_key=external_id)
         wallet = services.wallet_create(
             customer,
             currency=data["currency"],
@@ -297,9 +296,7 @@ class WalletViewSet(_WalletApiView):
         data = self.parsed(WalletTopUpInputSerializer, request.data).validated_data
         reason = data["transaction_reason"]
         if data.get("checkout") is not None and reason != TransactionReason.PURCHASED_CREDIT_INVOICED:
-            raise ValidationFailed(
-                "Omit checkout, or set transaction_reason to PURCHASED_CREDIT_INVOICED", field="checkout"
-            )
+            raise ValidationFailed("Omit checkout, or set transaction_reason to PURCHASED_CREDIT_INVOICED", field="checkout")
         result = services.wallet_top_up(
             wallet,
             reason=reason,
@@ -434,7 +431,10 @@ class WalletTransactionViewSet(_WalletApiView):
         "operator gte means ≥ (upstream ignores it). `?expand=` wins over the body's expand.",
         parameters=[
             OpenApiParameter(
-                "expand", str, OpenApiParameter.QUERY, required=False,
+                "expand",
+                str,
+                OpenApiParameter.QUERY,
+                required=False,
                 description="Comma list of customer, wallet, created_by_user; wins over the body.",
             )
         ],
@@ -485,9 +485,7 @@ class CustomerWalletViewSet(_WalletApiView):
         summary="Get a customer's active wallets",
         parameters=[
             CUSTOMER_ID,
-            OpenApiParameter(
-                "expand", str, OpenApiParameter.QUERY, required=False, description="credits_available_breakdown"
-            ),
+            OpenApiParameter("expand", str, OpenApiParameter.QUERY, required=False, description="credits_available_breakdown"),
         ],
         responses={200: WalletResponseSerializer(many=True)},
     )

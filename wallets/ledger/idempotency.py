@@ -48,9 +48,7 @@ def check_client_key(key: str | None) -> str | None:
     if not isinstance(key, str):
         raise ValidationFailed("idempotency_key must be a string", field="idempotency_key")
     if len(key) > MAX_KEY_LENGTH:
-        raise ValidationFailed(
-            f"idempotency_key must be at most {MAX_KEY_LENGTH} characters", field="idempotency_key"
-        )
+        raise ValidationFailed(f"idempotency_key must be at most {MAX_KEY_LENGTH} characters", field="idempotency_key")
     if not key.strip() or not key.isprintable():
         raise ValidationFailed("idempotency_key must be printable and not blank", field="idempotency_key")
     if _RESERVED_KEY.match(key):
@@ -89,8 +87,14 @@ def _is_key_conflict(exc: IntegrityError) -> bool:
 
 
 def run_idempotent(
-    *, wallet_id: str, environment_id: str, key: str, fingerprint_: str, write: Callable[[Wallet], WalletTransaction],
-    now: datetime, lots_page: bool = False,
+    *,
+    wallet_id: str,
+    environment_id: str,
+    key: str,
+    fingerprint_: str,
+    write: Callable[[Wallet], WalletTransaction],
+    now: datetime,
+    lots_page: bool = False,
 ) -> LedgerResult:
     """Lock the wallet and call ``write(wallet)``, whose ledger row carries ``key``; or replay ``key``'s earlier result.
 
@@ -114,4 +118,3 @@ def run_idempotent(
     if existing is None:  # the winner rolled back after all; let the caller retry
         raise AlreadyExists("A concurrent request with this idempotency key is in progress; retry it")
     return _replay(existing, fingerprint_)
-

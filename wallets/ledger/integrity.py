@@ -111,9 +111,7 @@ def _balances(wallet_ids: list[str]) -> list[Problem]:
             credited=Coalesce(
                 Sum("transactions__credit_amount", filter=completed & Q(transactions__type=Type.CREDIT)), money.ZERO
             ),
-            debited=Coalesce(
-                Sum("transactions__credit_amount", filter=completed & Q(transactions__type=Type.DEBIT)), money.ZERO
-            ),
+            debited=Coalesce(Sum("transactions__credit_amount", filter=completed & Q(transactions__type=Type.DEBIT)), money.ZERO),
             lots=Coalesce(
                 Sum("transactions__credits_available", filter=completed & Q(transactions__type=Type.CREDIT)),
                 money.ZERO,
@@ -140,18 +138,18 @@ def _balances(wallet_ids: list[str]) -> list[Problem]:
         if wallet.balance != value:
             problems.append(
                 Problem(
-                    wallet.pk, "I1",
+                    wallet.pk,
+                    "I1",
                     f"balance {_fmt(wallet.balance)} but credit_balance × conversion_rate is {_fmt(value)}",
                 )
             )
         if wallet.lots != max(money.ZERO, cb):
-            problems.append(
-                Problem(wallet.pk, "I2", f"lots hold {_fmt(wallet.lots)} but credit_balance is {_fmt(cb)}")
-            )
+            problems.append(Problem(wallet.pk, "I2", f"lots hold {_fmt(wallet.lots)} but credit_balance is {_fmt(cb)}"))
         if wallet.purchased_lots != wallet.purchased_credits_available:
             problems.append(
                 Problem(
-                    wallet.pk, "I2",
+                    wallet.pk,
+                    "I2",
                     f"purchased lots hold {_fmt(wallet.purchased_lots)} but purchased_credits_available is "
                     f"{_fmt(wallet.purchased_credits_available)}",
                 )
@@ -160,22 +158,22 @@ def _balances(wallet_ids: list[str]) -> list[Problem]:
         if uncovered != max(money.ZERO, -cb):
             problems.append(
                 Problem(
-                    wallet.pk, "I5",
+                    wallet.pk,
+                    "I5",
                     f"debits not backed by lots total {_fmt(uncovered)} but the overdraft is {_fmt(max(money.ZERO, -cb))}",
                 )
             )
         if wallet.transaction_count != wallet.sequenced:
             problems.append(
                 Problem(
-                    wallet.pk, "I8",
+                    wallet.pk,
+                    "I8",
                     f"transaction_count {wallet.transaction_count} but {wallet.sequenced} rows carry a sequence",
                 )
             )
         last_after = wallet.last_after if wallet.last_after is not None else money.ZERO
         if last_after != cb:
-            problems.append(
-                Problem(wallet.pk, "I8", f"the chain ends at {_fmt(last_after)} but credit_balance is {_fmt(cb)}")
-            )
+            problems.append(Problem(wallet.pk, "I8", f"the chain ends at {_fmt(last_after)} but credit_balance is {_fmt(cb)}"))
     return problems
 
 
@@ -189,9 +187,9 @@ def _lot_bounds(wallet_ids: list[str]) -> list[Problem]:
     )
     return [
         Problem(
-            row.wallet_id, "I3",
-            f"{row.type} {row.id} ({row.transaction_status}) holds {_fmt(row.credits_available)} "
-            f"of {_fmt(row.credit_amount)}",
+            row.wallet_id,
+            "I3",
+            f"{row.type} {row.id} ({row.transaction_status}) holds {_fmt(row.credits_available)} of {_fmt(row.credit_amount)}",
         )
         for row in bad.order_by("wallet_id", "sequence", "id")
     ]
@@ -200,17 +198,14 @@ def _lot_bounds(wallet_ids: list[str]) -> list[Problem]:
 def _lot_conservation(wallet_ids: list[str]) -> list[Problem]:
     """I5 per lot: what a grant gave plus what it still holds is what it granted."""
     credits = (
-        _rows(wallet_ids)
-        .filter(type=Type.CREDIT)
-        .annotate(allocated=Coalesce(Sum("allocations_given__credits"), money.ZERO))
+        _rows(wallet_ids).filter(type=Type.CREDIT).annotate(allocated=Coalesce(Sum("allocations_given__credits"), money.ZERO))
     )
-    unbalanced = credits.filter(transaction_status=COMPLETED).exclude(
-        credit_amount=F("credits_available") + F("allocated")
-    )
+    unbalanced = credits.filter(transaction_status=COMPLETED).exclude(credit_amount=F("credits_available") + F("allocated"))
     unsettled_but_spent = credits.exclude(transaction_status=COMPLETED).exclude(allocated=0)
     return [
         Problem(
-            row.wallet_id, "I5",
+            row.wallet_id,
+            "I5",
             f"lot {row.id} granted {_fmt(row.credit_amount)} but holds {_fmt(row.credits_available)} "
             f"and gave {_fmt(row.allocated)}",
         )
@@ -220,18 +215,13 @@ def _lot_conservation(wallet_ids: list[str]) -> list[Problem]:
 
 def _debit_cover(wallet_ids: list[str]) -> list[Problem]:
     """I5 per debit: never over-allocated; only a manual debit may be left uncovered (the overdraft)."""
-    debits = (
-        _rows(wallet_ids)
-        .filter(type=Type.DEBIT)
-        .annotate(covered=Coalesce(Sum("allocations_paid__credits"), money.ZERO))
-    )
+    debits = _rows(wallet_ids).filter(type=Type.DEBIT).annotate(covered=Coalesce(Sum("allocations_paid__credits"), money.ZERO))
     over = debits.filter(covered__gt=F("credit_amount"))
-    short = debits.exclude(transaction_reason=WalletTransaction.Reason.MANUAL_BALANCE_DEBIT).exclude(
-        covered=F("credit_amount")
-    )
+    short = debits.exclude(transaction_reason=WalletTransaction.Reason.MANUAL_BALANCE_DEBIT).exclude(covered=F("credit_amount"))
     return [
         Problem(
-            row.wallet_id, "I5",
+            row.wallet_id,
+            "I5",
             f"debit {row.id} ({row.transaction_reason}) of {_fmt(row.credit_amount)} is backed by {_fmt(row.covered)}",
         )
         for row in [*over.order_by("id"), *short.order_by("id")]
@@ -240,12 +230,13 @@ def _debit_cover(wallet_ids: list[str]) -> list[Problem]:
 
 def _allocation_links(wallet_ids: list[str]) -> list[Problem]:
     """An allocation joins a credit and a debit of the same wallet."""
-    bad = CreditAllocation.objects.filter(
-        Q(debit__wallet_id__in=wallet_ids) | Q(credit__wallet_id__in=wallet_ids)
-    ).filter(~Q(debit__wallet_id=F("credit__wallet_id")) | ~Q(debit__type=Type.DEBIT) | ~Q(credit__type=Type.CREDIT))
+    bad = CreditAllocation.objects.filter(Q(debit__wallet_id__in=wallet_ids) | Q(credit__wallet_id__in=wallet_ids)).filter(
+        ~Q(debit__wallet_id=F("credit__wallet_id")) | ~Q(debit__type=Type.DEBIT) | ~Q(credit__type=Type.CREDIT)
+    )
     return [
         Problem(
-            allocation.debit.wallet_id, "I5",
+            allocation.debit.wallet_id,
+            "I5",
             f"allocation {allocation.pk} joins {allocation.credit_id} ({allocation.credit.type}, wallet "
             f"{allocation.credit.wallet_id}) to {allocation.debit_id} ({allocation.debit.type})",
         )
@@ -256,9 +247,13 @@ def _allocation_links(wallet_ids: list[str]) -> list[Problem]:
 def _chain(wallet_ids: list[str]) -> list[Problem]:
     """I8: sequence 1..n without gaps, each row starting where the previous one ended."""
     ordering = {"partition_by": [F("wallet_id")], "order_by": F("sequence").asc()}
-    sequenced = _rows(wallet_ids).filter(sequence__isnull=False).annotate(
-        position=Window(RowNumber(), **ordering),
-        previous_after=Window(Lag("credit_balance_after"), **ordering),
+    sequenced = (
+        _rows(wallet_ids)
+        .filter(sequence__isnull=False)
+        .annotate(
+            position=Window(RowNumber(), **ordering),
+            previous_after=Window(Lag("credit_balance_after"), **ordering),
+        )
     )
     broken = sequenced.filter(
         ~Q(sequence=F("position"))
@@ -273,26 +268,31 @@ def _chain(wallet_ids: list[str]) -> list[Problem]:
             expected = row.previous_after if row.position > 1 else money.ZERO
             problems.append(
                 Problem(
-                    row.wallet_id, "I8",
+                    row.wallet_id,
+                    "I8",
                     f"row {row.id} (sequence {row.sequence}) starts at {_fmt(row.credit_balance_before)}, "
                     f"expected {_fmt(expected)}",
                 )
             )
-    moves_wrongly = _rows(wallet_ids).filter(transaction_status=COMPLETED).exclude(
-        Q(type=Type.CREDIT, credit_balance_after=F("credit_balance_before") + F("credit_amount"))
-        | Q(type=Type.DEBIT, credit_balance_after=F("credit_balance_before") - F("credit_amount"))
+    moves_wrongly = (
+        _rows(wallet_ids)
+        .filter(transaction_status=COMPLETED)
+        .exclude(
+            Q(type=Type.CREDIT, credit_balance_after=F("credit_balance_before") + F("credit_amount"))
+            | Q(type=Type.DEBIT, credit_balance_after=F("credit_balance_before") - F("credit_amount"))
+        )
     )
     problems += [
         Problem(
-            row.wallet_id, "I8",
+            row.wallet_id,
+            "I8",
             f"row {row.id} goes from {_fmt(row.credit_balance_before)} to {_fmt(row.credit_balance_after)} "
             f"but moves {row.type} {_fmt(row.credit_amount)}",
         )
         for row in moves_wrongly.order_by("wallet_id", "sequence", "id")
     ]
     unnumbered = _rows(wallet_ids).filter(
-        Q(transaction_status=COMPLETED, sequence__isnull=True)
-        | (~Q(transaction_status=COMPLETED) & Q(sequence__isnull=False))
+        Q(transaction_status=COMPLETED, sequence__isnull=True) | (~Q(transaction_status=COMPLETED) & Q(sequence__isnull=False))
     )
     problems += [
         Problem(row.wallet_id, "I8", f"{row.transaction_status} row {row.id} has sequence {row.sequence}")
@@ -333,7 +333,8 @@ def _consumed_ids(wallet_ids: list[str]) -> list[Problem]:
         if listed_ids != consumed.get(debit_id, []):
             problems.append(
                 Problem(
-                    wallet_id, "IDS",
+                    wallet_id,
+                    "IDS",
                     f"debit {debit_id} lists consumed_credit_tx_ids {listed!r} but its allocations drew on "
                     f"{','.join(consumed.get(debit_id, []))!r}",
                 )

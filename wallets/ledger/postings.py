@@ -174,15 +174,12 @@ def open_lots(wallet: Wallet, *, now: datetime):
     Order: priority ascending (none last), expiry ascending (none last), larger original
     grant first, then creation time and id so the order is total.
     """
-    return (
-        WalletTransaction.objects.filter(spendable(now), wallet=wallet)
-        .order_by(
-            F("priority").asc(nulls_last=True),
-            F("expiry_date").asc(nulls_last=True),
-            F("credit_amount").desc(),
-            "created_at",
-            "id",
-        )
+    return WalletTransaction.objects.filter(spendable(now), wallet=wallet).order_by(
+        F("priority").asc(nulls_last=True),
+        F("expiry_date").asc(nulls_last=True),
+        F("credit_amount").desc(),
+        "created_at",
+        "id",
     )
 
 
@@ -208,9 +205,7 @@ def _check_balance_fits(wallet: Wallet, new_credit_balance: Decimal) -> None:
 
 
 # What a posting changes on the wallet row.
-_BALANCE_FIELDS = [
-    "credit_balance", "balance", "purchased_credits_available", "transaction_count", "updated_at", "updated_by"
-]
+_BALANCE_FIELDS = ["credit_balance", "balance", "purchased_credits_available", "transaction_count", "updated_at", "updated_by"]
 
 
 def _store_balance(wallet: Wallet, new_credit_balance: Decimal, *, rows: int, actor: str, now: datetime) -> None:
@@ -338,8 +333,13 @@ def _apply_credit(wallet: Wallet, row: WalletTransaction, *, actor: str, now: da
             rawsql.update(
                 row,
                 [
-                    "transaction_status", "sequence", "credit_balance_before", "credit_balance_after",
-                    "credits_available", "updated_at", "updated_by",
+                    "transaction_status",
+                    "sequence",
+                    "credit_balance_before",
+                    "credit_balance_after",
+                    "credits_available",
+                    "updated_at",
+                    "updated_by",
                 ],
             )
         if before < 0:
@@ -386,9 +386,9 @@ def post_debit(wallet: Wallet, posting: Posting, *, allow_overdraft: bool = Fals
         posting,
         type=WalletTransaction.Type.DEBIT,
         transaction_reason=posting.reason,
-        amount=posting.amount if posting.amount is not None else money.credits_to_amount(
-            posting.credits, rate=wallet.conversion_rate
-        ),
+        amount=posting.amount
+        if posting.amount is not None
+        else money.credits_to_amount(posting.credits, rate=wallet.conversion_rate),
         conversion_rate=wallet.conversion_rate,
         transaction_status=WalletTransaction.Status.COMPLETED,
         sequence=wallet.transaction_count + 1,
@@ -488,9 +488,7 @@ def _pages(lots, *, first: list | None = None):
 def _take_from_lots(wallet: Wallet, posting: Posting, allow_overdraft: bool) -> list[tuple[WalletTransaction, Decimal]]:
     remaining = posting.credits
     taken = []
-    lots = open_lots(wallet, now=posting.now).only(
-        "id", "transaction_reason", "credits_available", "expiry_date", "created_at"
-    )
+    lots = open_lots(wallet, now=posting.now).only("id", "transaction_reason", "credits_available", "expiry_date", "created_at")
     # Read with the lock, for this debit only: a later posting must read the lots as they are then.
     first = wallet.__dict__.pop("first_lot_page", None)
     for lot in _pages(lots, first=first):

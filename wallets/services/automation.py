@@ -48,12 +48,15 @@ def _blocked_reason(wallet: Wallet, *, now: datetime) -> str:
     cooldown = _cooldown(wallet)
     if last is not None and cooldown is not None and now < last.created_at + cooldown:
         return "inside the cooldown"
-    if wallet.auto_topup_invoicing and Invoice.objects.filter(
-        customer_id=wallet.customer_id,
-        billing_reason=Invoice.BillingReason.WALLET_AUTO_TOPUP,
-        invoice_status=Invoice.Status.FINALIZED,
-        payment_status__in=[Invoice.PaymentStatus.PENDING, Invoice.PaymentStatus.FAILED],
-    ).exists():
+    if (
+        wallet.auto_topup_invoicing
+        and Invoice.objects.filter(
+            customer_id=wallet.customer_id,
+            billing_reason=Invoice.BillingReason.WALLET_AUTO_TOPUP,
+            invoice_status=Invoice.Status.FINALIZED,
+            payment_status__in=[Invoice.PaymentStatus.PENDING, Invoice.PaymentStatus.FAILED],
+        ).exists()
+    ):
         return "an auto top-up invoice of this customer is unpaid"
     return ""
 
@@ -169,7 +172,9 @@ def credits_expire_sweep(*, now: datetime | None = None, batch_size: int | None 
             result.wallet_ids.add(wallet_id)
         logger.info(
             "credit expiry batch %s: %s wallets, %s credits expired so far",
-            result.batches, len(wallet_ids), result.credits_expired,
+            result.batches,
+            len(wallet_ids),
+            result.credits_expired,
         )
     result.wallets = len(result.wallet_ids)
     return result
@@ -181,9 +186,7 @@ def _expire_wallet(wallet_id: str, *, now: datetime, cutoff: datetime, result: E
         started = timezone.now()
         with transaction.atomic():
             wallet = postings.lock_wallet(wallet_id)
-            rows = expire_due_lots(
-                wallet, now=now, actor=SYSTEM_ACTOR, due_before=cutoff, limit=EXPIRY_LOTS_PER_TRANSACTION
-            )
+            rows = expire_due_lots(wallet, now=now, actor=SYSTEM_ACTOR, due_before=cutoff, limit=EXPIRY_LOTS_PER_TRANSACTION)
         held_ms = (timezone.now() - started).total_seconds() * 1000
         result.longest_lock_ms = max(result.longest_lock_ms, held_ms)
         expired += len(rows)

@@ -95,7 +95,11 @@ def wallet_top_up(
         return purchase_on_invoice(locked, posting)
 
     result = run_idempotent(
-        wallet_id=wallet.pk, environment_id=wallet.environment_id, key=key, fingerprint_=fingerprint_, write=write,
+        wallet_id=wallet.pk,
+        environment_id=wallet.environment_id,
+        key=key,
+        fingerprint_=fingerprint_,
+        write=write,
         now=now,
     )
     if invoiced:
@@ -104,9 +108,7 @@ def wallet_top_up(
     return result
 
 
-def purchase_on_invoice(
-    wallet: Wallet, posting: postings.Posting, *, billing_reason: str = "MANUAL"
-) -> WalletTransaction:
+def purchase_on_invoice(wallet: Wallet, posting: postings.Posting, *, billing_reason: str = "MANUAL") -> WalletTransaction:
     """Write a purchased credit and its invoice (the caller holds the wallet lock).
 
     The credit stays pending until the invoice is paid, unless the tenant auto-completes
@@ -129,19 +131,13 @@ def _credits_and_amount(wallet: Wallet, *, credits, amount) -> tuple[Decimal, De
         amount = money.check_credits(amount, field="amount")
         converted = money.amount_to_credits(amount, rate=wallet.topup_conversion_rate)
         if converted <= 0:
-            raise ValidationFailed(
-                "Credits to add must be a positive value", field="amount", details={"credits_to_add": "0"}
-            )
+            raise ValidationFailed("Credits to add must be a positive value", field="amount", details={"credits_to_add": "0"})
         return converted, amount
-    raise ValidationFailed(
-        "Credits to add must be a positive value", field="credits_to_add", details={"credits_to_add": "0"}
-    )
+    raise ValidationFailed("Credits to add must be a positive value", field="credits_to_add", details={"credits_to_add": "0"})
 
 
 def require_active(wallet: Wallet) -> None:
     if wallet.wallet_status == Wallet.Status.FROZEN:
         raise InvalidOperation("Wallet is frozen", details={"wallet_id": wallet.id, "wallet_status": wallet.wallet_status})
     if wallet.wallet_status != Wallet.Status.ACTIVE:
-        raise InvalidOperation(
-            "Wallet is not active", details={"wallet_id": wallet.id, "wallet_status": wallet.wallet_status}
-        )
+        raise InvalidOperation("Wallet is not active", details={"wallet_id": wallet.id, "wallet_status": wallet.wallet_status})

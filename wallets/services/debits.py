@@ -68,8 +68,13 @@ def wallet_debit(
         )
 
     return run_idempotent(
-        wallet_id=wallet.pk, environment_id=wallet.environment_id, key=key, fingerprint_=fingerprint_, write=write,
-        now=now, lots_page=True,
+        wallet_id=wallet.pk,
+        environment_id=wallet.environment_id,
+        key=key,
+        fingerprint_=fingerprint_,
+        write=write,
+        now=now,
+        lots_page=True,
     )
 
 

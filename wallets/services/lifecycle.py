@@ -207,9 +207,7 @@ def _check_config(config) -> dict:
     if types is None:
         return {"allowed_price_types": ["ALL"]}
     if not isinstance(types, list) or any(t not in PRICE_TYPES for t in types):
-        raise ValidationFailed(
-            "Invalid price type", field="config.allowed_price_types", details={"allowed": list(PRICE_TYPES)}
-        )
+        raise ValidationFailed("Invalid price type", field="config.allowed_price_types", details={"allowed": list(PRICE_TYPES)})
     return {"allowed_price_types": list(types)}
 
 
@@ -291,8 +289,10 @@ def wallet_freeze(wallet: Wallet, *, reason: str, until: datetime | None = None,
     with transaction.atomic():
         wallet = postings.lock_wallet(wallet.pk)
         if wallet.wallet_status != Wallet.Status.ACTIVE:
-            raise InvalidOperation(f"Only an active wallet can be frozen; this one is {wallet.wallet_status}",
-                                   details={"wallet_id": wallet.id, "wallet_status": wallet.wallet_status})
+            raise InvalidOperation(
+                f"Only an active wallet can be frozen; this one is {wallet.wallet_status}",
+                details={"wallet_id": wallet.id, "wallet_status": wallet.wallet_status},
+            )
         _set_status(wallet, Wallet.Status.FROZEN, frozen_until=until, actor=actor, now=now)
         WalletStatusChange.objects.create(
             wallet=wallet, action=WalletStatusChange.Action.FREEZE, reason=reason, until=until, created_by=actor, created_at=now
@@ -307,8 +307,10 @@ def wallet_unfreeze(wallet: Wallet, *, reason: str, actor: str = "") -> Wallet:
     with transaction.atomic():
         wallet = postings.lock_wallet(wallet.pk)
         if wallet.wallet_status != Wallet.Status.FROZEN:
-            raise InvalidOperation(f"Only a frozen wallet can be unfrozen; this one is {wallet.wallet_status}",
-                                   details={"wallet_id": wallet.id, "wallet_status": wallet.wallet_status})
+            raise InvalidOperation(
+                f"Only a frozen wallet can be unfrozen; this one is {wallet.wallet_status}",
+                details={"wallet_id": wallet.id, "wallet_status": wallet.wallet_status},
+            )
         _set_status(wallet, Wallet.Status.ACTIVE, frozen_until=None, actor=actor, now=now)
         WalletStatusChange.objects.create(
             wallet=wallet, action=WalletStatusChange.Action.UNFREEZE, reason=reason, created_by=actor, created_at=now
@@ -322,9 +324,7 @@ def _set_status(wallet: Wallet, status: str, *, frozen_until, actor: str, now: d
     wallet.updated_at = now
     wallet.updated_by = actor
     wallet.save(update_fields=["wallet_status", "frozen_until", "updated_at", "updated_by"])
-    events.publish_wallet_event(
-        wallet, events.WALLET_TERMINATED if status == Wallet.Status.CLOSED else events.WALLET_UPDATED
-    )
+    events.publish_wallet_event(wallet, events.WALLET_TERMINATED if status == Wallet.Status.CLOSED else events.WALLET_UPDATED)
 
 
 def wallet_terminate(wallet: Wallet, *, reason: str = "", actor: str = "") -> LedgerResult:

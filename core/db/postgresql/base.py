@@ -21,9 +21,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def is_usable(self):
         if self.connection is None or self.connection.closed or self.connection.broken:
             return False
-        if self.connection.info.transaction_status == TransactionStatus.IDLE and not _has_unread_data(
-            self.connection.fileno()
-        ):
+        if self.connection.info.transaction_status == TransactionStatus.IDLE and not _has_unread_data(self.connection.fileno()):
             return True
         return super().is_usable()
 
