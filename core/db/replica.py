@@ -22,10 +22,14 @@ used only when all of these hold, checked by the router on every query:
 
 Writes always go to the primary: ``db_for_write`` has one answer, ``select_for_update`` and every
 ``atomic`` block use the primary, and the ledger's hand-written SQL uses the default connection.
-A replica that is down, lagging, or fails mid-request is logged and the read runs on the primary;
-the view is read-only, so running it again is safe.
+A replica that is down or lagging is logged and the read runs on the primary. A replica that fails
+mid-request (connection lost, shut down, a query cancelled by a recovery conflict) is set aside
+and the view runs again on the primary (it is read-only, so running it again is safe). Any other
+error, on either database, is the request's own (a statement timeout, bad data) and is raised
+as it would be without a replica.
 """
 
+import contextlib
 import contextvars
 import functools
 import logging
@@ -34,7 +38,7 @@ import time
 
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.template.response import TemplateResponse
 
 from core.redis_client import cache_redis
@@ -162,18 +166,63 @@ def read_alias(request) -> str:
     return REPLICA
 
 
+# SQLSTATEs by which a query says the replica itself failed, not the query: the server shutting
+# down (57P01 admin, 57P02 crash, 57P03 cannot connect now), a query cancelled by a conflict with
+# recovery (40001) or its database dropped by replay (57P04). Class 08 is a lost connection.
+_REPLICA_FAILURE_STATES = frozenset({"57P01", "57P02", "57P03", "57P04", "40001"})
+
+
+def _is_replica_failure(error: DatabaseError) -> bool:
+    """Whether ``error`` (from a query on the replica) means the replica, not the query, failed."""
+    sqlstate = getattr(error.__cause__, "sqlstate", None)
+    if sqlstate is None:  # no answer from the server: a connection that failed or was lost
+        return isinstance(error, (OperationalError, InterfaceError))
+    return sqlstate.startswith("08") or sqlstate in _REPLICA_FAILURE_STATES
+
+
+@contextlib.contextmanager
+def _recording_replica_errors(raised: list):
+    """Appends to ``raised`` each DatabaseError the replica raises in this block, then lets it go on."""
+    replica = connections[REPLICA]
+    try:
+        # Checked and connected first (what Django does before a request's first query), so a
+        # failure to connect is known to be the replica's; the block's queries then use this connection.
+        replica.close_if_health_check_failed()
+        replica.ensure_connection()
+    except DatabaseError as error:
+        raised.append(error)
+        raise
+
+    def record(execute, sql, params, many, context):
+        try:
+            return execute(sql, params, many, context)
+        except DatabaseError as error:
+            raised.append(error)
+            raise
+
+    with replica.execute_wrapper(record):
+        yield
+
+
 def run_read(request, read):
     """``read()``, which changes nothing, with its lag-tolerant reads on the replica when allowed.
 
-    When a query on the replica fails (it went down, or cancelled a query for a conflict with
-    recovery), the replica is set aside until the next check and ``read()`` runs again on the primary.
+    When the replica fails (its connection cannot be made or is lost, it shuts down, or it
+    cancels a query for a conflict with recovery), it is set aside until the next check and
+    ``read()`` runs again on the primary. Any other error, and any error of a query on the
+    primary, is raised unchanged: a statement timeout or bad data would fail on the primary
+    too, at twice the cost, and the caller's error handling answers it as without a replica.
     """
     if read_alias(request) == PRIMARY:
         return read()
     token = _reads_on.set(REPLICA)
+    replica_errors = []
     try:
-        return read()
+        with _recording_replica_errors(replica_errors):
+            return read()
     except DatabaseError as error:
+        if not any(error is raised for raised in replica_errors) or not _is_replica_failure(error):
+            raise
         health.failed(error)
     finally:
         _reads_on.reset(token)

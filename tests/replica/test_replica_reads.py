@@ -6,6 +6,7 @@ standby logs every statement it runs, which is how the tests see where reads and
 Key "writer" changes the ledger; key "reader" only searches.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -212,3 +213,49 @@ def test_a_replica_that_goes_down_is_replaced_by_the_primary_without_an_error(si
         assert "unreachable" in log
     finally:
         site.pair.standby.start()
+
+
+RUN_READ_SCRIPT = """
+import json, types
+from django.db import connections
+from core.db import replica
+
+def outcome(alias, sqlstate):
+    replica.health._checked_at = float("-inf")  # checked afresh: the standby is healthy
+    calls = []
+    def read():
+        calls.append(alias)
+        if len(calls) == 1:  # the view's first run fails; a second run (on the primary) succeeds
+            with connections[alias].cursor() as cursor:
+                cursor.execute(f"DO $$ BEGIN RAISE EXCEPTION 'probe' USING ERRCODE = '{sqlstate}'; END $$")
+        return "answered"
+    try:
+        result = replica.run_read(types.SimpleNamespace(auth=None, user=None), read)
+    except Exception as error:
+        result = f"raised {type(error).__name__} {error.__cause__.sqlstate}"
+    return [result, len(calls), replica.health.usable()]
+
+cases = [("replica", "57014"), ("replica", "22P02"), ("replica", "40001"), ("replica", "57P01"),
+         ("default", "40001"), ("default", "57P01")]
+print(json.dumps({f"{alias} {sqlstate}": outcome(alias, sqlstate) for alias, sqlstate in cases}))
+"""
+
+
+def test_only_the_replicas_own_failures_repeat_the_read_on_the_primary(site):
+    site.fresh_standby()
+    # when a read run with the replica fails with each SQLSTATE, on the replica or on the primary
+    output = manage(site.pair.primary.url("billing"), "shell", "-c", RUN_READ_SCRIPT,
+                    DATABASE_REPLICA_URL=site.pair.standby.url("billing"), REPLICA_MAX_LAG_SECONDS=str(MAX_LAG_SECONDS),
+                    REPLICA_READ_YOUR_WRITES_SECONDS=str(READ_YOUR_WRITES_SECONDS))  # fmt: skip
+    outcomes = json.loads(output.splitlines()[-1])
+    # then a statement timeout (57014) or bad data (22P02) on the replica is raised as it is, once,
+    # and the replica stays in use: the API answers them as without a replica (a timeout is an
+    # OperationalError, a 503; core/api/errors.py)
+    assert outcomes["replica 57014"] == ["raised OperationalError 57014", 1, True]
+    assert outcomes["replica 22P02"] == ["raised DataError 22P02", 1, True]
+    # and a recovery conflict or a shutdown of the replica sets it aside and the read runs again
+    assert outcomes["replica 40001"] == ["answered", 2, False]
+    assert outcomes["replica 57P01"] == ["answered", 2, False]
+    # and the same codes from a query on the primary are the request's own: raised, once
+    assert outcomes["default 40001"] == ["raised OperationalError 40001", 1, True]
+    assert outcomes["default 57P01"] == ["raised OperationalError 57P01", 1, True]
