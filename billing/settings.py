@@ -165,8 +165,15 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASE_ROUTERS = ["core.db.replica.ReplicaRouter"]
 REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 2)
 REPLICA_CHECK_INTERVAL_SECONDS = env_int("REPLICA_CHECK_INTERVAL_SECONDS", 1)
-# Must exceed the lag bound plus the check interval, so a caller's own write is on any replica in use.
+# Must exceed the lag bound plus the check interval, so a caller's own write is on any replica in use:
+# a replica last checked (interval) at the bound (lag) may be that far behind the caller's write.
 REPLICA_READ_YOUR_WRITES_SECONDS = env_int("REPLICA_READ_YOUR_WRITES_SECONDS", 5)
+if "replica" in DATABASES and REPLICA_READ_YOUR_WRITES_SECONDS <= REPLICA_MAX_LAG_SECONDS + REPLICA_CHECK_INTERVAL_SECONDS:
+    raise ImproperlyConfigured(
+        f"REPLICA_READ_YOUR_WRITES_SECONDS ({REPLICA_READ_YOUR_WRITES_SECONDS}) must exceed REPLICA_MAX_LAG_SECONDS"
+        f" ({REPLICA_MAX_LAG_SECONDS}) + REPLICA_CHECK_INTERVAL_SECONDS ({REPLICA_CHECK_INTERVAL_SECONDS}):"
+        " otherwise a caller may read a replica that does not yet hold its own write"
+    )
 
 # CACHE (API throttling counters live here, so it must be shared by every web worker)
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -17,8 +17,8 @@ used only when all of these hold, checked by the router on every query:
   (read-your-writes: a mark in Redis set after each write request; time-based rather than by LSN
   because it costs the write path one Redis SET and no extra database round trip);
 - the replica answered its last health check (at most one per ``REPLICA_CHECK_INTERVAL_SECONDS``
-  per process): it is in recovery, its WAL receiver runs, and it replays within
-  ``REPLICA_MAX_LAG_SECONDS`` of what it has received.
+  per process): it is in recovery, its WAL receiver runs, and it has replayed what the primary
+  had written, or its last replayed commit is at most ``REPLICA_MAX_LAG_SECONDS`` old.
 
 Writes always go to the primary: ``db_for_write`` has one answer, ``select_for_update`` and every
 ``atomic`` block use the primary, and the ledger's hand-written SQL uses the default connection.
@@ -106,19 +106,31 @@ class _Health:
         connections[REPLICA].close()
 
 
-_LAG_SQL = """
+# Lag is measured against the primary: the replica's own "received = replayed" says nothing when
+# WAL shipping itself is behind. The primary's WAL position is read first; a replica that has
+# replayed up to it holds every commit the primary had when asked, so its lag is 0. Otherwise
+# the lag is the age of the last commit it replayed: anything it lacks was committed later, so
+# its data is at most that old (an overestimate when the primary has been quiet and only
+# non-commit WAL is in flight: the replica is then set aside for one interval, the safe side).
+# Chosen over the primary's pg_stat_replication.replay_lag, which needs to know which row is
+# this replica, a monitoring role to read, and is NULL once the replica has been idle.
+_PRIMARY_WAL_SQL = "SELECT pg_current_wal_lsn()::text"
+_REPLICA_LAG_SQL = """
 SELECT pg_is_in_recovery(),
        EXISTS (SELECT 1 FROM pg_stat_wal_receiver),
-       CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+       CASE WHEN pg_last_wal_replay_lsn() >= %s::pg_lsn THEN 0
             ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 'Infinity') END
 """
 
 
 def _replica_problem() -> str | None:
     """Why the replica must not serve reads now, or None."""
+    with connections[PRIMARY].cursor() as cursor:
+        cursor.execute(_PRIMARY_WAL_SQL)
+        (primary_position,) = cursor.fetchone()
     try:
         with connections[REPLICA].cursor() as cursor:
-            cursor.execute(_LAG_SQL)
+            cursor.execute(_REPLICA_LAG_SQL, [primary_position])
             in_recovery, receiving, lag = cursor.fetchone()
     except DatabaseError as error:
         connections[REPLICA].close()

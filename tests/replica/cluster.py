@@ -97,6 +97,23 @@ class ReplicaPair:
                 raise AssertionError(f"the standby did not replay up to {target} within {timeout} s")
             time.sleep(0.05)
 
+    def wait_received_replayed(self, timeout: float = 20) -> None:
+        """Until the standby has replayed all the WAL it has received (however far behind the primary that is)."""
+        deadline = time.monotonic() + timeout
+        while not self.standby.query("SELECT pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()")[0][0]:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the standby did not replay what it received within {timeout} s")
+            time.sleep(0.05)
+
+    def wal_sender_pid(self, timeout: float = 20) -> int:
+        """The primary's WAL sender process streaming to the standby (once the standby is connected)."""
+        deadline = time.monotonic() + timeout
+        while not (rows := self.primary.query("SELECT pid FROM pg_stat_replication")):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the standby did not connect to the primary within {timeout} s")
+            time.sleep(0.05)
+        return rows[0][0]
+
 
 @contextlib.contextmanager
 def replica_pair():

@@ -9,6 +9,7 @@ Key "writer" changes the ledger; key "reader" only searches.
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -46,7 +47,7 @@ User.objects.create_superuser("staff", "staff@example.com", "replica-staff-passw
 for name in ("writer", "reader"):
     print(services.api_key_create(environment=environment, name=name).raw_key)
 """
-READ_YOUR_WRITES_SECONDS = 5
+READ_YOUR_WRITES_SECONDS = MAX_LAG_SECONDS + 2  # more than the lag bound + the check interval (1 s), as settings require
 
 
 @pytest.fixture(scope="module")
@@ -259,3 +260,27 @@ def test_only_the_replicas_own_failures_repeat_the_read_on_the_primary(site):
     # and the same codes from a query on the primary are the request's own: raised, once
     assert outcomes["default 40001"] == ["raised OperationalError 40001", 1, True]
     assert outcomes["default 57P01"] == ["raised OperationalError 57P01", 1, True]
+
+
+def test_a_replica_whose_wal_shipping_stalls_is_set_aside_once_its_last_commit_is_older_than_the_bound(site):
+    wallet_id = site.new_wallet()
+    site.fresh_standby()
+    walsender = site.pair.wal_sender_pid()
+    log_start = len(site.server_log())
+    # given the primary's WAL sender stopped: the standby replays all it has received, and receives no more
+    os.kill(walsender, signal.SIGSTOP)
+    try:
+        site.call("writer", "POST", f"/v1/wallets/{wallet_id}/top-up",
+                  {"credits_to_add": "7", "transaction_reason": "FREE_CREDIT_GRANT"})  # fmt: skip
+        site.pair.wait_received_replayed()
+        # when the reader searches at once, and again once the standby's last commit is older than the bound
+        at_once = site.amounts("reader", wallet_id)
+        time.sleep(MAX_LAG_SECONDS + 1.5)
+        later = site.amounts("reader", wallet_id)
+    finally:
+        os.kill(walsender, signal.SIGCONT)
+    # then the first is the replica's (older) ledger, and the second comes from the primary, with the reason
+    # logged, although the standby had replayed everything it had received
+    assert at_once == ["5"]
+    assert later == ["5", "7"]
+    assert re.search(r"replica not used, reads fall back to the primary: replay lag [\d.]+ s", site.server_log()[log_start:])
