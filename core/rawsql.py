@@ -7,12 +7,17 @@ ledger row, the balance update) are therefore written out once, in the modules t
 with the help of this module, which does exactly what the ORM would: column lists come from the
 models, so a new field needs no SQL change; values read go through the ORM's converters (JSON
 fields) and values written through each field's ``get_db_prep_save``.
+
+Reads (``fetch``) go where the database routers send reads of the model they name, as the ORM's
+would: a lag-tolerant view's reads on a replica (core.db.replica) stay there, so one response
+never mixes two points in time. Writes, and ``fetch_together`` (the ledger's locked write path,
+run inside an atomic block), use the default connection, the primary.
 """
 
 import contextlib
 import functools
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import Model
 
 # PostgreSQL takes at most 65,535 parameters in one statement.
@@ -130,9 +135,10 @@ def pipeline():
 
 
 def fetch_together(statements: list[tuple[str, list]]) -> list[list[tuple]]:
-    """Run the SELECT ``statements`` ((sql, params)) in order; each one's rows.
+    """Run the SELECT ``statements`` ((sql, params)) in order, on the primary; each one's rows.
 
-    In one round trip where ``pipeline`` may be used; one after the other otherwise.
+    In one round trip where ``pipeline`` may be used; one after the other otherwise. For the
+    write path (a row lock and what it reads with it), so never routed to a replica.
     """
     with pipeline(), contextlib.ExitStack() as stack:
         cursors = [stack.enter_context(connection.cursor()) for _ in statements]
@@ -141,7 +147,8 @@ def fetch_together(statements: list[tuple[str, list]]) -> list[list[tuple]]:
         return [cursor.fetchall() for cursor in cursors]
 
 
-def fetch(sql: str, params) -> list[tuple]:
-    with connection.cursor() as cursor:
+def fetch(sql: str, params, *, model: type[Model]) -> list[tuple]:
+    """The rows of the SELECT ``sql``, read on the connection the routers choose for reads of ``model``."""
+    with connections[router.db_for_read(model)].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

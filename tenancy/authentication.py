@@ -82,7 +82,7 @@ def key_by_hash(digest: str, generation: str | None) -> ApiKey | None:
     """
     row = key_cache.recall(digest, generation)
     if row is None:
-        rows = rawsql.fetch(_key_sql(), [digest])
+        rows = rawsql.fetch(_key_sql(), [digest], model=ApiKey)
         if not rows:
             return None
         row = rows[0]

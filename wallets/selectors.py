@@ -50,7 +50,7 @@ def wallet_get(*, environment_id: str, wallet_id: str) -> Wallet:
     """
     now = timezone.now()
     at = connection.ops.adapt_datetimefield_value(now)
-    rows = rawsql.fetch(_wallet_sql(), [at, at, environment_id, wallet_id]) if _usable_id(wallet_id) else []
+    rows = rawsql.fetch(_wallet_sql(), [at, at, environment_id, wallet_id], model=Wallet) if _usable_id(wallet_id) else []
     if not rows:
         raise NotFound("Wallet not found", details={"wallet_id": wallet_id})
     wallet = rawsql.instance(Wallet, rows[0])
@@ -130,7 +130,7 @@ def customer_active_wallets(
     column, value = ("id", customer_id) if customer_id is not None else ("external_id", lookup_key)
     now = timezone.now()
     at = connection.ops.adapt_datetimefield_value(now)
-    rows = rawsql.fetch(_customer_wallets_sql(column), [at, at, environment_id, value]) if _usable_id(value) else []
+    rows = rawsql.fetch(_customer_wallets_sql(column), [at, at, environment_id, value], model=Wallet) if _usable_id(value) else []
     if not rows:
         # Raises the route's own NotFound wording.
         wallet_owner_get(environment_id=environment_id, customer_id=customer_id, lookup_key=lookup_key)
@@ -183,6 +183,7 @@ def credits_breakdown(wallets, *, now: datetime | None = None) -> dict[str, Cred
         rows = rawsql.fetch(
             _expired_holdings_sql(len(unknown)),
             [*reasons, *reasons, *unknown, connection.ops.adapt_datetimefield_value(now)],
+            model=WalletTransaction,  # read where the wallets were: inside a replica-routed view, the replica
         )
         credits = Wallet._meta.get_field("credit_balance")
         expired |= {row[0]: (rawsql.value(credits, row[1]), rawsql.value(credits, row[2])) for row in rows}

@@ -21,7 +21,9 @@ used only when all of these hold, checked by the router on every query:
   had written, or its last replayed commit is at most ``REPLICA_MAX_LAG_SECONDS`` old.
 
 Writes always go to the primary: ``db_for_write`` has one answer, ``select_for_update`` and every
-``atomic`` block use the primary, and the ledger's hand-written SQL uses the default connection.
+``atomic`` block use the primary, and the ledger's hand-written writes and locked reads use the
+default connection. Its other hand-written reads (core.rawsql.fetch) are routed like the ORM's,
+so a response's wallet rows and their credits breakdown come from the same database.
 A replica that is down or lagging is logged and the read runs on the primary. A replica that fails
 mid-request (connection lost, shut down, a query cancelled by a recovery conflict) is set aside
 and the view runs again on the primary (it is read-only, so running it again is safe). Any other

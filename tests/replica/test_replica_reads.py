@@ -47,7 +47,8 @@ User.objects.create_superuser("staff", "staff@example.com", "replica-staff-passw
 for name in ("writer", "reader"):
     print(services.api_key_create(environment=environment, name=name).raw_key)
 """
-READ_YOUR_WRITES_SECONDS = MAX_LAG_SECONDS + 2  # more than the lag bound + the check interval (1 s), as settings require
+CHECK_INTERVAL_SECONDS = 1  # REPLICA_CHECK_INTERVAL_SECONDS's default
+READ_YOUR_WRITES_SECONDS = MAX_LAG_SECONDS + 2  # more than the lag bound + the check interval, as settings require
 
 
 @pytest.fixture(scope="module")
@@ -284,3 +285,24 @@ def test_a_replica_whose_wal_shipping_stalls_is_set_aside_once_its_last_commit_i
     assert at_once == ["5"]
     assert later == ["5", "7"]
     assert re.search(r"replica not used, reads fall back to the primary: replay lag [\d.]+ s", site.server_log()[log_start:])
+
+
+# The breakdown's query for what expired lots hold (wallets.selectors.credits_breakdown), as the log shows it.
+BREAKDOWN_STATEMENT = "SUM(CASE WHEN transaction_reason IN"
+
+
+def test_a_replica_routed_response_reads_its_credits_breakdown_where_it_read_the_wallets(site):
+    wallet_id = site.new_wallet()
+    site.fresh_standby()
+    time.sleep(CHECK_INTERVAL_SECONDS + 0.2)  # a replica an earlier test left set aside is checked again
+    for method, path, body in [
+        ("GET", f"/v1/wallets?wallet_ids={wallet_id}", None),
+        ("POST", SEARCH + "?expand=wallet", {"id": wallet_id, "limit": 50}),
+    ]:
+        log_start = site.pair.standby.log_size()
+        # when the reader lists the wallet, or searches its ledger with the wallets expanded, on the replica
+        items = site.call("reader", method, path, body)["items"]
+        # then the standby ran both the wallet rows' query and the breakdown's (one point in time)
+        standby_log = site.pair.standby.log_text(log_start)
+        assert items and "wallets_wallet" in standby_log, path
+        assert BREAKDOWN_STATEMENT in standby_log, path
