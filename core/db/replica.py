@@ -109,14 +109,15 @@ class _Health:
 
 
 # Lag is measured against the primary: the replica's own "received = replayed" says nothing when
-# WAL shipping itself is behind. The primary's WAL position is read first; a replica that has
-# replayed up to it holds every commit the primary had when asked, so its lag is 0. Otherwise
+# WAL shipping itself is behind. The primary's WAL position is read first: its insert position,
+# which holds every commit already visible there (the write position can trail it by asynchronous
+# commits not yet written); a replica that has replayed up to it lags by 0. Otherwise
 # the lag is the age of the last commit it replayed: anything it lacks was committed later, so
 # its data is at most that old (an overestimate when the primary has been quiet and only
 # non-commit WAL is in flight: the replica is then set aside for one interval, the safe side).
 # Chosen over the primary's pg_stat_replication.replay_lag, which needs to know which row is
 # this replica, a monitoring role to read, and is NULL once the replica has been idle.
-_PRIMARY_WAL_SQL = "SELECT pg_current_wal_lsn()::text"
+_PRIMARY_WAL_SQL = "SELECT pg_current_wal_insert_lsn()::text"
 _REPLICA_LAG_SQL = """
 SELECT pg_is_in_recovery(),
        EXISTS (SELECT 1 FROM pg_stat_wal_receiver),

@@ -87,7 +87,9 @@ class ReplicaPair:
 
     def wait_replayed(self, timeout: float = 20) -> None:
         """Until the standby has replayed everything the primary has written so far."""
-        target = self.primary.query("SELECT pg_current_wal_lsn()::text")[0][0]
+        # The insert position: asynchronous commits (this cluster's synchronous_commit=off) are
+        # visible before the write position reaches them.
+        target = self.primary.query("SELECT pg_current_wal_insert_lsn()::text")[0][0]
         deadline = time.monotonic() + timeout
         while True:
             caught_up = self.standby.query("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target])[0][0]
