@@ -99,6 +99,15 @@ class ReplicaPair:
                 raise AssertionError(f"the standby did not replay up to {target} within {timeout} s")
             time.sleep(0.05)
 
+    def pause_replay(self, timeout: float = 20) -> None:
+        """Pause the standby's replay, and wait until it has paused (pg_wal_replay_pause only asks)."""
+        self.standby.query("SELECT pg_wal_replay_pause()")
+        deadline = time.monotonic() + timeout
+        while self.standby.query("SELECT pg_get_wal_replay_pause_state()")[0][0] != "paused":
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the standby's replay did not pause within {timeout} s")
+            time.sleep(0.05)
+
     def wait_received_replayed(self, timeout: float = 20) -> None:
         """Until the standby has replayed all the WAL it has received (however far behind the primary that is)."""
         deadline = time.monotonic() + timeout
@@ -110,7 +119,8 @@ class ReplicaPair:
     def wal_sender_pid(self, timeout: float = 20) -> int:
         """The primary's WAL sender process streaming to the standby (once the standby is connected)."""
         deadline = time.monotonic() + timeout
-        while not (rows := self.primary.query("SELECT pid FROM pg_stat_replication")):
+        # Exactly one streaming: a sender left from a standby restart may not have exited yet.
+        while len(rows := self.primary.query("SELECT pid FROM pg_stat_replication WHERE state = 'streaming'")) != 1:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the standby did not connect to the primary within {timeout} s")
             time.sleep(0.05)
