@@ -13,8 +13,10 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import psycopg
 import pytest
 
 from tests.e2e.server import PROJECT_DIR, gunicorn_server
@@ -307,3 +309,39 @@ def test_a_replica_routed_response_reads_its_credits_breakdown_where_it_read_the
         standby_log = site.pair.standby.log_text(log_start)
         assert items and "wallets_wallet" in standby_log, path
         assert BREAKDOWN_STATEMENT in standby_log, path
+
+
+def _wait_for(query, timeout: float = 20):
+    """``query()``'s first true answer, asked until it gives one."""
+    deadline = time.monotonic() + timeout
+    while not (answer := query()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+    return answer
+
+
+def test_a_search_cancelled_on_the_replica_is_answered_as_without_one_and_not_repeated_on_the_primary(site):
+    wallet_id = site.new_wallet()
+    site.fresh_standby()
+    time.sleep(CHECK_INTERVAL_SECONDS + 0.2)  # a replica an earlier test left set aside is checked again
+    log_start = len(site.server_log())
+    # given the ledger locked on the primary: the lock is replayed on the standby, where the reader's search waits
+    with psycopg.connect(site.pair.primary.url("billing"), connect_timeout=5) as locker:
+        locker.execute("LOCK TABLE wallets_wallettransaction IN ACCESS EXCLUSIVE MODE")
+        site.fresh_standby()  # a commit after it, so the lock's WAL record is flushed and sent too
+        _wait_for(lambda: site.pair.standby.query(
+            "SELECT 1 FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'wallets_wallettransaction'::regclass",
+            database="billing"))  # fmt: skip
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(httpx.post, site.base_url + SEARCH, json={"id": wallet_id},
+                                 headers={"x-api-key": site.keys["reader"]}, timeout=30)  # fmt: skip
+            waiting_search = "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s"
+            ((waiting,),) = _wait_for(lambda: site.pair.standby.query(waiting_search, ["%wallets_wallettransaction%"]))
+            # when the search is cancelled there (SQLSTATE 57014, as a statement timeout is), and the lock released
+            site.pair.standby.query("SELECT pg_cancel_backend(%s)", [waiting])
+            time.sleep(0.5)
+            locker.rollback()  # a search repeated on the primary would now find its rows
+            response = answer.result()
+    # then the API answers as it answers a timeout without a replica (503, retry), and ran the search once
+    assert response.status_code == 503, response.text
+    assert "read repeated on the primary" not in site.server_log()[log_start:]
