@@ -79,7 +79,7 @@ class CustomerAdmin(ReadOnlyModelAdmin):
 
     def _customer_page_context(self, request, customer: Customer) -> dict:
         summary = customer_summary(customer=customer, now=timezone.now())
-        permitted = self.admin_site._registry[Wallet].get_actions(request)
+        permitted = self.admin_site.get_model_admin(Wallet).get_actions(request)
         return {
             "summary": summary,
             "expiring_days": EXPIRING_WINDOW.days,
