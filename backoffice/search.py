@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from core.admin import may_view
 from core.admin_cells import shorten_id
+from core.inputs import check_text
 from customers.models import Customer
 from invoices.models import Invoice, Payment
 from tenancy.models import Environment
@@ -19,6 +20,8 @@ from wallets.models import Wallet, WalletTransaction
 
 # More hits than this are a query to narrow, not a list to read.
 LIMIT = 50
+# Every column the box is matched against holds at most this many characters.
+MAX_QUERY_LENGTH = 255
 
 
 @dataclass(frozen=True)
@@ -91,10 +94,15 @@ def _by_text(query: str, user) -> list[Hit]:
 
 
 def find(query: str, *, user) -> list[Hit]:
-    """Every object ``query`` names that ``user`` may view: each object once, by its first match."""
+    """Every object ``query`` names that ``user`` may view: each object once, by its first match.
+
+    Raises ValidationFailed for a query no column can hold, so it names nothing: one with a NUL
+    character (PostgreSQL text cannot store one and refuses the query) or a longer one.
+    """
     query = query.strip()
     if not query:
         return []
+    check_text(query, field="The search", max_length=MAX_QUERY_LENGTH)
     seen, hits = set(), []
     for hit in _by_id(query, user) + _by_text(query, user):
         if (hit.kind, hit.object_id) not in seen:
