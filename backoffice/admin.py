@@ -5,6 +5,7 @@ the pages need its width to fit 1280 px; the index and breadcrumbs lead everywhe
 """
 
 import csv
+from datetime import datetime
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -15,6 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from backoffice.models import StaffAction
+from core import csv_cells
 from core.admin import ReadOnlyModelAdmin
 from core.admin_cells import moment, short_id, truncated
 
@@ -23,8 +25,6 @@ admin.site.site_title = "Wallet back-office"
 admin.site.enable_nav_sidebar = False
 
 EXPORT_COLUMNS = ["created_at", "staff", "kind", "target_type", "target_id", "note", "outcome", "result"]
-# A cell starting with one of these runs as a formula in a spreadsheet; notes are typed by people.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Admin pages of the objects the log names, by StaffAction.target_type.
 TARGET_PAGES = {
     "wallet": "admin:wallets_wallet_change",
@@ -34,8 +34,8 @@ TARGET_PAGES = {
 
 
 def _csv_cell(value) -> str:
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    # Written as the ledger export writes its cells; notes are typed by people, so formulas are neutralised.
+    return csv_cells.timestamp(value) if isinstance(value, datetime) else csv_cells.text(str(value))
 
 
 @admin.register(StaffAction)

@@ -9,10 +9,9 @@ Exact lookups name every environment so they walk the (environment, key) unique 
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db import models
-
+from core.admin import may_view
 from core.admin_cells import shorten_id
+from core.inputs import check_text
 from customers.models import Customer
 from invoices.models import Invoice, Payment
 from tenancy.models import Environment
@@ -21,6 +20,8 @@ from wallets.models import Wallet, WalletTransaction
 
 # More hits than this are a query to narrow, not a list to read.
 LIMIT = 50
+# Every column the box is matched against holds at most this many characters.
+MAX_QUERY_LENGTH = 255
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,6 @@ class Hit:
     label: str
     matched: str  # what the query matched: "id", "email", …
     url: str
-
-
-def _may_view(user: AbstractBaseUser, model: type[models.Model]) -> bool:
-    opts = model._meta
-    return user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
 
 
 def _customer_hit(customer: Customer, matched: str) -> Hit:
@@ -66,15 +62,15 @@ def _payment_hit(payment: Payment, matched: str) -> Hit:
 
 def _by_id(query: str, user) -> list[Hit]:
     prefix = query.partition("_")[0]
-    if prefix == "cust" and _may_view(user, Customer):
+    if prefix == "cust" and may_view(user, Customer):
         return [_customer_hit(c, "id") for c in Customer.objects.select_related("environment__tenant").filter(pk=query)]
-    if prefix == "wallet" and _may_view(user, Wallet):
+    if prefix == "wallet" and may_view(user, Wallet):
         return [_wallet_hit(w, "id") for w in Wallet.objects.select_related("customer").filter(pk=query)]
-    if prefix == "wtxn" and _may_view(user, WalletTransaction):
+    if prefix == "wtxn" and may_view(user, WalletTransaction):
         return [_transaction_hit(t, "id") for t in WalletTransaction.objects.filter(pk=query)]
-    if prefix == "inv" and _may_view(user, Invoice):
+    if prefix == "inv" and may_view(user, Invoice):
         return [_invoice_hit(i, "id") for i in Invoice.objects.select_related("customer").filter(pk=query)]
-    if prefix == "pay" and _may_view(user, Invoice):
+    if prefix == "pay" and may_view(user, Invoice):
         return [_payment_hit(p, "id") for p in Payment.objects.select_related("invoice").filter(pk=query)]
     return []
 
@@ -82,15 +78,15 @@ def _by_id(query: str, user) -> list[Hit]:
 def _by_text(query: str, user) -> list[Hit]:
     environments = list(Environment.objects.values_list("pk", flat=True))
     hits: list[Hit] = []
-    if _may_view(user, Customer):
+    if may_view(user, Customer):
         customers = Customer.objects.select_related("environment__tenant").filter(environment__in=environments)
         hits += [_customer_hit(c, "external id") for c in customers.filter(external_id=query)[:LIMIT]]
         hits += [_customer_hit(c, "email") for c in customers.filter(email__iexact=query)[:LIMIT]]
         hits += [_customer_hit(c, "name") for c in customers.filter(name__icontains=query).order_by("name")[:LIMIT]]
-    if _may_view(user, WalletTransaction):
+    if may_view(user, WalletTransaction):
         rows = WalletTransaction.objects.filter(environment__in=environments, idempotency_key=query)
         hits += [_transaction_hit(t, "idempotency key") for t in rows[:LIMIT]]
-    if _may_view(user, Invoice):
+    if may_view(user, Invoice):
         invoices = Invoice.objects.select_related("customer").filter(environment__in=environments)
         hits += [_invoice_hit(i, "idempotency key") for i in invoices.filter(idempotency_key=query)[:LIMIT]]
         hits += [_invoice_hit(i, "invoice number") for i in invoices.filter(invoice_number=query)[:LIMIT]]
@@ -98,10 +94,15 @@ def _by_text(query: str, user) -> list[Hit]:
 
 
 def find(query: str, *, user) -> list[Hit]:
-    """Every object ``query`` names that ``user`` may view: each object once, by its first match."""
+    """Every object ``query`` names that ``user`` may view: each object once, by its first match.
+
+    Raises ValidationFailed for a query no column can hold, so it names nothing: one with a NUL
+    character (PostgreSQL text cannot store one and refuses the query) or a longer one.
+    """
     query = query.strip()
     if not query:
         return []
+    check_text(query, field="The search", max_length=MAX_QUERY_LENGTH)
     seen, hits = set(), []
     for hit in _by_id(query, user) + _by_text(query, user):
         if (hit.kind, hit.object_id) not in seen:

@@ -7,8 +7,18 @@ here, superusers included. Changes happen through admin actions that call servic
 
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
+from django.db import models
 
 from core.db.replica import replica_reads
+
+
+def may_view(user, model: type[models.Model]) -> bool:
+    """Whether ``user`` may see rows of ``model`` anywhere in the back-office: its Django view permission.
+
+    Read-only admins grant no change permission, so view is the whole rule (as Django's inlines apply it).
+    """
+    opts = model._meta
+    return user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
 
 
 class ReadOnlyModelAdmin(admin.ModelAdmin):

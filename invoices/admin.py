@@ -211,6 +211,7 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
             except ServiceError as exc:
                 refused.append(f"{invoice.invoice_number}: {exc.message}")
             else:
+                # Also Django's LogEntry, for the invoice's History page and "Recent actions" (the activity log is the audit).
                 self.log_change(request, invoice, f"Invoice {verb}")
                 done += 1
         summary = f"{done} {verb}" + (f", {len(refused)} refused: " + "; ".join(refused) if refused else "")

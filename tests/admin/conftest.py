@@ -10,15 +10,19 @@ from django.test import Client
 
 from tests.admin.flows import PASSWORD
 
-# The groups come from a data migration; live-server tests flush the database after they run,
-# so the fixture re-creates them with the migration's own (idempotent) function.
-_groups_migration = importlib.import_module("wallets.migrations.0004_wallet_permissions_support_groups")
-
+# The groups come from data migrations; live-server tests flush the database after they run,
+# so the fixture re-creates them with the migrations' own (idempotent) functions, in migration order.
+_GROUP_GRANTS = [
+    importlib.import_module("wallets.migrations.0004_wallet_permissions_support_groups").create_support_groups,
+    importlib.import_module("invoices.migrations.0002_alter_invoice_options").grant,
+    importlib.import_module("wallets.migrations.0008_support_groups_view_alert_and_status_changes").grant,
+]
 
 
 @pytest.fixture
 def support_groups(db):
-    _groups_migration.create_support_groups(apps, None)
+    for grant in _GROUP_GRANTS:
+        grant(apps, None)
 
 
 @pytest.fixture

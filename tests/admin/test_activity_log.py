@@ -4,7 +4,7 @@ action's own transaction; read-only in the admin, filterable, exportable as CSV.
 import csv
 import getpass
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -173,6 +173,8 @@ def test_the_log_exports_its_filtered_rows_as_csv_with_formulas_neutralised(supe
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert [(row["staff"], row["kind"], row["outcome"]) for row in rows] == [("sam", "freeze", "done")]
     assert rows[0]["note"] == "'=HYPERLINK(\"http://evil\")"
+    when = rows[0]["created_at"]  # RFC 3339 UTC with "Z", as the ledger export writes it
+    assert when.endswith("Z") and datetime.fromisoformat(when) == StaffAction.objects.get(staff="sam").created_at
 
 
 def test_staff_without_the_view_permission_cannot_read_or_export_the_log(support, logged_actions):

@@ -5,13 +5,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from invoices.models import Invoice
 from tests.admin.flows import REQUEST_ID
 from wallets.admin.display import change_url
 from wallets import services
-from wallets.models import AlertLog, Wallet
+from wallets.models import AlertLog, Wallet, WalletStatusChange, WalletTransaction
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +36,10 @@ def customer_day(customer, make_wallet):
     }
 
 
+SECTIONS = ("customer-wallets", "customer-expiring", "customer-invoices", "customer-ledger", "customer-alerts",
+            "customer-freeze-history")
+
+
 def _page(client, customer):
     response = client.get(f"/admin/customers/customer/{customer.pk}/change/")
     assert response.status_code == 200
@@ -50,8 +57,7 @@ def test_the_customer_page_shows_everything_support_needs(finance, customer, cus
     assert [alert.state for alert in summary.alerts] == ["in_alarm"]
     assert [change.reason for change in summary.status_history] == ["Chargeback dispute"]
     page = response.content.decode()
-    for section in ("customer-wallets", "customer-expiring", "customer-invoices", "customer-ledger", "customer-alerts",
-                    "customer-freeze-history"):
+    for section in SECTIONS:
         assert f'id="{section}"' in page
     assert "16&nbsp;credits" in page
 
@@ -82,7 +88,38 @@ def test_a_button_starts_the_action_for_that_wallet_and_comes_back_to_the_custom
 
 
 def test_staff_who_may_not_see_invoices_are_told_so(viewer, customer, customer_day):
-    page = _page(viewer, customer).content.decode()
-    assert "You may not see invoices." in page
+    response = _page(viewer, customer)
+    page = response.content.decode()
+    assert 'id="customer-wallets"' in page and 'id="customer-ledger"' in page  # what the viewer may view
+    assert 'id="customer-invoices"' not in page
     assert customer_day["invoice"].invoice_number not in page
-    assert Wallet.objects.filter(customer=customer).count() == 2
+    assert response.context["summary"].open_invoices is None  # not even read
+    assert "Left out, as you may not view them: open invoices, alert state changes, freeze and termination history." in page
+
+
+# The rows each section shows, by table: none of them may be read for staff who may not view them.
+SECTION_TABLES = [model._meta.db_table for model in (Wallet, WalletTransaction, Invoice, AlertLog, WalletStatusChange)]
+
+
+def test_staff_who_may_view_only_customers_see_no_section_and_no_query_reads_one(make_staff, customer, customer_day):
+    client = Client()
+    # May top up, but may not view wallets: the wallet list (where the action runs) would refuse her anyway.
+    client.force_login(make_staff("cora", permissions=("customers.view_customer", "wallets.top_up_wallet")))
+    with CaptureQueriesContext(connection) as queries:
+        response = _page(client, customer)
+    page = response.content.decode()
+
+    read = [query["sql"] for query in queries if any(f'"{table}"' in query["sql"] for table in SECTION_TABLES)]
+    assert read == []
+    for section in SECTIONS:
+        assert f'id="{section}"' not in page
+    for wallet in (customer_day["usd"], customer_day["eur"]):
+        assert wallet.pk not in page and wallet.name not in page
+    for row in (customer_day["soon"], customer_day["sooner"]):
+        assert row.pk not in page
+    assert customer_day["invoice"].invoice_number not in page
+    assert "Chargeback dispute" not in page  # the freeze's reason
+    assert "16&nbsp;credits" not in page  # the alert's balance
+    assert 'name="_selected_action"' not in page  # no action buttons either
+    assert "Left out, as you may not view them: wallets, expiring credits and ledger rows, open invoices" in page
+    assert response.context["wallet_rows"] == []

@@ -71,6 +71,20 @@ def test_nothing_found_says_so(superuser_client, things):
     assert page.status_code == 200 and "Nothing found" in page.content.decode()
 
 
+@pytest.mark.parametrize("query", ["\x00", "crm-ada\x00", "cust_\x00", "wallet_01\x00X", "inv_a\x00"])
+def test_a_query_holding_a_nul_matches_nothing_and_says_why(superuser_client, things, query):
+    # PostgreSQL text cannot hold NUL: sent to the database, the query failed with a DataError (500).
+    page = superuser_client.get(FIND_URL, {"q": query})
+    assert page.status_code == 200 and page.context["hits"] == []
+    assert "The search must not contain NUL characters, so it matches nothing." in page.content.decode()
+
+
+def test_a_query_longer_than_any_searched_column_matches_nothing_and_says_why(superuser_client, things):
+    page = superuser_client.get(FIND_URL, {"q": "a" * 256})
+    assert page.status_code == 200 and page.context["hits"] == []
+    assert "The search must be at most 255 characters, so it matches nothing." in page.content.decode()
+
+
 def test_only_what_the_user_may_view_is_found(viewer, things):
     """The viewer may see customers, wallets and ledger rows, not invoices."""
     assert _opens(viewer, things["wallet"].pk) == change_url(things["wallet"])

@@ -8,7 +8,10 @@ from wallets import services
 
 pytestmark = pytest.mark.django_db
 
-VIEW = {"customers.view_customer", "wallets.view_wallet", "wallets.view_wallettransaction"}
+VIEW = {
+    "customers.view_customer", "wallets.view_wallet", "wallets.view_wallettransaction",
+    "wallets.view_alertlog", "wallets.view_walletstatuschange",  # the customer page's alert and freeze sections
+}
 
 
 def _codenames(group_name: str) -> set[str]:

@@ -59,6 +59,10 @@ def test_confirmed_top_up_writes_one_credit_row_with_the_justification(support, 
     entry = LogEntry.objects.get(object_id=funded_wallet.pk)
     assert entry.user.username == "sam"
     assert row.id in entry.get_change_message()
+    # Its readers, beside the staff activity log: the wallet's History page and the index's "Recent actions".
+    assert row.id in support.get(f"/admin/wallets/wallet/{funded_wallet.pk}/history/").content.decode()
+    recent = support.get("/admin/").content.decode().partition('<ul class="actionlist">')[2].partition("</ul>")[0]
+    assert entry.object_repr in recent
 
 
 def test_amount_is_converted_at_the_wallets_top_up_rate(finance, make_wallet):

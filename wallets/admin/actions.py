@@ -326,6 +326,8 @@ def _apply_all(model_admin, request: HttpRequest, action: WalletAction, wallets:
             repeated.append(wallet)
         else:
             done.append(wallet)
+            # Also Django's LogEntry: it feeds the wallet's History page and the index's "Recent actions";
+            # the activity log above is the audit (every staff member, refusals too, filterable, exported).
             model_admin.log_change(request, wallet, outcome.log)
     parts = [f"{len(done)} {action.done}"]
     if repeated:

@@ -2,7 +2,8 @@
 
 The customer page is the support person's home: the wallets with balances and action buttons,
 credits expiring within 30 days, the latest ledger rows, open invoices, alert state and freeze
-history, read through backoffice.selectors.customer_summary.
+history, read through backoffice.selectors.customer_summary. Each section is read and shown only
+to staff with the view permission of its rows; the page names the sections it left out.
 Read-only: customers are written through the API (customers.services).
 """
 
@@ -10,13 +11,23 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.utils import timezone
 
-from backoffice.selectors import EXPIRING_WINDOW, customer_summary
-from core.admin import ReadOnlyModelAdmin
+from backoffice.selectors import EXPIRING_WINDOW, Sections, customer_summary
+from core.admin import ReadOnlyModelAdmin, may_view
 from core.admin_cells import moment, short_id, truncated
 from customers.models import Customer
+from invoices.models import Invoice
 from wallets.admin.actions import ACTIONS
 from wallets.admin.display import changelist_url
-from wallets.models import Wallet
+from wallets.models import AlertLog, Wallet, WalletStatusChange, WalletTransaction
+
+# What the page tells staff it left out, by the Sections flag that shows it.
+HIDDEN_SECTION_NAMES = {
+    "wallets": "wallets",
+    "expiring credits and ledger rows": "ledger",
+    "open invoices": "invoices",
+    "alert state changes": "alerts",
+    "freeze and termination history": "status_history",
+}
 
 
 @admin.register(Customer)
@@ -78,16 +89,27 @@ class CustomerAdmin(ReadOnlyModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _customer_page_context(self, request, customer: Customer) -> dict:
-        summary = customer_summary(customer=customer, now=timezone.now())
-        permitted = self.admin_site._registry[Wallet].get_actions(request)
+        user = request.user
+        # Each section needs the view permission of the rows it shows, as the find box and Django's inlines ask.
+        sections = Sections(
+            wallets=may_view(user, Wallet),
+            ledger=may_view(user, WalletTransaction),
+            invoices=may_view(user, Invoice),
+            alerts=may_view(user, AlertLog),
+            status_history=may_view(user, WalletStatusChange),
+        )
+        summary = customer_summary(customer=customer, now=timezone.now(), sections=sections)
+        permitted = self.admin_site.get_model_admin(Wallet).get_actions(request)
         return {
             "summary": summary,
+            "sections": sections,
+            "hidden_sections": [name for name, shown in HIDDEN_SECTION_NAMES.items() if not getattr(sections, shown)],
             "expiring_days": EXPIRING_WINDOW.days,
-            # Per wallet, the buttons of the actions this user may run and the wallet's status allows.
+            # Per wallet, the buttons of the actions this user may run and the wallet's status allows
+            # (get_actions asks each action's has_<name>_permission); no wallets shown, no buttons.
             "wallet_rows": [
                 (wallet, [a for a in ACTIONS if a.name in permitted and wallet.wallet_status in a.applies_to])
-                for wallet in summary.wallets
+                for wallet in summary.wallets or []
             ],
             "wallet_changelist_url": changelist_url(Wallet),
-            "may_view_invoices": request.user.has_perm("invoices.view_invoice"),
         }

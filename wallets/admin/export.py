@@ -3,18 +3,18 @@
 The admin passes the queryset of its filtered changelist; rows are read in chunks through a
 server-side cursor, as plain tuples, and written as they are read, so a 100,000-row export holds
 one chunk in memory. Decimals are written in the API's wire form ("1500", "-0.5"), timestamps
-in RFC 3339 UTC, metadata as compact JSON.
+and text as core.csv_cells writes them (RFC 3339 UTC; formulas neutralised), metadata as compact JSON.
 """
 
 import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
 
 from django.db import models
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
+from core import csv_cells
 from wallets.ledger import money
 from wallets.models import WalletTransaction
 
@@ -22,17 +22,6 @@ _FIELDS = WalletTransaction._meta.concrete_fields
 # Every ledger column, by its database name (foreign keys as their ids), in model order.
 COLUMNS = [field.attname for field in _FIELDS]
 _CHUNK = 2000
-# A cell starting with one of these runs as a formula when the file is opened in a spreadsheet;
-# ledger text (descriptions, references) comes from API clients, so it is neutralised.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
-
-
-def _timestamp(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _json(value) -> str:
@@ -44,11 +33,11 @@ def _formatter(field: models.Field) -> Callable[[object], str]:
     if isinstance(field, models.DecimalField):
         write = money.format_decimal
     elif isinstance(field, models.DateTimeField):
-        write = _timestamp
+        write = csv_cells.timestamp
     elif isinstance(field, models.JSONField):
         write = _json
     elif isinstance(field, (models.CharField, models.TextField)) and not field.is_relation:
-        write = _text
+        write = csv_cells.text  # ledger text (descriptions, references) comes from API clients
     else:
         write = str
     return lambda value: "" if value is None else write(value)

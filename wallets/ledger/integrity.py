@@ -32,7 +32,7 @@ from wallets.models import CreditAllocation, Wallet, WalletTransaction
 
 Type = WalletTransaction.Type
 COMPLETED = WalletTransaction.Status.COMPLETED
-# Wallets are checked this many at a time, so memory stays flat on a large postings.
+# Wallets are checked this many at a time, so memory stays flat on a large ledger.
 BATCH_SIZE = 200
 
 

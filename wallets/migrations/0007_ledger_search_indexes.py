@@ -6,7 +6,7 @@ B4). The by-wallet index now ends in ``id`` (the search's tie-break) and include
 so counting a wallet's rows is an index-only scan; expiring-before and open-lot searches get
 partial indexes holding only their rows.
 
-On PostgreSQL the indexes are built CONCURRENTLY (a ledger of millions of rows keeps taking writes
+The indexes are built CONCURRENTLY (a ledger of millions of rows keeps taking writes
 while they build; the old by-wallet index is dropped first, the unique (wallet, sequence) index
 serves meanwhile), and the ledger is vacuumed after fewer inserts than PostgreSQL's default
 20% of the table, so the visibility map that index-only scans rely on stays current.
@@ -34,14 +34,11 @@ VACUUM_AS_DEFAULT = "ALTER TABLE wallets_wallettransaction RESET (autovacuum_vac
 def _replace(drop, create, table_setting):
     def run(apps, schema_editor):
         model = apps.get_model("wallets", "WalletTransaction")
-        on_postgresql = schema_editor.connection.vendor == "postgresql"
-        options = {"concurrently": True} if on_postgresql else {}
         for index in drop:
-            schema_editor.remove_index(model, index, **options)
+            schema_editor.remove_index(model, index, concurrently=True)
         for index in create:
-            schema_editor.add_index(model, index, **options)
-        if on_postgresql:
-            schema_editor.execute(table_setting)
+            schema_editor.add_index(model, index, concurrently=True)
+        schema_editor.execute(table_setting)
 
     return run
 
