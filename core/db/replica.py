@@ -85,15 +85,18 @@ class _Health:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._checked_at = float("-inf")
+        self._checked_at: float | None = None  # time.monotonic() of the last check; None: never checked
         self._usable = False
+
+    def _due(self, now: float) -> bool:
+        return self._checked_at is None or now - self._checked_at >= settings.REPLICA_CHECK_INTERVAL_SECONDS
 
     def usable(self) -> bool:
         now = time.monotonic()
-        if now - self._checked_at < settings.REPLICA_CHECK_INTERVAL_SECONDS:
+        if not self._due(now):
             return self._usable
         with self._lock:
-            if now - self._checked_at >= settings.REPLICA_CHECK_INTERVAL_SECONDS:
+            if self._due(now):
                 problem = _replica_problem()
                 if problem:
                     logger.warning("replica not used, reads fall back to the primary: %s", problem)
@@ -142,8 +145,8 @@ def _replica_problem() -> str | None:
         return "not in recovery (promoted?): it is no longer a copy of the primary"
     if not receiving:
         return "its WAL receiver is not running (cut off from the primary)"
-    if float(lag) > settings.REPLICA_MAX_LAG_SECONDS:
-        return f"replay lag {float(lag):.1f} s > REPLICA_MAX_LAG_SECONDS {settings.REPLICA_MAX_LAG_SECONDS}"
+    if lag > settings.REPLICA_MAX_LAG_SECONDS:  # a Decimal (numeric), Infinity when it never replayed a commit
+        return f"replay lag {lag:.1f} s > REPLICA_MAX_LAG_SECONDS {settings.REPLICA_MAX_LAG_SECONDS}"
     return None
 
 
