@@ -23,7 +23,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 
-from core.admin import ReadOnlyModelAdmin
+from core.admin import ReadOnlyModelAdmin, may_view
 from core.admin_cells import amount, moment, short_id, truncated
 from core.db.replica import pinned, replica_reads
 from invoices.models import Invoice
@@ -40,7 +40,7 @@ from wallets.admin.display import (
 )
 from wallets.admin.export import transactions_csv_response
 from wallets.ledger import integrity
-from wallets.models import AlertLog, Wallet, WalletTransaction
+from wallets.models import AlertLog, Wallet, WalletStatusChange, WalletTransaction
 
 logger = logging.getLogger(__name__)
 SUPPORT_CSS = "wallets/admin.css"
@@ -252,20 +252,33 @@ class WalletAdmin(ReadOnlyModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _wallet_page_context(self, request, wallet: Wallet) -> dict:
-        lots, lots_total = selectors.wallet_open_lots(wallet=wallet, now=timezone.now())
         permitted = self.get_actions(request)
-        return {
-            "lots": lots,
-            "lots_total": lots_total,
-            "ledger": selectors.wallet_ledger_page(wallet=wallet, page_number=request.GET.get("ledger_page")),
-            "chart": balance_chart_svg(selectors.wallet_balance_history(wallet=wallet, limit=CHART_POINTS)),
-            "chart_points": CHART_POINTS,
-            "status_history": selectors.wallet_status_history(wallet=wallet),
+        context = {
             # Buttons for the actions this user may run and the wallet's status allows.
             "wallet_actions": [a for a in ACTIONS if a.name in permitted and wallet.wallet_status in a.applies_to],
             "wallet_changelist_url": changelist_url(Wallet),
-            "transactions_url": changelist_url(WalletTransaction, wallet__id__exact=wallet.pk),
+            "hidden_sections": [],
         }
+        # Each section shows rows of its own model, so it needs that model's view permission, as an
+        # inline would; a section left out runs no query (the customer page follows the same rule).
+        if may_view(request.user, WalletTransaction):
+            lots, lots_total = selectors.wallet_open_lots(wallet=wallet, now=timezone.now())
+            context |= {
+                "lots": lots,
+                "lots_total": lots_total,
+                "ledger": selectors.wallet_ledger_page(wallet=wallet, page_number=request.GET.get("ledger_page")),
+                "chart": balance_chart_svg(selectors.wallet_balance_history(wallet=wallet, limit=CHART_POINTS)),
+                "chart_points": CHART_POINTS,
+                "transactions_url": changelist_url(WalletTransaction, wallet__id__exact=wallet.pk),
+            }
+        else:
+            context["hidden_sections"].append("the balance chart, credit lots and ledger")
+        if may_view(request.user, WalletStatusChange):
+            context["status_history"] = selectors.wallet_status_history(wallet=wallet)
+        else:
+            context["status_history"] = None  # the template tells None (hidden) from [] (never frozen)
+            context["hidden_sections"].append("the freeze and termination history")
+        return context
 
 
 @admin.register(WalletTransaction)
