@@ -13,7 +13,20 @@ class Tenant(models.Model):
     # Upstream's invoice_config.auto_complete_purchased_credit_transaction: when on, an invoiced
     # credit purchase completes at once instead of waiting for the invoice to be paid.
     auto_complete_purchased_credits = models.BooleanField(default=False)
+    # The workers announce wallet.credits.expiring this many days before a lot expires (once per lot).
+    credit_expiry_reminder_days = models.PositiveSmallIntegerField(default=7)
+    # Admin top-ups, debits and voids of more credits than this wait for a second staff member's
+    # approval; None turns four-eyes approval off. Credits, exact (numeric(20,9), like the ledger).
+    approval_threshold_credits = models.DecimalField(max_digits=20, decimal_places=9, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(approval_threshold_credits__isnull=True) | Q(approval_threshold_credits__gt=0),
+                name="tenant_approval_threshold_positive",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

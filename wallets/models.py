@@ -148,6 +148,12 @@ class TransactionReason(models.TextChoices):
     MANUAL_BALANCE_DEBIT = "MANUAL_BALANCE_DEBIT"
     CREDIT_ADJUSTMENT = "CREDIT_ADJUSTMENT"
     INVOICE_VOID_REFUND = "INVOICE_VOID_REFUND"
+    # Our own, beyond upstream's list (the SDK reads transaction_reason as an open enum in responses):
+    HOLD_CAPTURE = "HOLD_CAPTURE"  # debit: the captured part of a hold
+    TRANSFER_OUT = "TRANSFER_OUT"  # debit: credits moved to another wallet of the customer
+    TRANSFER_IN = "TRANSFER_IN"  # credit: one moved lot, arriving with its expiry and priority
+    CREDIT_VOID = "CREDIT_VOID"  # debit: the unconsumed remainder of a lot, voided
+    CREDIT_REFUND = "CREDIT_REFUND"  # debit: a paid lot's remainder, refunded against its invoice
 
 
 class WalletTransaction(models.Model):
