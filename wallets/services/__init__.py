@@ -20,12 +20,14 @@ from wallets.services.lifecycle import (
     wallet_unfreeze,
     wallet_update,
 )
+from wallets.services.transfers import TransferResult, wallet_transfer
 
 __all__ = [
     "DEBIT_REASONS",
     "PURCHASED_REASONS",
     "TOP_UP_REASONS",
     "AutoTopUp",
+    "TransferResult",
     "current_auto_topup",
     "expire_due_lots",
     "wallet_create",
@@ -34,6 +36,7 @@ __all__ = [
     "wallet_freeze",
     "wallet_terminate",
     "wallet_top_up",
+    "wallet_transfer",
     "wallet_unfreeze",
     "wallet_update",
 ]
