@@ -57,6 +57,8 @@ def world(live_api, transactional_db):  # noqa: F811
     wallet = services.wallet_create(customer, currency="usd")
     services.wallet_top_up(wallet, credits=Decimal("1000"), reason="FREE_CREDIT_GRANT")
     invoice_id = services.wallet_top_up(wallet, credits=Decimal("10"), reason="PURCHASED_CREDIT_INVOICED").invoice_id
+    second = services.wallet_create(customer, currency="usd", wallet_type="PROMOTIONAL")
+    transfer_id = services.wallet_transfer(wallet, second, credits=Decimal("5"), idempotency_key="st-transfer").transfer.id
     raw_key = api_key_create(environment=environment, name="schemathesis").raw_key
     config = SchemathesisConfig.from_dict(
         {
@@ -79,6 +81,7 @@ def world(live_api, transactional_db):  # noqa: F811
     schema = schemathesis.openapi.from_url(f"{live_api}/v1/openapi.json", config=config)
     real_ids = {
         "/v1/wallets/": wallet.id,
+        "/v1/wallets/transfers/": transfer_id,
         "/v1/customers/": customer.id,
         "/v1/invoices/": invoice_id,
         "external_id": customer.external_id,
