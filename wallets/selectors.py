@@ -435,3 +435,30 @@ def transfer_get(*, environment_id: str, transfer_id: str) -> TransferView:
     if transfer is None:
         raise NotFound("Transfer not found", details={"transfer_id": transfer_id})
     return transfer_view(transfer)
+
+
+def transfer_destinations(wallet: Wallet) -> QuerySet:
+    """Where ``wallet``'s credits may go: its customer's other active wallets of the same currency and rate."""
+    return (
+        Wallet.objects.filter(
+            environment_id=wallet.environment_id,
+            customer_id=wallet.customer_id,
+            currency=wallet.currency,
+            conversion_rate=wallet.conversion_rate,
+            wallet_status=Wallet.Status.ACTIVE,
+        )
+        .exclude(pk=wallet.pk)
+        .order_by("wallet_type", "pk")
+    )
+
+
+def transaction_transfer(row: WalletTransaction) -> TransferView | None:
+    """The transfer a ledger row belongs to (its debit or one of its credits), or None."""
+    if row.reference_type != WalletTransaction.ReferenceType.TRANSFER:
+        return None
+    transfer = (
+        WalletTransfer.objects.select_related("debit", "from_wallet", "to_wallet")
+        .filter(environment_id=row.environment_id, pk=row.reference_id)
+        .first()
+    )
+    return transfer_view(transfer) if transfer is not None else None
