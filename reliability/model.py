@@ -17,7 +17,11 @@ The rules modelled:
 - input is validated before anything else (an expiry must be later than now, even on a replay);
 - a key replays its first result with the same parameters (even on a frozen wallet) and is a
   conflict with other ones; a refused request leaves its key unused;
-- termination forfeits the balance (WALLET_TERMINATION) and closes the wallet.
+- termination forfeits the balance (WALLET_TERMINATION) and closes the wallet;
+- a transfer (issue 14) needs two different wallets of one customer (refused before its key is
+  looked at), both active; it expires the source's due lots, takes the credits from the source
+  in the same order as a debit (never overdrawing) and lands each lot it took as a lot of the
+  destination with the same credits, priority and expiry (repaying an overdraft first).
 """
 
 import copy
@@ -56,6 +60,7 @@ class WalletState:
     balance: Decimal = ZERO
     lots: dict[str, Lot] = field(default_factory=dict)
     rows: int = 0
+    owner: str = ""  # the customer: transfers stay within one
 
 
 @dataclass(frozen=True)
@@ -94,8 +99,8 @@ class Contract:
 
     # --- operations ---------------------------------------------------------------------------
 
-    def open(self, wallet_id: str) -> None:
-        self.wallets[wallet_id] = WalletState()
+    def open(self, wallet_id: str, owner: str = "") -> None:
+        self.wallets[wallet_id] = WalletState(owner=owner)
 
     def top_up(self, wallet_id: str, *, key: str, credits: Decimal, reason: str, priority: int | None,
                expiry: datetime | None, now: datetime) -> Prediction:
@@ -168,6 +173,38 @@ class Contract:
             self.wallets[wallet_id] = planned
 
         return Prediction(commit, balance_after=planned.balance, consumed=list(consumed), expired=expired)
+
+    def transfer(self, from_id: str, to_id: str, *, key: str, credits: Decimal, now: datetime) -> Prediction:
+        """``commit`` takes (debit id, [credit ids in the order of the lots taken])."""
+        if from_id == to_id:
+            raise Refusal("validation_error", "to_wallet_id must be another wallet")
+        if self.wallets[from_id].owner != self.wallets[to_id].owner:
+            raise Refusal("validation_error", "Credits can only move between wallets of the same customer")
+        replay = self._replay(key, from_id, "transfer", (to_id, credits))
+        if replay:
+            return replay
+        self._active(from_id)
+        self._active(to_id)
+        source, destination = copy.deepcopy(self.wallets[from_id]), copy.deepcopy(self.wallets[to_id])
+        expired = self._expire(source, now)
+        consumed = self._consume(source, credits, now)
+        if sum(consumed.values(), ZERO) < credits:
+            raise Refusal("invalid_operation", INSUFFICIENT)
+        source.balance -= credits
+        source.rows += 1
+        taken = [(source.lots[lot_id], share) for lot_id, share in consumed.items()]
+
+        def commit(ids):
+            debit_id, credit_ids = ids
+            for (lot, share), credit_id in zip(taken, credit_ids, strict=True):
+                destination.balance += share
+                available = min(share, max(ZERO, destination.balance))
+                destination.lots[credit_id] = Lot(credit_id, share, available, lot.priority, lot.expiry, now)
+                destination.rows += 1
+            self.wallets[from_id], self.wallets[to_id] = source, destination
+            self.keys[key] = Keyed(from_id, "transfer", (to_id, credits), debit_id)
+
+        return Prediction(commit, balance_after=source.balance, consumed=list(consumed), expired=expired)
 
     # --- rules --------------------------------------------------------------------------------
 
