@@ -199,3 +199,25 @@ def test_read_back(wallet, promo, credit, environment, other_environment):
     ]:
         with pytest.raises(selectors.NotFound):
             selectors.transfer_get(environment_id=environment_id, transfer_id=transfer_id)
+
+
+def test_webhooks_one_transfer_event_and_each_rows_own(wallet, promo, credit, environment):
+    from wallets.services import events
+    from webhooks.models import WebhookEndpoint, WebhookEvent
+
+    credit(10)
+    WebhookEndpoint.objects.create(environment=environment, url="https://example.com/hook")
+    result = transfer(wallet, promo, "4")
+    (completed,) = WebhookEvent.objects.filter(event_type=events.TRANSFER_COMPLETED)
+    data = completed.payload
+    assert data["transfer"]["id"] == result.transfer.id
+    assert data["transfer"]["credits"] == "4"
+    assert data["transfer"]["debit_transaction_id"] == result.debit.id
+    assert data["transfer"]["credit_transaction_ids"] == [row.id for row in result.credits]
+    assert (data["from_wallet"]["credit_balance"], data["to_wallet"]["credit_balance"]) == ("6", "4")
+    created = WebhookEvent.objects.filter(event_type=events.TRANSACTION_CREATED).values_list("payload", flat=True)
+    written = {row["transaction"]["id"] for row in created}
+    assert {result.debit.id, *(row.id for row in result.credits)} <= written
+    # A replay publishes nothing again.
+    transfer(wallet, promo, "4")
+    assert WebhookEvent.objects.filter(event_type=events.TRANSFER_COMPLETED).count() == 1
