@@ -24,7 +24,7 @@ from core.ids import new_id
 from wallets import selectors
 from wallets.ledger import money, postings
 from wallets.ledger.fingerprints import fingerprint
-from wallets.ledger.idempotency import check_client_key, run_idempotent
+from wallets.ledger.idempotency import require_client_key, run_idempotent
 from wallets.ledger.transfers import post_transfer
 from wallets.models import Wallet, WalletTransaction, WalletTransfer
 from wallets.services.credits import require_active
@@ -90,9 +90,7 @@ def wallet_transfer(
     credits = money.check_credits(credits, field="credits")
     description = inputs.check_text(description, field="description", max_length=inputs.MAX_DESCRIPTION_LENGTH)
     metadata = inputs.check_metadata(metadata)
-    key = check_client_key(idempotency_key)
-    if key is None:
-        raise ValidationFailed("idempotency_key is required for a transfer", field="idempotency_key")
+    key = require_client_key(idempotency_key, operation="a transfer")
     check_pair(from_wallet, to_wallet)
     fingerprint_ = fingerprint(
         "transfer",
