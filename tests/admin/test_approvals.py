@@ -255,7 +255,8 @@ def test_an_unknown_request_is_not_found(approver):
             {"decided_by": "requester", "decided_at": "now", "status": Status.REFUSED, "decision_note": "x"},
             "approvalrequest_not_decided_by_requester",
         ),
-        ({"status": "lost"}, "approvalrequest_status_valid"),
+        # PostgreSQL checks in name order: decided_iff_closed, which lists the statuses too, comes first.
+        ({"status": "lost"}, "approvalrequest_(status_valid|decided_iff_closed)"),
         ({"credits": D("0")}, "approvalrequest_credits_positive"),
         ({"note": ""}, "approvalrequest_note_given"),
         ({"status": Status.REFUSED}, "approvalrequest_decided_iff_closed"),
