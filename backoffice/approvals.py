@@ -294,7 +294,7 @@ def _check_decider(approval: ApprovalRequest, user) -> None:
 
 def _check_pending(approval: ApprovalRequest) -> None:
     if approval.status != ApprovalStatus.PENDING:
-        raise InvalidOperation(f"This request is already {approval.status}; nothing was done")
+        raise InvalidOperation(f"This request is already {approval.status}")
 
 
 def _close(approval: ApprovalRequest, *, decided_by, note: str) -> None:
