@@ -23,6 +23,7 @@ TARGET_PAGES = {
     "invoice": "admin:invoices_invoice_change",
     "apikey": "admin:tenancy_apikey_change",
     "approvalrequest": "admin:backoffice_approvalrequest_change",
+    "tenant": "admin:tenancy_tenant_change",
 }
 
 

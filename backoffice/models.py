@@ -26,6 +26,7 @@ class StaffAction(models.Model):
         APPROVAL_APPROVED = "approval_approved", "Request approved"
         APPROVAL_REFUSED = "approval_refused", "Request refused"
         APPROVAL_CANCELLED = "approval_cancelled", "Request cancelled"
+        APPROVAL_THRESHOLD = "approval_threshold", "Approval threshold set"
 
     class Outcome(models.TextChoices):
         DONE = "done", "Done"
