@@ -10,7 +10,7 @@ decides again, so a crafted post by the requester is refused there (and logged),
 import json
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
@@ -147,7 +147,7 @@ class ApprovalRequestAdmin(CsvExportMixin, ReadOnlyModelAdmin):
         return short_id(obj.transaction_id, _page("wallets_wallettransaction_change", obj.transaction_id))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        approval = self.get_object(request, object_id)
+        approval = self.get_object(request, unquote(object_id))  # the admin's URLs quote ids ("_" is "_5F")
         extra_context = dict(extra_context or {})
         if approval is not None:
             extra_context.update(
@@ -171,6 +171,7 @@ class ApprovalRequestAdmin(CsvExportMixin, ReadOnlyModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_view_permission(request):
             raise PermissionDenied
+        object_id = unquote(object_id)
         decide = DECISIONS.get(request.POST.get("decision", ""))
         page = HttpResponseRedirect(_page("backoffice_approvalrequest_change", object_id))
         if decide is None:
@@ -183,12 +184,12 @@ class ApprovalRequestAdmin(CsvExportMixin, ReadOnlyModelAdmin):
             return page
         if approval.status == Status.FAILED:
             messages.warning(
-                request, f"{approval.pk} failed: the wallet service refused it ({approval.error}); nothing was posted."
+                request, f"Failed {approval.pk}: the wallet service refused it ({approval.error}); nothing was posted."
             )
         elif approval.status == Status.APPROVED:
             messages.success(
-                request, f"{approval.pk} approved: {approvals.describe(approval)}, transaction {approval.transaction_id}."
+                request, f"Approved {approval.pk}: {approvals.describe(approval)}, transaction {approval.transaction_id}."
             )
         else:
-            messages.success(request, f"{approval.pk} {approval.status}: nothing will be posted.")
+            messages.success(request, f"{approval.get_status_display()}: {approval.pk}; nothing will be posted.")
         return page

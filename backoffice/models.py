@@ -147,4 +147,4 @@ class ApprovalRequest(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.pk} ({self.get_operation_display()} of {self.credits} credits, {self.status})"
+        return f"{self.pk} ({self.get_operation_display()} of {self.credits.normalize():f} credits, {self.status})"

@@ -5,6 +5,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.test import Client
 
 from backoffice import approvals
@@ -16,11 +17,11 @@ LIST_URL = "/admin/backoffice/approvalrequest/"
 
 
 def page_url(approval) -> str:
-    return f"{LIST_URL}{approval.pk}/change/"
+    return f"{LIST_URL}{quote(approval.pk)}/change/"  # as the admin links it: "apr_5F01…"
 
 
 def decide_url(approval) -> str:
-    return f"{LIST_URL}{approval.pk}/decide/"
+    return f"{LIST_URL}{quote(approval.pk)}/decide/"
 
 
 def client_for(user) -> Client:
@@ -68,7 +69,7 @@ def test_the_approver_sees_the_buttons_and_approving_posts(ask, staff, wallet):
     approval.refresh_from_db()
     assert approval.status == "approved"
     message = [str(m) for m in response.context["messages"]]
-    assert message == [f"{approval.pk} approved: top-up of 5000 credits on {wallet.pk}, transaction {approval.transaction_id}."]
+    assert message == [f"Approved {approval.pk}: top-up of 5000 credits on {wallet.pk}, transaction {approval.transaction_id}."]
     wallet.refresh_from_db()
     assert wallet.credit_balance == D("5000")
     assert 'value="approve"' not in response.content.decode()  # decided: read-only now
