@@ -37,13 +37,10 @@ class ApprovalRequestAdmin(CsvExportMixin, ReadOnlyModelAdmin):
     list_display = [
         "requested_column",
         "id_column",
-        "operation",
-        "credits_column",
+        "what_column",
         "wallet_column",
-        "requested_by",
         "status_column",
-        "decided_by",
-        "decided_column",
+        "who_column",
         "note_column",
     ]
     list_filter = [
@@ -120,6 +117,10 @@ class ApprovalRequestAdmin(CsvExportMixin, ReadOnlyModelAdmin):
     def credits_column(self, obj):
         return credits(obj.credits)
 
+    @admin.display(description="Operation, credits", ordering="credits")
+    def what_column(self, obj):
+        return f"{obj.get_operation_display()} of {credits(obj.credits)}"
+
     @admin.display(description="Wallet", ordering="wallet_id")
     def wallet_column(self, obj):
         return short_id(obj.wallet_id, _page("wallets_wallet_change", obj.wallet_id))
@@ -128,9 +129,11 @@ class ApprovalRequestAdmin(CsvExportMixin, ReadOnlyModelAdmin):
     def status_column(self, obj):
         return badge(obj.status, obj.get_status_display())
 
-    @admin.display(description="Decided (UTC)", ordering="decided_at")
-    def decided_column(self, obj):
-        return moment(obj.decided_at) if obj.decided_at else "—"
+    @admin.display(description="Asked → decided by")
+    def who_column(self, obj):
+        # One column for both people keeps the list within 1280 px; the page shows when each acted.
+        decider = obj.decided_by.get_username() if obj.decided_by_id else "…"
+        return f"{obj.requested_by.get_username()} → {decider}"
 
     @admin.display(description="Reason given")
     def note_column(self, obj):

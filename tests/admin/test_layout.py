@@ -9,11 +9,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from backoffice import approvals
 from invoices.models import Invoice
 from tests.admin.browser import browser_page, horizontal_overflow, log_in, shoot
+from tenancy.models import Tenant
 from tests.admin.flows import PASSWORD
 from wallets import services
 from wallets.models import Wallet, WalletTransaction
@@ -50,7 +53,19 @@ def seed_support_day(make_customer, make_wallet) -> dict:
     services.wallet_top_up(eur, credits=Decimal("500"), reason="FREE_CREDIT_GRANT")
     purchase = services.wallet_top_up(usd, credits=Decimal("250"), reason="PURCHASED_CREDIT_INVOICED")
     services.wallet_freeze(frozen, reason="Card reported stolen", actor="user:sam")
+    # A large top-up waiting for a second staff member (four eyes), with a long reason.
+    Tenant.objects.filter(pk=usd.tenant_id).update(approval_threshold_credits=Decimal("1000"))
+    usd.refresh_from_db()
+    approval = approvals.request_approval(
+        usd,
+        operation="top_up",
+        arguments={"credits": "12345678.123456789", "reason": "FREE_CREDIT_GRANT", "description": LONG_NAME},
+        note="Contract renewal for the production API, signed by both parties " * 5,
+        user=User.objects.create_user("sam", password=PASSWORD, is_staff=True),
+        request_key="layout-approval",
+    ).approval
     return {
+        "approval": approval,
         "customer": customer,
         "wallet": usd,
         "transaction": WalletTransaction.objects.filter(wallet=usd).order_by("-created_at").first(),
@@ -72,6 +87,8 @@ def support_pages(data: dict) -> dict[str, str]:
         "invoice": f"/admin/invoices/invoice/{data['invoice'].pk}/change/",
         "find-results": "/admin/find/?q=a",
         "activity-log": "/admin/backoffice/staffaction/",
+        "approval-list": "/admin/backoffice/approvalrequest/",
+        "approval": f"/admin/backoffice/approvalrequest/{quote(data['approval'].pk)}/change/",
     }
 
 
