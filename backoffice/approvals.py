@@ -153,7 +153,7 @@ def idempotency_key(approval: ApprovalRequest) -> str:
 
 
 def actor(user) -> str:
-    """The created_by of the posting, as the admin's own actions write it."""
+    """The created_by of a staff member's posting: "user:<username>", cut to the column's width (admin actions use it)."""
     max_length = WalletTransaction._meta.get_field("created_by").max_length
     return f"user:{user.get_username()}"[:max_length]
 

@@ -52,13 +52,12 @@ from wallets.models import Wallet, WalletTransaction
 
 # One page lists, reviews and reports every selected wallet; more than this is a batch job.
 MAX_WALLETS = 50
-ACTOR_MAX_LENGTH = WalletTransaction._meta.get_field("created_by").max_length
 Status = Wallet.Status
 
 
 def admin_actor(request: HttpRequest) -> str:
     """The actor string services record in created_by: "user:<username>", cut to the column's width."""
-    return f"user:{request.user.get_username()}"[:ACTOR_MAX_LENGTH]
+    return approvals.actor(request.user)
 
 
 def idempotency_key(data: dict, wallet: Wallet) -> str:
