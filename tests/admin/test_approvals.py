@@ -273,3 +273,19 @@ def test_the_database_refuses_what_the_service_never_writes(wallet, threshold, r
     values = {name: timezone.now() if value == "now" else value for name, value in values.items()}
     with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
         ApprovalRequest.objects.filter(pk=approval.pk).update(**values)
+
+
+def test_finance_may_approve_and_support_may_only_see(make_staff):
+    finance, support = make_staff("fiona", "Finance"), make_staff("sue", "Support")
+    assert finance.has_perm(approvals.APPROVE_PERMISSION) and finance.has_perm("backoffice.view_approvalrequest")
+    assert not support.has_perm(approvals.APPROVE_PERMISSION) and support.has_perm("backoffice.view_approvalrequest")
+
+
+def test_a_note_longer_than_the_limit_is_refused(wallet, threshold, requester, approver):
+    with pytest.raises(ValidationFailed) as refused:
+        ask(wallet, requester, note="x" * (approvals.NOTE_MAX_LENGTH + 1))
+    assert refused.value.field == "note"
+    approval = ask(wallet, requester)
+    with pytest.raises(ValidationFailed) as refused:
+        approvals.refuse(approval.pk, user=approver, note="x" * (approvals.NOTE_MAX_LENGTH + 1))
+    assert refused.value.field == "decision_note"
