@@ -8,6 +8,7 @@ decides again, so a crafted post by the requester is refused there (and logged),
 """
 
 import json
+from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
@@ -19,7 +20,7 @@ from django.utils.html import format_html
 
 from backoffice import approvals
 from backoffice.models import ApprovalRequest
-from core.admin import CsvExportMixin, ReadOnlyModelAdmin
+from core.admin import CsvExportMixin, ReadOnlyModelAdmin, csv_cell
 from core.admin_cells import moment, short_id, truncated
 from core.exceptions import ServiceError
 from wallets.admin.display import badge, credits
@@ -99,6 +100,10 @@ class ApprovalRequestAdmin(CsvExportMixin, ReadOnlyModelAdmin):
 
     class Media:
         css = {"all": ["wallets/admin.css"]}  # the status badges
+
+    def export_cell(self, value) -> str:
+        # Credits in the API's wire form ("5000", not the column's "5000.000000000").
+        return credits(value) if isinstance(value, Decimal) else csv_cell(value)
 
     def get_ordering(self, request):
         # What needs attention first: the pending requests, then the rest, newest first in each.

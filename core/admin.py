@@ -106,12 +106,15 @@ class CsvExportMixin:
         writer = csv.writer(response)
         writer.writerow(self.export_columns)
         for row in rows.values_list(*self.export_columns).iterator():
-            writer.writerow([_csv_cell(value) for value in row])
+            writer.writerow([self.export_cell(value) for value in row])
         return response
 
+    def export_cell(self, value) -> str:
+        """One cell, written as the ledger export writes its cells; text a spreadsheet would run is neutralised."""
+        return csv_cell(value)
 
-def _csv_cell(value) -> str:
-    # Written as the ledger export writes its cells; text is neutralised where a spreadsheet would run it.
+
+def csv_cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):

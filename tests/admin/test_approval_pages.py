@@ -157,7 +157,7 @@ def test_the_list_exports_as_csv_with_formulas_neutralised(ask, staff):
     )
     assert row["note"] == '\'=HYPERLINK("http://evil")'
     assert row["arguments"] == '{"credits": "5000", "reason": "FREE_CREDIT_GRANT"}'
-    assert row["requested_at"].endswith("Z")
+    assert row["requested_at"].endswith("Z") and row["credits"] == "5000"
 
 
 def test_the_index_counts_the_requests_waiting(ask, staff, make_staff):

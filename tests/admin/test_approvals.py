@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from backoffice import approvals
@@ -289,3 +289,20 @@ def test_a_note_longer_than_the_limit_is_refused(wallet, threshold, requester, a
     with pytest.raises(ValidationFailed) as refused:
         approvals.refuse(approval.pk, user=approver, note="x" * (approvals.NOTE_MAX_LENGTH + 1))
     assert refused.value.field == "decision_note"
+
+
+def test_the_decision_the_posting_and_the_log_row_commit_together(wallet, threshold, requester, approver):
+    """If the approval's log row cannot be written, neither the posting nor the decision stays."""
+    approval = ask(wallet, requester)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_refuse_approval_log() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN IF NEW.kind = 'approval_approved' THEN RAISE EXCEPTION 'activity log unavailable'; END IF;"
+            " RETURN NEW; END $$;"
+            "CREATE TRIGGER test_refuse_approval_log BEFORE INSERT ON backoffice_staffaction "
+            "FOR EACH ROW EXECUTE FUNCTION test_refuse_approval_log();"
+        )
+    with pytest.raises(DatabaseError, match="activity log unavailable"):
+        approvals.approve(approval.pk, user=approver)
+    approval.refresh_from_db()
+    assert (approval.status, approval.transaction_id, ledger_rows(wallet)) == (Status.PENDING, None, 0)
