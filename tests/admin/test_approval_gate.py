@@ -54,7 +54,8 @@ def test_submitting_the_confirmation_twice_asks_once(finance, funded_wallet, thr
     apply(finance, "top_up", [funded_wallet], **top_up("5000"))
     again = post_step(finance, "top_up", [funded_wallet], "apply", **top_up("5000"))
     approval = ApprovalRequest.objects.get()
-    assert messages_of(again) == [f"Waiting for approval by a second staff member: {approval.pk}"]
+    assert messages_of(again) == [f"Waiting for approval by a second staff member: {approval.pk} (asked before, now pending)"]
+    assert list(StaffAction.objects.order_by("id").values_list("outcome", flat=True)) == ["done", "repeated"]
 
 
 def test_at_the_threshold_it_posts_as_before(finance, funded_wallet, threshold):

@@ -362,7 +362,9 @@ def _apply_all(model_admin, request: HttpRequest, action: WalletAction, wallets:
                     user=request.user,
                     request_key=idempotency_key(data, wallet),
                 )
-                waiting.append(requested.approval.pk)
+                approval = requested.approval
+                # A repeated submit of this page finds its request again, which may be decided by now.
+                waiting.append(f"{approval.pk} (asked before, now {approval.status})" if requested.replayed else approval.pk)
                 continue
             # The action and its staff activity log row commit together; a refusal is logged too.
             with activity.logged(staff=request.user.get_username(), kind=action.name, target=wallet, note=note) as entry:
