@@ -44,24 +44,26 @@ def seed_support_day(make_customer, make_wallet) -> dict:
     services.wallet_top_up(eur, credits=Decimal("500"), reason="FREE_CREDIT_GRANT")
     purchase = services.wallet_top_up(usd, credits=Decimal("250"), reason="PURCHASED_CREDIT_INVOICED")
     services.wallet_freeze(frozen, reason="Card reported stolen", actor="user:sam")
-    # A large top-up waiting for a second staff member (four eyes), with a long reason.
-    Tenant.objects.filter(pk=usd.tenant_id).update(approval_threshold_credits=Decimal("1000"))
-    usd.refresh_from_db()
-    approval = approvals.request_approval(
-        usd,
-        operation="top_up",
-        arguments={"credits": "12345678.123456789", "reason": "FREE_CREDIT_GRANT", "description": LONG_NAME},
-        note="Contract renewal for the production API, signed by both parties " * 5,
-        user=User.objects.create_user("sam", password=PASSWORD, is_staff=True),
-        request_key="layout-approval",
-    ).approval
     return {
-        "approval": approval,
         "customer": customer,
         "wallet": usd,
         "transaction": WalletTransaction.objects.filter(wallet=usd).order_by("-created_at").first(),
         "invoice": Invoice.objects.get(pk=purchase.invoice_id),
     }
+
+
+def seed_approval(wallet: Wallet):
+    """A large top-up waiting for a second staff member (four eyes), with a long reason."""
+    Tenant.objects.filter(pk=wallet.tenant_id).update(approval_threshold_credits=Decimal("1000"))
+    wallet.refresh_from_db()
+    return approvals.request_approval(
+        wallet,
+        operation="top_up",
+        arguments={"credits": "12345678.123456789", "reason": "FREE_CREDIT_GRANT", "description": LONG_NAME},
+        note="Contract renewal for the production API, signed by both parties " * 5,
+        user=User.objects.create_user("layout-requester", password=PASSWORD, is_staff=True),
+        request_key="layout-approval",
+    ).approval
 
 
 def support_pages(data: dict) -> dict[str, str]:
@@ -86,6 +88,7 @@ def support_pages(data: dict) -> dict[str, str]:
 @pytest.mark.parametrize("width", [1280, 1440, 1920])
 def test_support_pages_fit_the_window(width, live_server, monkeypatch, make_customer, make_wallet):
     data = seed_support_day(make_customer, make_wallet)
+    data["approval"] = seed_approval(data["wallet"])
     User.objects.create_superuser("root", "root@example.com", PASSWORD)
     overflowing = {}
     with browser_page(monkeypatch, width=width) as page:
@@ -105,7 +108,7 @@ def test_the_overflow_check_catches_a_page_that_is_too_wide(live_server, monkeyp
     User.objects.create_superuser("root", "root@example.com", PASSWORD)
     with browser_page(monkeypatch, width=1280) as page:
         log_in(page, live_server, "root")
-        page.goto(f"{live_server.url}{support_pages(data)['wallet-list']}")
+        page.goto(f"{live_server.url}/admin/wallets/wallet/")
         page.evaluate(
             "() => { const cell = document.querySelector('#result_list tbody td');"
             " cell.textContent = 'wallet_' + 'X'.repeat(400); cell.style.whiteSpace = 'nowrap'; }"
