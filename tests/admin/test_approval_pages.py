@@ -169,3 +169,11 @@ def test_the_index_counts_the_requests_waiting(ask, staff, make_staff):
     sam_index = client_for(staff["sam"]).get("/admin/").content.decode()
     assert 'id="overview-approvals"' in sam_index and "wait for you" not in sam_index
     assert 'id="overview-approvals"' not in client_for(make_staff("nobody")).get("/admin/").content.decode()
+
+
+def test_the_search_box_opens_a_request_by_its_id(ask, staff, make_staff):
+    approval = ask()
+    response = client_for(staff["fiona"]).get("/admin/find/", {"q": approval.pk})
+    assert response.status_code == 302 and response["Location"] == page_url(approval)
+    nobody = client_for(make_staff("nobody", permissions=("wallets.view_wallet",)))
+    assert nobody.get("/admin/find/", {"q": approval.pk}).context["hits"] == []
