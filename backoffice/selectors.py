@@ -85,6 +85,10 @@ def customer_summary(*, customer: Customer, now: datetime, sections: Sections) -
     )
 
 
+def pending_approvals_of_wallet(wallet_id: str) -> int:
+    return ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING, wallet_id=wallet_id).count()
+
+
 def pending_approvals(*, user) -> tuple[int, int]:
     """(approval requests waiting, those of them ``user`` may decide: someone else's, with the approve permission)."""
     pending = ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING)

@@ -1,4 +1,4 @@
-"""The admin index's card of approval requests waiting for a second staff member (four eyes)."""
+"""Approval requests waiting for a second staff member (four eyes): the admin index's card, the wallet page's line."""
 
 from django import template
 
@@ -22,3 +22,13 @@ def pending_approvals(context) -> dict:
         "yours": yours,
         "url": changelist_url(ApprovalRequest, status__exact=ApprovalRequest.Status.PENDING),
     }
+
+
+@register.inclusion_tag("admin/backoffice/wallet_pending_approvals.html", takes_context=True)
+def wallet_pending_approvals(context, wallet) -> dict:
+    """On the wallet page: how many of its top-ups or debits wait for approval, linked to them."""
+    if not may_view(context["request"].user, ApprovalRequest):
+        return {"count": 0}
+    count = selectors.pending_approvals_of_wallet(wallet.pk)
+    url = changelist_url(ApprovalRequest, status__exact=ApprovalRequest.Status.PENDING, q=wallet.pk)
+    return {"count": count, "url": url}

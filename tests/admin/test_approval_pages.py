@@ -177,3 +177,11 @@ def test_the_search_box_opens_a_request_by_its_id(ask, staff, make_staff):
     assert response.status_code == 302 and response["Location"] == page_url(approval)
     nobody = client_for(make_staff("nobody", permissions=("wallets.view_wallet",)))
     assert nobody.get("/admin/find/", {"q": approval.pk}).context["hits"] == []
+
+
+def test_the_wallet_page_says_what_waits_for_approval(ask, staff, wallet):
+    sam = client_for(staff["sam"])
+    assert 'id="wallet-approvals"' not in sam.get(f"/admin/wallets/wallet/{quote(wallet.pk)}/change/").content.decode()
+    ask()
+    page = sam.get(f"/admin/wallets/wallet/{quote(wallet.pk)}/change/").content.decode()
+    assert "1 approval request waiting</a> for this wallet: it posts once" in page
