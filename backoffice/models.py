@@ -16,6 +16,8 @@ class StaffAction(models.Model):
         API_KEY_CREATED = "api_key_created", "API key created"
         API_KEY_ROTATED = "api_key_rotated", "API key rotated"
         API_KEY_REVOKED = "api_key_revoked", "API key revoked"
+        CREDITS_VOIDED = "credits_voided", "Lot's credits voided"
+        CREDITS_REFUNDED = "credits_refunded", "Lot's credits refunded"
 
     class Outcome(models.TextChoices):
         DONE = "done", "Done"

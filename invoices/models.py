@@ -156,6 +156,7 @@ class CreditNote(models.Model):
     created_by = models.CharField(max_length=100, blank=True)
 
     class Meta:
+        ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="credit_note_amount_positive"),
             models.CheckConstraint(condition=Q(credits__gt=0), name="credit_note_credits_positive"),

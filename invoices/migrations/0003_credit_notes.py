@@ -3,7 +3,8 @@
 Beyond the model's own checks, a trigger keeps the credit notes of an invoice within its total:
 an aggregate no CHECK constraint can express. It locks the invoice row first, so two notes
 written at once (the service already serialises them on the wallet lock) are still counted one
-after the other.
+after the other. Support and Finance may view credit notes, as they may view invoices: the invoice
+page lists them (``grant`` is idempotent, so tests that flush the database call it again).
 """
 
 import functools
@@ -41,6 +42,20 @@ BACKWARD = """
 DROP TRIGGER IF EXISTS invoices_credit_notes_within_total ON invoices_creditnote;
 DROP FUNCTION IF EXISTS invoices_credit_notes_within_total();
 """
+
+VIEW = ("view_creditnote", "Can view credit note")
+GROUPS = ["Support", "Finance"]
+
+
+def grant(apps, schema_editor):
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    Permission = apps.get_model("auth", "Permission")
+    Group = apps.get_model("auth", "Group")
+    content_type, _ = ContentType.objects.get_or_create(app_label="invoices", model="creditnote")
+    permission, _ = Permission.objects.get_or_create(content_type=content_type, codename=VIEW[0], defaults={"name": VIEW[1]})
+    for group_name in GROUPS:
+        group, _ = Group.objects.get_or_create(name=group_name)
+        group.permissions.add(permission)
 
 
 def _execute(sql: str):
@@ -105,6 +120,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
+                "ordering": ["created_at", "id"],
                 "indexes": [models.Index(fields=["invoice", "created_at"], name="credit_note_invoice_idx")],
                 "constraints": [
                     models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="credit_note_amount_positive"),
@@ -113,4 +129,5 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(_execute(FORWARD), _execute(BACKWARD)),
+        migrations.RunPython(grant, migrations.RunPython.noop),
     ]

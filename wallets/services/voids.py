@@ -30,13 +30,14 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from core import inputs
-from core.exceptions import InvalidOperation, NotFound, ValidationFailed
+from core.exceptions import InvalidOperation, ValidationFailed
 from invoices.models import CreditNote
 from invoices.services import credit_note_issue, paid_invoice_of
 from wallets.ledger import money, postings
 from wallets.ledger.fingerprints import fingerprint
 from wallets.ledger.idempotency import check_client_key, run_idempotent
 from wallets.models import Wallet, WalletTransaction
+from wallets.selectors import wallet_transaction_get
 from wallets.services import events
 
 Reason = WalletTransaction.Reason
@@ -122,7 +123,7 @@ def _take_remainder(
     key = check_client_key(idempotency_key)
     if key is None:
         raise ValidationFailed(f"idempotency_key is required for a {operation}", field="idempotency_key")
-    lot = _lot_get(environment_id, transaction_id)
+    lot = wallet_transaction_get(environment_id=environment_id, transaction_id=transaction_id)
     fingerprint_ = fingerprint(operation, transaction_id=lot.pk, reason=reason, metadata=metadata)
     notes: list[CreditNote] = []
 
@@ -156,15 +157,6 @@ def _take_remainder(
     if result.replayed and refund:
         note = CreditNote.objects.filter(wallet_transaction=result.transaction).first()
     return VoidResult(transaction=result.transaction, wallet=result.wallet, replayed=result.replayed, credit_note=note)
-
-
-def _lot_get(environment_id: str, transaction_id: str) -> WalletTransaction:
-    if not isinstance(transaction_id, str) or not transaction_id:
-        raise ValidationFailed("transaction_id must be a transaction id", field="transaction_id")
-    lot = WalletTransaction.objects.filter(environment_id=environment_id, pk=transaction_id).first()
-    if lot is None:
-        raise NotFound("Wallet transaction not found", details={"transaction_id": transaction_id})
-    return lot
 
 
 def _check_voidable(wallet: Wallet, lot: WalletTransaction, *, now) -> None:
