@@ -21,11 +21,11 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 
 from backoffice import activity
 from core.exceptions import ServiceError
@@ -106,8 +106,13 @@ def offered(lot: WalletTransaction, action: LotAction) -> bool:
     )
 
 
-def lot_actions(request: HttpRequest, lot: WalletTransaction) -> list[LotAction]:
-    return [action for action in LOT_ACTIONS if request.user.has_perm(action.permission) and offered(lot, action)]
+def lot_actions(request: HttpRequest, lot: WalletTransaction) -> list[tuple[LotAction, str]]:
+    """The lot page's buttons: (action, its page's URL) for each action this user may run on ``lot``."""
+    return [
+        (action, reverse(f"admin:wallets_wallettransaction_{action.name}", args=[quote(lot.pk)]))
+        for action in LOT_ACTIONS
+        if request.user.has_perm(action.permission) and offered(lot, action)
+    ]
 
 
 def urls(model_admin) -> list:
