@@ -9,8 +9,10 @@ explains the ``unguarded`` block).
 """
 
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from invoices.models import Invoice
 from invoices.services import invoice_pay
@@ -155,3 +157,13 @@ def test_detects_credit_notes_beyond_the_invoice_total(refunded, credit):
     finally:
         sql(f"ALTER TABLE {NOTE} ENABLE TRIGGER invoices_credit_notes_within_total")
     assert f"invoice {note.invoice_id}'s credit notes total 11, more than its 10" in [p.detail for p in problems]
+
+
+def test_check_ledger_reports_credit_note_drift_too(refunded):
+    """The command runs the checks invoices added at start-up (InvoicesConfig.ready), not only the ledger's."""
+    sql(f"DELETE FROM {NOTE} WHERE id = %s", [refunded.credit_note.id])
+    out = StringIO()
+    with pytest.raises(CommandError) as failed:
+        call_command("check_ledger", stdout=out)
+    assert failed.value.returncode == 1
+    assert f"[CN] refund {refunded.transaction.id} of 6 has no credit note" in out.getvalue()
