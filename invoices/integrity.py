@@ -5,12 +5,13 @@ Read-only, like wallets.ledger.integrity, which runs ``credit_notes`` with its o
 ledger check see credit notes too. Invariant label CN:
 - every CREDIT_REFUND debit has exactly one credit note, and every credit note one CREDIT_REFUND debit;
 - the note is against the invoice of the lot the refund emptied, for the refund's credits, in the
-  invoice's currency, for amount_paid × credits / the lot's credit_amount rounded once
-  (wallets.ledger.money.pro_rata), and it is positive;
-- an invoice's credit notes add up to no more than its total.
+  invoice's currency, and it is positive;
+- an invoice's credit notes add up to exactly the invoice's price of the credits they refund,
+  amount_paid × Σ credits / the lot's credit_amount rounded once (wallets.ledger.money.pro_rata;
+  invoices.services.credit_note_issue), and so to no more than its total.
 """
 
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 
 from invoices.models import CreditNote, Invoice
 from wallets.ledger import money
@@ -57,10 +58,6 @@ def _notes(wallet_ids: list[str]) -> list[Problem]:
             wrong.append(f"it credits {_fmt(note.credits)} but the refund took {_fmt(row.credit_amount)}")
         if note.currency != invoice.currency:
             wrong.append(f"its currency {note.currency} is not the invoice's {invoice.currency}")
-        if lot is not None:
-            price = money.pro_rata(invoice.amount_paid, part=row.credit_amount, whole=lot.credit_amount)
-            if note.amount != price:
-                wrong.append(f"its amount is {_fmt(note.amount)} but the invoice's price of the credits is {_fmt(price)}")
         if note.amount <= 0:
             wrong.append(f"its amount {_fmt(note.amount)} is not positive")
         problems += [Problem(row.wallet_id, LABEL, f"credit note {note.id} of invoice {invoice.id}: {what}") for what in wrong]
@@ -68,17 +65,30 @@ def _notes(wallet_ids: list[str]) -> list[Problem]:
 
 
 def _totals(wallet_ids: list[str]) -> list[Problem]:
-    over = (
-        Invoice.objects.filter(wallet_id__in=wallet_ids)
-        .annotate(credited=Sum("credit_notes__amount"))
-        .filter(credited__gt=F("amount_due"))
+    noted = (
+        Invoice.objects.filter(wallet_id__in=wallet_ids, credit_notes__isnull=False)
+        .annotate(credited=Sum("credit_notes__amount"), credits=Sum("credit_notes__credits"))
+        .select_related("wallet_transaction")
         .order_by("id")
     )
-    return [
-        Problem(
-            invoice.wallet_id,
-            LABEL,
-            f"invoice {invoice.id}'s credit notes total {_fmt(invoice.credited)}, more than its {_fmt(invoice.amount_due)}",
-        )
-        for invoice in over
-    ]
+    problems = []
+    for invoice in noted:
+        price = money.pro_rata(invoice.amount_paid, part=invoice.credits, whole=invoice.wallet_transaction.credit_amount)
+        if invoice.credited != price:
+            problems.append(
+                Problem(
+                    invoice.wallet_id,
+                    LABEL,
+                    f"invoice {invoice.id}'s credit notes total {_fmt(invoice.credited)} for {_fmt(invoice.credits)} credits, "
+                    f"but the invoice's price of those credits is {_fmt(price)}",
+                )
+            )
+        if invoice.credited > invoice.amount_due:
+            problems.append(
+                Problem(
+                    invoice.wallet_id,
+                    LABEL,
+                    f"invoice {invoice.id}'s credit notes total {_fmt(invoice.credited)}, above its {_fmt(invoice.amount_due)}",
+                )
+            )
+    return problems

@@ -187,12 +187,19 @@ def credit_note_issue(
     """Record the credit note of ``refund``, a CREDIT_REFUND of ``lot``'s remainder, in its transaction.
 
     The caller holds the wallet lock, under which every change to this invoice happens. The amount
-    is the invoice's own price of the refunded credits (amount_paid × credits / the lot's
-    credit_amount, rounded once), so refunding a lot untouched gives back exactly what was paid.
-    Raises InvalidOperation when the credits are worth less than the smallest amount, or when the
-    invoice's credit notes would exceed its total (the database refuses that too).
+    is the invoice's own price of the refunded credits: what the invoice's notes are worth in all,
+    amount_paid × (credits refunded so far + these) / the lot's credit_amount rounded once
+    (wallets.ledger.money.pro_rata), less what its earlier notes already gave back. With one note
+    that is simply the price of these credits; with several (credits held when the first refund
+    came, refunded once released) their roundings never add up to more than was paid, and refunding
+    the whole lot gives back exactly amount_paid. Raises InvalidOperation when the credits are worth
+    less than the smallest amount, or when the notes would exceed the invoice's total (the database
+    refuses that too).
     """
-    amount = money.pro_rata(invoice.amount_paid, part=refund.credit_amount, whole=lot.credit_amount)
+    earlier = invoice.credit_notes.aggregate(amount=Sum("amount"), credits=Sum("credits"))
+    noted, noted_credits = earlier["amount"] or money.ZERO, earlier["credits"] or money.ZERO
+    worth = money.pro_rata(invoice.amount_paid, part=noted_credits + refund.credit_amount, whole=lot.credit_amount)
+    amount = worth - noted
     details = {"invoice_id": invoice.id, "transaction_id": lot.id, "credits": money.format_decimal(refund.credit_amount)}
     if amount <= 0:
         raise InvalidOperation(
@@ -200,8 +207,7 @@ def credit_note_issue(
             "at the invoice's price; void them instead",
             details=details,
         )
-    noted = invoice.credit_notes.aggregate(total=Sum("amount"))["total"] or money.ZERO
-    if noted + amount > invoice.amount_due:
+    if worth > invoice.amount_due:
         raise InvalidOperation(
             "The invoice's credit notes would exceed its total",
             details={**details, "credited": money.format_decimal(noted), "total": money.format_decimal(invoice.amount_due)},

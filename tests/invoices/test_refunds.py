@@ -12,7 +12,7 @@ from django.db import DatabaseError, transaction
 
 from core.exceptions import AlreadyExists, InvalidOperation
 from invoices.models import CreditNote, Invoice
-from invoices.services import invoice_pay
+from invoices.services import credit_note_issue, invoice_pay
 from tests.wallets.services import conftest as service_fixtures
 from wallets import services
 from wallets.models import CreditAllocation
@@ -198,3 +198,19 @@ def test_refund_publishes_both_events(environment, wallet, refund):
         "reason": "customer asked",
         "created_at": noted.payload["credit_note"]["created_at"],
     }
+
+
+@pytest.mark.usefixtures("ledger_may_drift")  # two debits stand in for refund rows: the CN audit would say so
+def test_a_second_note_on_one_invoice_gives_back_the_rest_of_the_price_never_more(make_wallet):
+    """Credits held when the first refund came are refunded once released (issue 14's holds): the
+    invoice's notes then total the price of all the credits they refund, rounded once, not each
+    note rounded on its own. 0.0003 credits bought for 0.000000003: half is worth 0.0000000015,
+    so the first note is 0.000000002 and the second the 0.000000001 left, not 0.000000002 again."""
+    wallet = make_wallet(topup_conversion_rate=D("0.00001"))
+    lot, invoice = _paid_purchase(wallet, credits=D("0.0003"))
+    assert invoice.amount_paid == D("0.000000003")
+    halves = [_spend(wallet, "0.00015", key=f"half-{i}") for i in range(2)]  # rows of 0.00015 credits each
+    first = credit_note_issue(invoice, halves[0], lot=lot, reason="first", actor="", now=lot.created_at)
+    second = credit_note_issue(invoice, halves[1], lot=lot, reason="second", actor="", now=lot.created_at)
+    assert (first.amount, second.amount) == (D("0.000000002"), D("0.000000001"))
+    assert first.amount + second.amount == invoice.amount_paid
