@@ -34,6 +34,8 @@ from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
 from customers.services import customer_create
+from invoices.models import Invoice
+from invoices.services import invoice_pay
 from tenancy.services import api_key_create, environment_get_or_create
 from tests.e2e.server import live_api  # noqa: F401 (fixture)
 from wallets import services
@@ -59,6 +61,9 @@ def world(live_api, transactional_db):  # noqa: F811
     invoice_id = services.wallet_top_up(wallet, credits=Decimal("10"), reason="PURCHASED_CREDIT_INVOICED").invoice_id
     second = services.wallet_create(customer, currency="usd", wallet_type="PROMOTIONAL")
     transfer_id = services.wallet_transfer(wallet, second, credits=Decimal("5"), idempotency_key="st-transfer").transfer.id
+    # A paid purchased lot: the void and refund routes act on it (until one of them empties it).
+    paid = services.wallet_top_up(wallet, credits=Decimal("50"), reason="PURCHASED_CREDIT_INVOICED")
+    invoice_pay(Invoice.objects.get(pk=paid.invoice_id))
     raw_key = api_key_create(environment=environment, name="schemathesis").raw_key
     config = SchemathesisConfig.from_dict(
         {
@@ -84,6 +89,7 @@ def world(live_api, transactional_db):  # noqa: F811
         "/v1/wallets/transfers/": transfer_id,
         "/v1/customers/": customer.id,
         "/v1/invoices/": invoice_id,
+        "/v1/wallets/transactions/": paid.transaction.id,
         "external_id": customer.external_id,
     }
     return World(schema, real_ids)

@@ -101,7 +101,7 @@ def post_transfer(
                 expiry_date=lot.expiry_date,
                 priority=lot.priority,
                 row_id=row_id,
-                parent_id=debit.id,
+                parent_transaction_id=debit.id,
             ),
         )
         for (lot, share), row_id in zip(taken, credit_ids, strict=True)
