@@ -16,6 +16,7 @@ class StaffAction(models.Model):
         FREEZE = "freeze", "Freeze"
         UNFREEZE = "unfreeze", "Unfreeze"
         TERMINATE = "terminate", "Terminate"
+        TRANSFER = "transfer", "Credits transferred"
         INVOICE_PAID = "invoice_paid", "Invoice marked paid"
         INVOICE_VOIDED = "invoice_voided", "Invoice voided"
         API_KEY_CREATED = "api_key_created", "API key created"

@@ -437,9 +437,60 @@ def _void_cases() -> list[Case]:
     return cases
 
 
+# --- transfers (issue 14): POST /v1/wallets/transfers from @wallet@ to @big@ (same customer and currency)
+
+TRANSFER = "/v1/wallets/transfers"
+
+
+def _transfer(**changes) -> dict:
+    return {"from_wallet_id": "@wallet@", "to_wallet_id": "@big@", "credits": "1", "idempotency_key": "hostile-x", **changes}
+
+
+def _transfer_cases() -> list[Case]:
+    template = '{"from_wallet_id": "@wallet@", "to_wallet_id": "@big@", "credits": %s, "idempotency_key": "hostile-x"}'
+    cases = [Case(f"transfer credits = string {value!r}", "POST", TRANSFER, raw(template % json.dumps(value)))
+             for value in BAD_DECIMAL_STRINGS]  # fmt: skip
+    cases += [Case(f"transfer credits = JSON {text}", "POST", TRANSFER, raw(template % text)) for text in BAD_DECIMAL_JSON]
+    # Legal spellings small enough for @wallet@ to afford; each its own key, so none is a replay.
+    for n, (text, stored) in enumerate(GOOD_DECIMALS):
+        if Decimal(stored) <= 10:
+            cases.append(Case(f"transfer credits = {text}", "POST", TRANSFER,
+                              raw(template.replace("hostile-x", f"hostile-x{n}") % text),
+                              accept=True, credits_delta=-Decimal(stored)))  # fmt: skip
+    ids = {
+        "another tenant's wallet as source": ({"from_wallet_id": "@their_wallet@"}, 404),
+        "another tenant's wallet as destination": ({"to_wallet_id": "@their_wallet@"}, 404),
+        "a customer id as destination": ({"to_wallet_id": "@customer@"}, 404),
+        "the same wallet twice": ({"to_wallet_id": "@wallet@"}, 400),
+        "a frozen wallet of another currency": ({"to_wallet_id": "@frozen@"}, 400),
+        "a closed wallet": ({"to_wallet_id": "@closed@"}, 400),
+        "a lower-cased wallet id": ({"to_wallet_id": "@wallet_lower@"}, 404),
+        "a NUL in the wallet id": ({"to_wallet_id": "wallet_\u0000"}, None),
+        "a 256-character wallet id": ({"to_wallet_id": "w" * 256}, 400),
+        "a number as wallet id": ({"from_wallet_id": 5}, 400),
+        "an object as wallet id": ({"to_wallet_id": {}}, 400),
+        "no source": ({"from_wallet_id": None}, 400),
+        "no idempotency key": ({"idempotency_key": None}, 400),
+        "a system-shaped idempotency key": ({"idempotency_key": "wtxn_01JAAAAAAAAAAAAAAAAAAAAAAA"}, 400),
+        "metadata with a number": ({"metadata": {"a": 1}}, 400),
+    }
+    for label, (changes, status) in ids.items():
+        cases.append(Case(f"transfer: {label}", "POST", TRANSFER, js(_transfer(**changes)), status=status))
+    cases += [
+        Case("transfer with a read-only key", "POST", TRANSFER, js(_transfer()), key="@read_only_key@", status=403),
+        Case("transfer with another tenant's key", "POST", TRANSFER, js(_transfer()), key="@their_key@", status=404),
+        Case("GET a transfer that does not exist", "GET", f"{TRANSFER}/xfer_01JAAAAAAAAAAAAAAAAAAAAAAA", status=404),
+        Case("GET a transfer by a wallet id", "GET", f"{TRANSFER}/@wallet@", status=404),
+        Case("GET a transfer id of 300 characters", "GET", f"{TRANSFER}/{'x' * 300}", status=404),
+        Case("GET a transfer id with a NUL", "GET", f"{TRANSFER}/xfer_%00", status=404),
+        Case("PUT a transfer", "PUT", f"{TRANSFER}/xfer_01JAAAAAAAAAAAAAAAAAAAAAAA", js({}), status=405),
+    ]
+    return cases
+
+
 def cases() -> list[Case]:
     every = [*_amount_cases(), *_field_cases(), *_string_cases(), *_envelope_cases(), *_id_cases(), *_header_cases(),
-             *_void_cases()]  # fmt: skip
+             *_void_cases(), *_transfer_cases()]  # fmt: skip
     names = [case.name for case in every]
     duplicated = {name for name in names if names.count(name) > 1}
     if duplicated:

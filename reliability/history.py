@@ -20,6 +20,12 @@ connection, 5xx). ``check_history`` then compares the history with the ledger:
 - no ledger row of the environment is unexplained by the history (a second effect under a new
   key, the double credit of a careless client, shows up here);
 - freezes and unfreezes, keyed by their unique ``reason``, follow the same three rules;
+- a transfer (issue 14, between a customer's two wallets) is one TRANSFER_OUT debit carrying its
+  key, on the body's source, and its TRANSFER_IN credits (the rows whose parent is that debit),
+  all on the body's destination, adding up to the body's credits: an ok transfer appears once on
+  both sides; a credit row is explained by its debit; and per customer the credits transferred
+  out equal the credits transferred in (with wallets.ledger.integrity's balances, the customer's
+  credits are conserved across its wallets);
 - no answer is a 5xx other than 503 (a dependency down: retry).
 
 The caller adds wallets.ledger.integrity's verdict (no drift). ``python -m reliability.history`` runs
@@ -80,6 +86,8 @@ class ClientPlan:
     # The double-crediting client of the negative control: after each ok top-up it sends the
     # same body again under a fresh key, and does not log it.
     rogue: bool = False
+    # Wallet pairs of one customer that credits are transferred between (World.pairs).
+    pairs: tuple[tuple[str, str], ...] = ()
 
 
 def random_credits(rng: random.Random, top: int) -> str:
@@ -125,6 +133,8 @@ class _Client:
                 expiry = datetime.now(timezone.utc) + timedelta(days=self.rng.randint(1, 90))
                 body["expiry_date_utc"] = expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
             self.keyed(n, "top_up", wallet, body)
+        elif roll < 0.80 and self.plan.pairs and self.rng.random() < 0.25:
+            self.transfer(n, key)
         elif roll < 0.80:
             body = {"credits": random_credits(self.rng, 60), "transaction_reason": "MANUAL_BALANCE_DEBIT",
                     "idempotency_key": key}
@@ -143,9 +153,20 @@ class _Client:
             body = {**self.rng.choice(INVALID_BODIES), "idempotency_key": key}
             self.keyed(n, "invalid", wallet, body)
 
+    def transfer(self, n: int, key: str) -> None:
+        """Credits from one wallet of a pair to the other, either way."""
+        source, destination = self.rng.choice(self.plan.pairs)
+        if self.rng.random() < 0.5:
+            source, destination = destination, source
+        body = {"from_wallet_id": source, "to_wallet_id": destination, "credits": random_credits(self.rng, 40),
+                "idempotency_key": key}
+        self.keyed(n, "transfer", source, body)
+
     def path(self, kind: str, wallet: str, lot: str | None = None) -> str:
         if kind == "void":
             return f"/v1/wallets/transactions/{lot}/void"
+        if kind == "transfer":
+            return "/v1/wallets/transfers"
         action = {"top_up": "top-up", "debit": "debit", "invalid": "debit", "freeze": "freeze", "unfreeze": "unfreeze"}
         return f"/v1/wallets/{wallet}/{action[kind]}"
 
@@ -167,7 +188,7 @@ class _Client:
                 break
             timeout = NORMAL_TIMEOUT
             time.sleep(min(0.02 * attempt, 0.5))
-        if entry["phase"] == "ok" and kind in ("top_up", "debit") and replay_of is None:
+        if entry["phase"] == "ok" and kind in ("top_up", "debit", "transfer") and replay_of is None:
             self.done.append((kind, wallet, body, entry.get("tx_id") or ""))
             if kind == "top_up" and entry.get("tx_id"):
                 self.lots.append((wallet, entry["tx_id"]))
@@ -211,6 +232,9 @@ class _Client:
                 entry["phase"] = "ok"
                 if kind in ("top_up", "void"):
                     entry["tx_id"] = response.json()["wallet_transaction"]["id"]
+                elif kind == "transfer":  # the debit carries the key; the credits follow from it
+                    entry["tx_id"] = response.json()["debit_transaction"]["id"]
+                    entry["credit_ids"] = [row["id"] for row in response.json()["credit_transactions"]]
         entry.update(t0=started, t1=time.time())
         self.out.write(json.dumps(entry) + "\n")
         self.out.flush()
@@ -272,7 +296,12 @@ class LedgerRow:
     reason: str
     credits: Decimal
     key: str | None
-    parent: str | None = None  # a void's lot
+    parent_id: str | None = None  # a void's lot; a transfer credit's debit
+    customer_id: str = ""
+
+
+TRANSFER_OUT = "TRANSFER_OUT"
+TRANSFER_IN_REASONS = ("TRANSFER_IN", "TRANSFER_IN_PURCHASED")
 
 
 @dataclass
@@ -285,7 +314,7 @@ class Verdict:
         return f"{shown}; {len(self.violations)} violation(s)"
 
 
-_ROW_TYPE = {"top_up": "credit", "debit": "debit"}
+_ROW_TYPE = {"top_up": "credit", "debit": "debit", "transfer": "debit"}
 
 
 def _expected_credits(body: dict) -> Decimal:
@@ -303,8 +332,11 @@ def check_history(
     verdict = Verdict()
     figures = verdict.figures
     by_key: dict[str, list[LedgerRow]] = defaultdict(list)
+    children: dict[str, list[LedgerRow]] = defaultdict(list)
     for row in rows:
         by_key[row.key].append(row)
+        if row.parent_id:
+            children[row.parent_id].append(row)
     operations: dict[tuple, list[dict]] = defaultdict(list)
     for entry in history:
         operations[(entry["proc"], entry["op"])].append(entry)
@@ -340,7 +372,15 @@ def check_history(
             verdict.violations += _effect_mismatches(first, by_key[key][0], attempts)
         elif found == 1 and kind == "void":
             verdict.violations += _void_mismatches(first, by_key[key][0], attempts)
-    unexplained = [row for row in rows if row.key not in explained]
+        if found == 1 and kind == "transfer":
+            verdict.violations += _transfer_mismatches(first, by_key[key][0], children[by_key[key][0].id], attempts)
+    # A transfer's credits carry no key: each is explained by the explained TRANSFER_OUT it follows from.
+    explained_debits = {row.id for row in rows if row.key in explained and row.reason == TRANSFER_OUT}
+    unexplained = [
+        row for row in rows
+        if row.key not in explained and not (row.reason in TRANSFER_IN_REASONS and row.parent_id in explained_debits)
+    ]  # fmt: skip
+    verdict.violations += _transfer_conservation(rows, figures)
     figures["ledger rows"] = len(rows)
     figures["unexplained rows"] = len(unexplained)
     verdict.violations += [
@@ -352,7 +392,8 @@ def check_history(
 
 def _effect_mismatches(first: dict, row: LedgerRow, attempts: list[dict]) -> list[str]:
     body, key = first["body"], first["key"]
-    expected = (first["wallet"], _ROW_TYPE[first["kind"]], body["transaction_reason"], _expected_credits(body))
+    reason = TRANSFER_OUT if first["kind"] == "transfer" else body["transaction_reason"]
+    expected = (first["wallet"], _ROW_TYPE[first["kind"]], reason, _expected_credits(body))
     stored = (row.wallet_id, row.type, row.reason, row.credits)
     problems = []
     if expected != stored:
@@ -367,12 +408,49 @@ def _void_mismatches(first: dict, row: LedgerRow, attempts: list[dict]) -> list[
     """A void's row: a CREDIT_VOID debit of the lot's wallet, naming the lot; every ok answer names the row."""
     key = first["key"]
     expected = (first["wallet"], "debit", "CREDIT_VOID", first["lot"])
-    stored = (row.wallet_id, row.type, row.reason, row.parent)
+    stored = (row.wallet_id, row.type, row.reason, row.parent_id)
     problems = [] if expected == stored else [f"void {key}: asked {expected} but the ledger holds {stored}"]
     named = {entry["tx_id"] for entry in attempts if entry.get("tx_id")} | {row.id}
     if named != {row.id}:
         problems.append(f"void {key}: answers named {sorted(named)} but the ledger row is {row.id}")
     return problems
+
+
+def _transfer_mismatches(first: dict, debit: LedgerRow, credits: list[LedgerRow], attempts: list[dict]) -> list[str]:
+    """An ok (or present) transfer: its credits are on the destination, of the debit's customer, and add up to it."""
+    body, key, problems = first["body"], first["key"], []
+    if debit.wallet_id != body["from_wallet_id"]:
+        problems.append(f"transfer {key}: the debit is on {debit.wallet_id}, not {body['from_wallet_id']}")
+    if not credits:
+        problems.append(f"transfer {key}: debit {debit.id} has no credits on the other side")
+    elsewhere = sorted({row.wallet_id for row in credits} - {body["to_wallet_id"]})
+    if elsewhere or any(row.customer_id != debit.customer_id for row in credits):
+        problems.append(f"transfer {key}: credits landed on {elsewhere or 'another customer'}, not {body['to_wallet_id']}")
+    if any(row.reason not in TRANSFER_IN_REASONS for row in credits):
+        problems.append(f"transfer {key}: rows under debit {debit.id} are {sorted({row.reason for row in credits})}")
+    landed = sum((row.credits for row in credits), Decimal(0))
+    if landed != debit.credits:
+        problems.append(f"transfer {key}: {debit.credits} left {debit.wallet_id} but {landed} arrived")
+    named = [entry["credit_ids"] for entry in attempts if entry.get("credit_ids") is not None]
+    if any(sorted(ids) != sorted(row.id for row in credits) for ids in named):
+        problems.append(f"transfer {key}: answers named credits {named} but the ledger holds {[row.id for row in credits]}")
+    return problems
+
+
+def _transfer_conservation(rows: list[LedgerRow], figures: Counter) -> list[str]:
+    """Per customer, what transfers took out of its wallets is what they put into its wallets."""
+    moved_out, moved_in = Counter(), Counter()
+    for row in rows:
+        if row.reason == TRANSFER_OUT:
+            moved_out[row.customer_id] += row.credits
+        elif row.reason in TRANSFER_IN_REASONS:
+            moved_in[row.customer_id] += row.credits
+    figures["transfer credits moved"] = str(sum(moved_out.values(), Decimal(0)))
+    return [
+        f"customer {customer}: transfers took {moved_out[customer]} out of its wallets but put {moved_in[customer]} in"
+        for customer in sorted(set(moved_out) | set(moved_in))
+        if moved_out[customer] != moved_in[customer]
+    ]
 
 
 def latency_figures(history: list[dict]) -> dict:
@@ -397,37 +475,47 @@ class World:
     wallet_ids: tuple[str, ...]
     api_keys: tuple[str, ...]
     seed_keys: frozenset[str]
+    pairs: tuple[tuple[str, str], ...] = ()  # (a customer's wallet, its PROMOTIONAL sibling)
 
 
-def seed_world(*, name: str, wallets: int, clients: int) -> World:
-    """An environment with ``wallets`` wallets (each seeded with three lots) and a key per client."""
+def seed_world(*, name: str, wallets: int, clients: int, pairs: int = 0) -> World:
+    """An environment with ``wallets`` wallets (each seeded with three lots) and a key per client.
+
+    ``pairs``: the first that many customers also get a PROMOTIONAL wallet, seeded the same way;
+    the clients transfer credits between the two (and use the sibling like any other wallet).
+    """
     from customers.services import customer_create
     from tenancy.services import api_key_create, environment_get_or_create
     from wallets import services
 
     environment = environment_get_or_create(tenant_name=name, environment_name="live")
-    wallet_ids, seed_keys = [], set()
+    wallet_ids, seed_keys, sibling_pairs = [], set(), []
     for index in range(wallets):
         customer = customer_create(environment=environment, external_id=f"{name}-{index}", name=f"History {index}")
-        wallet = services.wallet_create(customer, currency="usd")
-        for lot, credits, priority in ((0, "400", 1), (1, "350", None), (2, "250", None)):
-            key = f"seed-{wallet.pk}-{lot}"
-            services.wallet_top_up(
-                wallet, credits=Decimal(credits), reason="FREE_CREDIT_GRANT", priority=priority, idempotency_key=key
-            )
-            seed_keys.add(key)
-        wallet_ids.append(wallet.pk)
+        types = ("PRE_PAID", "PROMOTIONAL") if index < pairs else ("PRE_PAID",)
+        for wallet_type in types:
+            wallet = services.wallet_create(customer, currency="usd", wallet_type=wallet_type)
+            for lot, credits, priority in ((0, "400", 1), (1, "350", None), (2, "250", None)):
+                key = f"seed-{wallet.pk}-{lot}"
+                services.wallet_top_up(
+                    wallet, credits=Decimal(credits), reason="FREE_CREDIT_GRANT", priority=priority, idempotency_key=key
+                )
+                seed_keys.add(key)
+            wallet_ids.append(wallet.pk)
+        if index < pairs:
+            sibling_pairs.append((wallet_ids[-2], wallet_ids[-1]))
     keys = tuple(api_key_create(environment=environment, name=f"history-{i}").raw_key for i in range(clients))
-    return World(environment.pk, tuple(wallet_ids), keys, frozenset(seed_keys))
+    return World(environment.pk, tuple(wallet_ids), keys, frozenset(seed_keys), tuple(sibling_pairs))
 
 
 def ledger_snapshot(environment_id: str) -> tuple[list[LedgerRow], Counter]:
     from wallets.models import WalletStatusChange, WalletTransaction
 
     rows = [
-        LedgerRow(id=r[0], wallet_id=r[1], type=r[2], reason=r[3], credits=r[4], key=r[5], parent=r[6])
+        LedgerRow(id=r[0], wallet_id=r[1], type=r[2], reason=r[3], credits=r[4], key=r[5], parent_id=r[6], customer_id=r[7])
         for r in WalletTransaction.objects.filter(environment_id=environment_id).values_list(
-            "id", "wallet_id", "type", "transaction_reason", "credit_amount", "idempotency_key", "parent_transaction_id"
+            "id", "wallet_id", "type", "transaction_reason", "credit_amount", "idempotency_key", "parent_transaction_id",
+            "customer_id",
         )
     ]
     changes = Counter(
@@ -463,7 +551,7 @@ def plan_clients(world: World, *, base_url: str, operations: int, clients: int, 
         ClientPlan(
             index=i, base_url=base_url, api_key=world.api_keys[i % len(world.api_keys)], wallet_ids=world.wallet_ids,
             operations=operations // clients + (1 if i < operations % clients else 0), seed=seed * 1000 + i,
-            history_path=str(workdir / f"client-{i}.jsonl"), rogue=i < rogue_clients, **options,
+            history_path=str(workdir / f"client-{i}.jsonl"), rogue=i < rogue_clients, pairs=world.pairs, **options,
         )
         for i in range(clients)
     ]
@@ -489,6 +577,7 @@ def main(argv=None) -> int:
     parser.add_argument("--ops", type=int, default=5000, help="operations in all (default 5000)")
     parser.add_argument("--clients", type=int, default=4, help="client processes (default 4)")
     parser.add_argument("--wallets", type=int, default=12, help="wallets (default 12; the first is the hot one)")
+    parser.add_argument("--pairs", type=int, default=3, help="customers with a second wallet to transfer with (default 3)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--workdir", default="var/reliability/history", help="where the history files go")
@@ -497,7 +586,7 @@ def main(argv=None) -> int:
     from reliability import scratch
 
     with scratch.database() as database_url, scratch.server(database_url, workers=args.web_workers) as base_url:
-        world = seed_world(name="history", wallets=args.wallets, clients=args.clients)
+        world = seed_world(name="history", wallets=args.wallets, clients=args.clients, pairs=args.pairs)
         history, elapsed = run(world, base_url=base_url, operations=args.ops, clients=args.clients,
                                workdir=Path(args.workdir), seed=args.seed)
         verdict = verify(world, history)

@@ -21,6 +21,10 @@ The rules modelled:
 - a void (CREDIT_VOID) takes exactly what one named lot still holds, on an active or frozen
   wallet, and nothing else (no other lot expires on the way); it is refused for a closed wallet,
   a lot past its expiry ("expired"), and a lot with nothing left.
+- a transfer (issue 14) needs two different wallets of one customer (refused before its key is
+  looked at), both active; it expires the source's due lots, takes the credits from the source
+  in the same order as a debit (never overdrawing) and lands each lot it took as a lot of the
+  destination with the same credits, priority and expiry (repaying an overdraft first).
 """
 
 import copy
@@ -59,6 +63,7 @@ class WalletState:
     balance: Decimal = ZERO
     lots: dict[str, Lot] = field(default_factory=dict)
     rows: int = 0
+    owner: str = ""  # the customer: transfers stay within one
 
 
 @dataclass(frozen=True)
@@ -97,8 +102,8 @@ class Contract:
 
     # --- operations ---------------------------------------------------------------------------
 
-    def open(self, wallet_id: str) -> None:
-        self.wallets[wallet_id] = WalletState()
+    def open(self, wallet_id: str, owner: str = "") -> None:
+        self.wallets[wallet_id] = WalletState(owner=owner)
 
     def top_up(self, wallet_id: str, *, key: str, credits: Decimal, reason: str, priority: int | None,
                expiry: datetime | None, now: datetime) -> Prediction:
@@ -194,6 +199,37 @@ class Contract:
             self.keys[key] = Keyed(wallet_id, "void", params, tx_id)
 
         return Prediction(commit, balance_after=after, consumed=[lot_id])
+    def transfer(self, from_id: str, to_id: str, *, key: str, credits: Decimal, now: datetime) -> Prediction:
+        """``commit`` takes (debit id, [credit ids in the order of the lots taken])."""
+        if from_id == to_id:
+            raise Refusal("validation_error", "to_wallet_id must be another wallet")
+        if self.wallets[from_id].owner != self.wallets[to_id].owner:
+            raise Refusal("validation_error", "Credits can only move between wallets of the same customer")
+        replay = self._replay(key, from_id, "transfer", (to_id, credits))
+        if replay:
+            return replay
+        self._active(from_id)
+        self._active(to_id)
+        source, destination = copy.deepcopy(self.wallets[from_id]), copy.deepcopy(self.wallets[to_id])
+        expired = self._expire(source, now)
+        consumed = self._consume(source, credits, now)
+        if sum(consumed.values(), ZERO) < credits:
+            raise Refusal("invalid_operation", INSUFFICIENT)
+        source.balance -= credits
+        source.rows += 1
+        taken = [(source.lots[lot_id], share) for lot_id, share in consumed.items()]
+
+        def commit(ids):
+            debit_id, credit_ids = ids
+            for (lot, share), credit_id in zip(taken, credit_ids, strict=True):
+                destination.balance += share
+                available = min(share, max(ZERO, destination.balance))
+                destination.lots[credit_id] = Lot(credit_id, share, available, lot.priority, lot.expiry, now)
+                destination.rows += 1
+            self.wallets[from_id], self.wallets[to_id] = source, destination
+            self.keys[key] = Keyed(from_id, "transfer", (to_id, credits), debit_id)
+
+        return Prediction(commit, balance_after=source.balance, consumed=list(consumed), expired=expired)
 
     # --- rules --------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@
 - ``CreditAllocation`` records which credit lot paid for which debit, and how much.
 - ``WalletStatusChange`` is the freeze/unfreeze/terminate history: who, when, why.
 - ``AlertLog`` records each change of a wallet's alert state.
+- ``WalletTransfer`` ties a transfer's debit on one wallet to its credits on another.
 
 The constraints below are the database's half of the ledger invariants; PostgreSQL-only ones
 (the balance-value identity and the append-only trigger) are in migration 0002.
@@ -152,6 +153,9 @@ class TransactionReason(models.TextChoices):
     HOLD_CAPTURE = "HOLD_CAPTURE"  # debit: the captured part of a hold
     TRANSFER_OUT = "TRANSFER_OUT"  # debit: credits moved to another wallet of the customer
     TRANSFER_IN = "TRANSFER_IN"  # credit: one moved lot, arriving with its expiry and priority
+    # credit: the same, for a lot that was paid for, so the balance breakdown still counts it as
+    # purchased in its new wallet (wallets.ledger.postings.PURCHASED_REASONS; wallets.ledger.transfers)
+    TRANSFER_IN_PURCHASED = "TRANSFER_IN_PURCHASED"
     CREDIT_VOID = "CREDIT_VOID"  # debit: the unconsumed remainder of a lot, voided
     CREDIT_REFUND = "CREDIT_REFUND"  # debit: a paid lot's remainder, refunded against its invoice
 
@@ -173,6 +177,7 @@ class WalletTransaction(models.Model):
         EXTERNAL = "EXTERNAL"
         REQUEST = "REQUEST"
         INVOICE = "INVOICE"
+        TRANSFER = "TRANSFER"  # reference_id is the WalletTransfer's id
 
     id = prefixed_id_field("wtxn")
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
@@ -348,3 +353,40 @@ class AlertLog(models.Model):
         verbose_name_plural = "alert state changes"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["wallet", "-created_at"], name="alert_log_wallet_created_idx")]
+
+
+class WalletTransfer(models.Model):
+    """Credits moved from one wallet of a customer to another of the same currency (issue 14).
+
+    One TRANSFER_OUT debit on ``from_wallet`` (``debit``) and, on ``to_wallet``, one TRANSFER_IN
+    (or TRANSFER_IN_PURCHASED) credit per lot the debit consumed, with that lot's credits, expiry
+    and priority. The rows point at each other and at this record: all carry reference_type
+    TRANSFER and reference_id = this id; each credit's parent_transaction is the debit and its
+    metadata names the lot it came from (``source_credit_tx_id``); the debit's metadata lists the
+    credits (``transfer_credit_tx_ids``). wallets.ledger.integrity checks every link.
+    The idempotency key is the debit's. Written only by wallets.services.transfers.
+    """
+
+    id = prefixed_id_field("xfer")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    from_wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="transfers_out")
+    to_wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="transfers_in")
+    credits = credits_field()
+    debit = models.OneToOneField(WalletTransaction, on_delete=models.PROTECT, related_name="transfer")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        # Granted to the "Finance" group by migration 0011: a transfer debits a wallet, and only
+        # Finance may debit (migration 0004).
+        permissions = [("transfer_credits", "Can transfer credits between wallets of a customer")]
+        constraints = [
+            models.CheckConstraint(condition=Q(credits__gt=0), name="wallet_transfer_credits_positive"),
+            models.CheckConstraint(condition=~Q(from_wallet=F("to_wallet")), name="wallet_transfer_two_wallets"),
+        ]
+        indexes = [models.Index(fields=["environment", "-created_at"], name="wxfer_env_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.credits} {self.from_wallet_id} -> {self.to_wallet_id}"

@@ -23,7 +23,7 @@ from core.exceptions import NotFound, ValidationFailed
 from customers import selectors as customer_selectors
 from customers.models import Customer
 from wallets.ledger import money, postings
-from wallets.models import Wallet, WalletTransaction
+from wallets.models import Wallet, WalletTransaction, WalletTransfer
 
 # Ids are at most 50 characters (core.ids); anything longer, or holding characters a database
 # string cannot (NUL), cannot name a row, and must not reach the database as a parameter.
@@ -152,10 +152,11 @@ class CreditsBreakdown:
 @functools.cache
 def _expired_holdings_sql(count: int) -> str:
     placeholders = ", ".join(["%s"] * count)
+    reasons = ", ".join(["%s"] * len(postings.PURCHASED_REASONS))  # one parameter per purchased reason
     return (
         "SELECT wallet_id,"
-        " SUM(CASE WHEN transaction_reason IN (%s, %s) THEN credits_available ELSE 0 END),"
-        " SUM(CASE WHEN transaction_reason IN (%s, %s) THEN 0 ELSE credits_available END)"
+        f" SUM(CASE WHEN transaction_reason IN ({reasons}) THEN credits_available ELSE 0 END),"
+        f" SUM(CASE WHEN transaction_reason IN ({reasons}) THEN 0 ELSE credits_available END)"
         f" FROM wallets_wallettransaction WHERE wallet_id IN ({placeholders})"
         " AND type = 'credit' AND transaction_status = 'completed' AND credits_available > 0"
         " AND expiry_date IS NOT NULL AND expiry_date <= %s"
@@ -396,3 +397,80 @@ def wallet_transaction_get(*, environment_id: str, transaction_id: str) -> Walle
     if row is None:
         raise NotFound("Wallet transaction not found", details={"transaction_id": transaction_id})
     return row
+
+
+# ---------------------------------------------------------------------------------------------
+# Transfers (wallets.services.transfers writes them)
+
+
+@dataclass(frozen=True)
+class TransferView:
+    """A transfer with its rows, and both wallets' balances as they stood right after it."""
+
+    transfer: WalletTransfer
+    debit: WalletTransaction
+    credits: list[WalletTransaction]
+    from_wallet: Wallet
+    to_wallet: Wallet
+
+
+def _as_of(wallet: Wallet, credit_balance: Decimal) -> Wallet:
+    wallet.credit_balance = credit_balance
+    wallet.balance = money.credits_to_amount(credit_balance, rate=wallet.conversion_rate)
+    return wallet
+
+
+def transfer_view(transfer: WalletTransfer) -> TransferView:
+    """``transfer`` as recorded: what a replay answers and what GET reads back.
+
+    The balances are those the transfer's own rows end at, so the answer is the same however
+    often and whenever it is read (an idempotent replay must not show later changes). The
+    purchased part of the balance is today's: only the credit balance is recorded per row.
+    """
+    credits = list(transfer.debit.children.filter(reference_id=transfer.id).order_by("sequence", "id"))
+    from_wallet = _as_of(transfer.from_wallet, transfer.debit.credit_balance_after)
+    to_wallet = transfer.to_wallet
+    if credits:
+        to_wallet = _as_of(to_wallet, credits[-1].credit_balance_after)
+    return TransferView(transfer=transfer, debit=transfer.debit, credits=credits, from_wallet=from_wallet, to_wallet=to_wallet)
+
+
+def transfer_get(*, environment_id: str, transfer_id: str) -> TransferView:
+    """The transfer with this id in the environment; NotFound otherwise."""
+    transfer = (
+        WalletTransfer.objects.select_related("debit", "from_wallet", "to_wallet")
+        .filter(environment_id=environment_id, pk=transfer_id)
+        .first()
+        if _usable_id(transfer_id)
+        else None
+    )
+    if transfer is None:
+        raise NotFound("Transfer not found", details={"transfer_id": transfer_id})
+    return transfer_view(transfer)
+
+
+def transfer_destinations(wallet: Wallet) -> QuerySet:
+    """Where ``wallet``'s credits may go: its customer's other active wallets of the same currency and rate."""
+    return (
+        Wallet.objects.filter(
+            environment_id=wallet.environment_id,
+            customer_id=wallet.customer_id,
+            currency=wallet.currency,
+            conversion_rate=wallet.conversion_rate,
+            wallet_status=Wallet.Status.ACTIVE,
+        )
+        .exclude(pk=wallet.pk)
+        .order_by("wallet_type", "pk")
+    )
+
+
+def transaction_transfer(row: WalletTransaction) -> TransferView | None:
+    """The transfer a ledger row belongs to (its debit or one of its credits), or None."""
+    if row.reference_type != WalletTransaction.ReferenceType.TRANSFER:
+        return None
+    transfer = (
+        WalletTransfer.objects.select_related("debit", "from_wallet", "to_wallet")
+        .filter(environment_id=row.environment_id, pk=row.reference_id)
+        .first()
+    )
+    return transfer_view(transfer) if transfer is not None else None

@@ -69,7 +69,7 @@ def test_the_buttons_follow_permission_and_status(support, finance, customer, cu
 
     usd, eur = customer_day["usd"].pk, customer_day["eur"].pk
     assert buttons(support) == {usd: ["top_up", "freeze"], eur: ["unfreeze"]}
-    assert buttons(finance) == {usd: ["top_up", "debit", "freeze", "terminate"], eur: ["unfreeze", "terminate"]}
+    assert buttons(finance) == {usd: ["top_up", "debit", "freeze", "terminate", "transfer"], eur: ["unfreeze", "terminate"]}
 
 
 def test_a_button_starts_the_action_for_that_wallet_and_comes_back_to_the_customer(support, customer, customer_day):

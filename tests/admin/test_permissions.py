@@ -31,6 +31,7 @@ def test_migration_creates_the_support_and_finance_groups(support_groups):
         "wallets.top_up_wallet", "wallets.top_up_wallet_unlimited", "wallets.debit_wallet", "wallets.freeze_wallet",
         "wallets.unfreeze_wallet", "wallets.terminate_wallet", "wallets.export_transactions",
         "wallets.void_credits", "wallets.refund_credits",
+        "wallets.transfer_credits",  # migration 0011: a transfer debits a wallet, so Finance only
     }
 
 
@@ -42,7 +43,9 @@ def _offered_actions(client) -> set[str]:
 def test_each_user_is_offered_only_the_actions_they_hold(support, finance, viewer):
     # "Check ledger integrity" only reads: whoever may see wallets may run it.
     assert _offered_actions(support) == {"top_up", "freeze", "unfreeze", "check_ledger_integrity"}
-    assert _offered_actions(finance) == {"top_up", "debit", "freeze", "unfreeze", "terminate", "check_ledger_integrity"}
+    assert _offered_actions(finance) == {
+        "top_up", "debit", "freeze", "unfreeze", "terminate", "transfer", "check_ledger_integrity",
+    }  # fmt: skip
     assert _offered_actions(viewer) == {"check_ledger_integrity"}
 
 
@@ -52,7 +55,7 @@ def _buttons(client, wallet) -> list[str]:
 
 def test_wallet_page_buttons_follow_permission_and_status(support, finance, viewer, funded_wallet):
     assert _buttons(support, funded_wallet) == ["top_up", "freeze"]
-    assert _buttons(finance, funded_wallet) == ["top_up", "debit", "freeze", "terminate"]
+    assert _buttons(finance, funded_wallet) == ["top_up", "debit", "freeze", "terminate", "transfer"]
     assert _buttons(viewer, funded_wallet) == []
     services.wallet_freeze(funded_wallet, reason="x")
     assert _buttons(support, funded_wallet) == ["unfreeze"]

@@ -47,6 +47,8 @@ class World:
     wallet: object  # active, 100 credits
     frozen_wallet: object
     invoice: object  # unpaid, for a pending invoiced purchase
+    second_wallet: object = None  # active, POST_PAID: a transfer's other end
+    transfer: object = None  # 1 credit from second_wallet to wallet
     owner_ids: set = field(default_factory=set)
     grant: object = None  # the wallet's 100 free credits, for a void
     paid_lot: object = None  # 5 credits purchased on a paid invoice, for a refund
@@ -67,7 +69,12 @@ def world(environment, other_environment) -> World:
     services.wallet_top_up(services.wallet_create(theirs, currency="usd"), credits=Decimal("7"), reason="FREE_CREDIT_GRANT")
     paid = services.wallet_top_up(wallet, credits=Decimal("5"), reason="PURCHASED_CREDIT_INVOICED")
     invoice_pay(Invoice.objects.get(wallet_transaction=paid.transaction))
-    world = World(customer, spare, wallet, frozen, invoice, grant=grant.transaction, paid_lot=paid.transaction)
+    second = services.wallet_create(customer, currency="usd", wallet_type="POST_PAID")
+    services.wallet_top_up(second, credits=Decimal("3"), reason="FREE_CREDIT_GRANT", idempotency_key="owner-second")
+    moved = services.wallet_transfer(second, wallet, credits=Decimal("1"), idempotency_key="owner-transfer")
+    world = World(
+        customer, spare, wallet, frozen, invoice, second, moved.transfer, grant=grant.transaction, paid_lot=paid.transaction
+    )
     for model in _data_models():
         rows = model.objects.filter(environment=environment) if _has_field(model, "environment") else []
         world.owner_ids.update(str(row.pk) for row in rows if not isinstance(row.pk, int))
@@ -159,6 +166,16 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/wallets/{id}/balance/real-time"): Case(200, path=_wallet),
     ("GET", "/v1/wallets/{id}/balance/real-time-cached"): Case(200, path=_wallet),
     ("GET", "/v1/wallets/{id}/transactions"): Case(200, path=_wallet),
+    ("POST", "/v1/wallets/transfers"): Case(
+        201,
+        body=lambda w: {
+            "from_wallet_id": w.wallet.id,
+            "to_wallet_id": w.second_wallet.id,
+            "credits": "2",
+            "idempotency_key": "matrix-transfer",
+        },
+    ),
+    ("GET", "/v1/wallets/transfers/{id}"): Case(200, path=lambda w: {"id": w.transfer.id}),
     ("GET", "/v1/customers/wallets"): Case(200, query=lambda w: {"id": w.customer.id}),
     ("GET", "/v1/customers/{id}/wallets"): Case(200, path=_customer),
     # customers

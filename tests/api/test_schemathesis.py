@@ -62,6 +62,8 @@ def world(live_api, transactional_db):  # noqa: F811
     # A paid purchased lot: the void and refund routes act on it (until one of them empties it).
     paid = services.wallet_top_up(wallet, credits=Decimal("50"), reason="PURCHASED_CREDIT_INVOICED")
     invoice_pay(Invoice.objects.get(pk=paid.invoice_id))
+    second = services.wallet_create(customer, currency="usd", wallet_type="PROMOTIONAL")
+    transfer_id = services.wallet_transfer(wallet, second, credits=Decimal("5"), idempotency_key="st-transfer").transfer.id
     raw_key = api_key_create(environment=environment, name="schemathesis").raw_key
     config = SchemathesisConfig.from_dict(
         {
@@ -84,6 +86,7 @@ def world(live_api, transactional_db):  # noqa: F811
     schema = schemathesis.openapi.from_url(f"{live_api}/v1/openapi.json", config=config)
     real_ids = {
         "/v1/wallets/": wallet.id,
+        "/v1/wallets/transfers/": transfer_id,
         "/v1/customers/": customer.id,
         "/v1/invoices/": invoice_id,
         "/v1/wallets/transactions/": paid.transaction.id,

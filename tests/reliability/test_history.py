@@ -1,11 +1,12 @@
 """Concurrent HTTP history against a real gunicorn, checked against the ledger (reliability/history.py).
 
-CI size: 5,000 operations from 4 client processes on 12 wallets (one hot), 8% of first attempts
+CI size: 5,000 operations from 4 client processes on 12 customers' wallets (one hot; 3 customers
+with a second wallet that credits are transferred to and from), 8% of first attempts
 with a 1-30 ms client timeout, so a share of operations is "unknown" to the client and retried
 with the same key. The long run is ``python -m reliability.history --ops 100000`` (RELIABILITY.md).
 
 Negative controls: a client that re-sends each top-up under a new key (a double credit) must be
-caught, and so must each kind of lie in a hand-made history.
+caught, and so must each kind of lie in a hand-made history (transfers' own lies included).
 """
 
 from collections import Counter
@@ -19,6 +20,7 @@ from tests.e2e.server import live_database_url
 OPERATIONS = 5000
 CLIENTS = 4
 WALLETS = 12
+PAIRS = 3
 SEED = 20261122
 
 
@@ -36,7 +38,7 @@ def server(django_db_setup):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_every_acknowledged_operation_is_in_the_ledger_exactly_once(server, tmp_path, capsys):
-    world = history.seed_world(name="history", wallets=WALLETS, clients=CLIENTS)
+    world = history.seed_world(name="history", wallets=WALLETS, clients=CLIENTS, pairs=PAIRS)
     entries, elapsed = history.run(
         world, base_url=server, operations=OPERATIONS, clients=CLIENTS, workdir=tmp_path, seed=SEED
     )
@@ -54,6 +56,7 @@ def test_every_acknowledged_operation_is_in_the_ledger_exactly_once(server, tmp_
     assert figures["top_up ok"] and figures["debit ok"] and figures["freeze ok"] and figures["unfreeze ok"]
     assert figures["invalid fail"] > 0
     assert figures["void ok"] > 0  # voids of lots the clients topped up (refusals too: spent lots)
+    assert figures["transfer ok"] > 0 and figures["transfer fail"] > 0  # some refused: too few credits, a frozen side
 
 
 @pytest.mark.slow
@@ -85,15 +88,25 @@ def _entry(op, phase, kind="top_up", key=None, credits="5", **extra):
             "attempt": extra.pop("attempt", 0), "phase": phase, **extra}
 
 
-def _row(key, credits="5", type_="credit", reason="FREE_CREDIT_GRANT", id_=None, wallet="w1"):
+def _row(key, credits="5", type_="credit", reason="FREE_CREDIT_GRANT", id_=None, wallet="w1", parent=None, customer="c1"):
     return history.LedgerRow(id=id_ or f"wtxn_{key}", wallet_id=wallet, type=type_, reason=reason,
-                             credits=Decimal(credits), key=key)
+                             credits=Decimal(credits), key=key, parent_id=parent, customer_id=customer)
+
+
+def _transfer(op, phase, **extra):
+    body = {"from_wallet_id": "w1", "to_wallet_id": "w2", "credits": "7", "idempotency_key": f"k{op}"}
+    return {"proc": 0, "op": op, "kind": "transfer", "wallet": "w1", "body": body, "key": body["idempotency_key"],
+            "attempt": 0, "phase": phase, **extra}
 
 
 HONEST = (
     [_entry(1, "ok", tx_id="wtxn_k1"), _entry(2, "fail"), _entry(3, "unknown"), _entry(3, "ok", attempt=1, tx_id="wtxn_k3"),
-     _entry(4, "unknown"), _entry(5, "ok", kind="debit")],
-    [_row("k1"), _row("k3"), _row("k4"), _row("k5", type_="debit", reason="MANUAL_BALANCE_DEBIT")],
+     _entry(4, "unknown"), _entry(5, "ok", kind="debit"),
+     _transfer(6, "ok", tx_id="wtxn_k6", credit_ids=["wtxn_in1", "wtxn_in2"])],
+    [_row("k1"), _row("k3"), _row("k4"), _row("k5", type_="debit", reason="MANUAL_BALANCE_DEBIT"),
+     _row("k6", "7", type_="debit", reason="TRANSFER_OUT"),
+     _row(None, "4", reason="TRANSFER_IN_PURCHASED", id_="wtxn_in1", wallet="w2", parent="wtxn_k6"),
+     _row(None, "3", reason="TRANSFER_IN", id_="wtxn_in2", wallet="w2", parent="wtxn_k6")],
 )
 
 
@@ -107,7 +120,7 @@ def test_the_checker_accepts_an_honest_void():
     void = {"proc": 0, "op": 9, "kind": "void", "wallet": "w1", "lot": "wtxn_k1", "key": "v9", "attempt": 0,
             "body": {"reason": "v9", "idempotency_key": "v9"}, "phase": "ok", "tx_id": "wtxn_v9"}
     row = history.LedgerRow(id="wtxn_v9", wallet_id="w1", type="debit", reason="CREDIT_VOID", credits=Decimal("5"),
-                            key="v9", parent="wtxn_k1")
+                            key="v9", parent_id="wtxn_k1")
     verdict = history.check_history([*HONEST[0], void], [*HONEST[1], row], Counter())
     assert verdict.violations == [] and verdict.figures["void ok"] == 1
 
@@ -125,6 +138,11 @@ def test_the_checker_accepts_an_honest_void():
         ("an invalid request was accepted", "accepted"),
         ("a void emptied another lot", "void v9: asked"),
         ("a void's answer named another transaction", "void v9: answers named"),
+        ("a transfer's credit is missing", "arrived"),
+        ("a transfer's credit landed elsewhere", "landed on"),
+        ("a transfer credit without its debit", "matches no operation"),
+        ("a transfer's credits belong to another customer", "took 7 out"),
+        ("an ok transfer is missing", "acknowledged but missing"),
     ],
 )
 def test_negative_control_b_the_checker_catches_each_lie(lie, expected):
@@ -154,6 +172,18 @@ def test_negative_control_b_the_checker_catches_each_lie(lie, expected):
                         "body": {"reason": "v9", "idempotency_key": "v9"}, "phase": "ok", "tx_id": named})
         parent = "wtxn_k3" if "another lot" in lie else "wtxn_k1"
         rows.append(history.LedgerRow(id="wtxn_v9", wallet_id="w1", type="debit", reason="CREDIT_VOID",
-                                      credits=Decimal("5"), key="v9", parent=parent))
+                                      credits=Decimal("5"), key="v9", parent_id=parent))
+    elif lie == "a transfer's credit is missing":
+        rows = [row for row in rows if row.id != "wtxn_in2"]
+    elif lie == "a transfer's credit landed elsewhere":
+        rows = [row for row in rows if row.id != "wtxn_in2"]
+        rows.append(_row(None, "3", reason="TRANSFER_IN", id_="wtxn_in2", wallet="w3", parent="wtxn_k6"))
+    elif lie == "a transfer credit without its debit":
+        rows.append(_row(None, "3", reason="TRANSFER_IN", id_="wtxn_stray", wallet="w2", parent="wtxn_nothing"))
+    elif lie == "a transfer's credits belong to another customer":
+        rows = [row for row in rows if row.parent_id != "wtxn_k6"]
+        rows += [_row(None, "7", reason="TRANSFER_IN", id_="wtxn_in1", wallet="w2", parent="wtxn_k6", customer="c2")]
+    elif lie == "an ok transfer is missing":
+        rows = [row for row in rows if row.key != "k6" and row.parent_id != "wtxn_k6"]
     verdict = history.check_history(entries, rows, changes)
     assert any(expected in violation for violation in verdict.violations), verdict.violations

@@ -3,7 +3,8 @@
 Hypothesis's RuleBasedStateMachine drives the real services on PostgreSQL with random sequences
 of create, top-up (expiry, priority), debit (regular and overdrawing MANUAL_BALANCE_DEBIT),
 void of one lot's remainder (any lot: spent, expired, on a frozen or closed wallet), clock
-jumps, the expiry sweep, freeze/unfreeze, terminate and key replays (same or changed
+jumps, the expiry sweep, freeze/unfreeze, terminate, transfers (between a customer's two
+wallets, and refused ones between customers or to the same wallet) and key replays (same or changed
 parameters). reliability/model.py predicts each answer: the exact refusal, or the balance after,
 the lots a debit (or a void) draws on in order and the lots expired on the way. After every step every
 wallet's balance, status, row count and every lot's remaining credits must equal the model's;
@@ -89,6 +90,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model = self.contract_class()
         self.clock = FakeClock()
         self.instances: dict[str, Wallet] = {}
+        self.primaries: list[str] = []  # one per customer; each may get a sibling to transfer with
+        self.pairs: list[tuple[str, str]] = []  # (primary, sibling) of one customer
         self.attempts: list[tuple] = []  # (key, kind, wallet id, kwargs) of every keyed call
         self.atomic = transaction.atomic()
         self.atomic.__enter__()
@@ -121,11 +124,11 @@ class LedgerMachine(RuleBasedStateMachine):
         result = call()
         if prediction.replay_of is not None:
             LedgerMachine.figures["replayed"] += 1
-            assert result.replayed and result.transaction.pk == prediction.replay_of
+            keyed_row = result.debit if isinstance(result, services.TransferResult) else result.transaction
+            assert result.replayed and keyed_row.pk == prediction.replay_of
         LedgerMachine.figures["lots drawn on by one debit, 2 or more"] += len(prediction.consumed) > 1
         LedgerMachine.figures["lots expired"] += len(prediction.expired)
-        transaction_id = getattr(getattr(result, "transaction", None), "pk", None)
-        prediction.commit(transaction_id)
+        prediction.commit(written(result))
         return prediction, result
 
     def key(self) -> str:
@@ -150,6 +153,20 @@ class LedgerMachine(RuleBasedStateMachine):
             LedgerMachine.figures["voided"] += bool(prediction and prediction.replay_of is None)
             if prediction and prediction.replay_of is None:
                 assert result.transaction.metadata["consumed_credit_tx_ids"] == kwargs["transaction_id"]
+        elif kind == "transfer":
+            to_id, moved = kwargs["to"], kwargs["credits"]
+            predict = lambda: self.model.transfer(  # noqa: E731
+                wallet_id, to_id, key=kwargs["idempotency_key"], credits=moved, now=now
+            )
+            call = lambda: services.wallet_transfer(  # noqa: E731
+                wallet, self.instances[to_id], credits=moved, idempotency_key=kwargs["idempotency_key"]
+            )
+            prediction, result = self.expect(predict, call)
+            if prediction and prediction.replay_of is None:
+                LedgerMachine.figures["transfers"] += 1
+                assert [row.metadata["source_credit_tx_id"] for row in result.credits] == prediction.consumed
+                assert result.debit.credit_balance_after == prediction.balance_after
+            return
         else:
             predict = lambda: self.model.debit(  # noqa: E731
                 wallet_id, key=kwargs["idempotency_key"], credits=kwargs["credits"], reason=kwargs["reason"], now=now
@@ -167,17 +184,46 @@ class LedgerMachine(RuleBasedStateMachine):
         customer = customer_create(environment=self.environment, external_id=f"m-{next(self.counter)}", name="Model")
         wallet = services.wallet_create(customer, currency="usd")
         self.instances[wallet.pk] = wallet
-        self.model.open(wallet.pk)
+        self.primaries.append(wallet.pk)
+        self.model.open(wallet.pk, owner=customer.pk)
         return wallet.pk
 
     @initialize(target=wallets)
     def first_wallet(self):
         return self._open()
 
-    @precondition(lambda self: len(self.instances) < 3)
+    @precondition(lambda self: len(self.primaries) < 3)
     @rule(target=wallets)
     def create(self):
         return self._open()
+
+    @precondition(lambda self: len(self.pairs) < len(self.primaries))
+    @rule(target=wallets)
+    def sibling(self):
+        LedgerMachine.figures["siblings"] += 1
+        """A second wallet (PROMOTIONAL) for the first customer that has none: credits can move between the two."""
+        paired = {primary for primary, _ in self.pairs}
+        primary = next(pk for pk in self.primaries if pk not in paired)
+        owner = self.instances[primary].customer
+        wallet = services.wallet_create(owner, currency="usd", wallet_type="PROMOTIONAL")
+        self.instances[wallet.pk] = wallet
+        self.model.open(wallet.pk, owner=owner.pk)
+        self.pairs.append((primary, wallet.pk))
+        return wallet.pk
+
+    @precondition(lambda self: self.pairs)
+    @rule(data=st.data(), credits=DEBIT_CREDITS, back=st.booleans(), anywhere=st.integers(0, 4))
+    def transfer(self, data, credits, back, anywhere):
+        """Mostly within a customer's pair, either way; one time in five between any two wallets (often refused)."""
+        if anywhere == 0:
+            everyone = st.sampled_from(sorted(self.instances))
+            source, destination = data.draw(everyone), data.draw(everyone)
+        else:
+            source, destination = data.draw(st.sampled_from(self.pairs))
+            if back:
+                source, destination = destination, source
+        LedgerMachine.figures["transfer attempts"] += 1
+        self.keyed("transfer", source, {"to": destination, "credits": credits, "idempotency_key": self.key()})
 
     @rule(wallet=wallets, credits=TOP_UP_CREDITS, reason=st.sampled_from(TOP_UP_REASONS),
           priority=st.none() | st.integers(0, 3), expiry_hours=st.none() | st.integers(1, 72))
@@ -239,7 +285,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.expect(lambda: self.model.unfreeze(wallet),
                     lambda: services.wallet_unfreeze(self.instances[wallet], reason="model"))
 
-    @precondition(lambda self: len(self.instances) == 3)
+    @precondition(lambda self: len(self.primaries) == 3)
     @rule(wallet=wallets)
     def terminate(self, wallet):
         now = self.clock.tick()
@@ -253,6 +299,7 @@ class LedgerMachine(RuleBasedStateMachine):
     # as a wallet changes state, so most steps act on wallets that hold several lots.
     top_up_again = top_up_once_more = top_up
     debit_again = debit_once_more = debit
+    transfer_again = transfer_once_more = transfer
 
     # --- checked after every step --------------------------------------------------------------
 
@@ -271,6 +318,13 @@ class LedgerMachine(RuleBasedStateMachine):
             WalletTransaction.objects.filter(wallet_id__in=ids, type="credit").values_list("id", "credits_available")
         )
         assert lots == {lot.id: lot.available for w in self.model.wallets.values() for lot in w.lots.values()}
+
+
+def written(result):
+    """What a success wrote, as the model's commit takes it: a row id, or a transfer's (debit, [credits])."""
+    if isinstance(result, services.TransferResult):
+        return result.debit.pk, [row.pk for row in result.credits]
+    return getattr(getattr(result, "transaction", None), "pk", None)
 
 
 class FifoMachine(LedgerMachine):

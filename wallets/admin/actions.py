@@ -1,4 +1,4 @@
-"""The support actions on wallets: top up, manual debit, freeze, unfreeze, terminate.
+"""The support actions on wallets: top up, manual debit, freeze, unfreeze, terminate, transfer.
 
 Each is a Django admin action whose intermediate page has two screens:
 
@@ -36,7 +36,7 @@ from django.utils.html import format_html
 
 from backoffice import activity, approvals
 from core.exceptions import ServiceError
-from wallets import services
+from wallets import selectors, services
 from wallets.admin.display import change_url, changelist_url, credits, timestamp
 from wallets.admin.forms import (
     DebitForm,
@@ -44,6 +44,7 @@ from wallets.admin.forms import (
     TerminateConfirmForm,
     TerminateForm,
     TopUpForm,
+    TransferForm,
     UnfreezeForm,
     WalletActionForm,
 )
@@ -257,7 +258,69 @@ TERMINATE = WalletAction(
     preview=_terminate_preview,
     confirm_form_class=TerminateConfirmForm,
 )
-ACTIONS = (TOP_UP, DEBIT, FREEZE, UNFREEZE, TERMINATE)
+
+
+# --- Transfer (issue 14): one wallet at a time, to another wallet of the same customer.
+
+
+def _transfer(wallet: Wallet, data: dict, actor: str) -> Outcome:
+    destination = selectors.wallet_get(environment_id=wallet.environment_id, wallet_id=data["to_wallet"])
+    result = services.wallet_transfer(
+        wallet,
+        destination,
+        credits=data["credits"],
+        idempotency_key=idempotency_key(data, wallet),
+        description=data["justification"],
+        metadata={"justification": data["justification"]},
+        actor=actor,
+    )
+    return Outcome(
+        result.replayed,
+        f"Transferred {credits(result.transfer.credits)} credits to {destination.pk}, transfer {result.transfer.id} "
+        f"(debit {result.debit.id}; credits {', '.join(row.id for row in result.credits)}). Note: {data['justification']}",
+    )
+
+
+def _transfer_preview(wallet: Wallet, form: TransferForm | None) -> str:
+    """Both wallets' balances before and after, as the review shows them."""
+    if form is None:
+        return ""
+    moved, destination = form.cleaned_data["credits"], form.destinations[form.cleaned_data["to_wallet"]]
+    text = format_html(
+        "Moves <strong>{} credits</strong> to {} ({}).<br>This wallet: {} → <strong>{}</strong> credits.<br>"
+        "{}: {} → <strong>{}</strong> credits.<br>"
+        "Each moved lot keeps its expiry and priority; purchased credits stay purchased.",
+        credits(moved),
+        destination,
+        destination.pk,
+        credits(wallet.credit_balance),
+        credits(wallet.credit_balance - moved),
+        destination,
+        credits(destination.credit_balance),
+        credits(destination.credit_balance + moved),
+    )
+    if moved > wallet.credit_balance:
+        text += format_html(
+            '<br><strong class="wallet-warning">This wallet holds only {} credits: it will be refused.</strong>',
+            credits(wallet.credit_balance),
+        )
+    return text
+
+
+TRANSFER = WalletAction(
+    name="transfer",
+    permission="wallets.transfer_credits",
+    label="Transfer credits",
+    title="Transfer credits to another wallet",
+    done="transferred",
+    intro="Moves credits from this wallet to another active wallet of the same customer, currency and conversion "
+    "rate, as one TRANSFER_OUT debit here and one TRANSFER_IN credit there per lot moved. Both wallets must be active.",
+    form_class=TransferForm,
+    applies_to=(Status.ACTIVE,),
+    apply=_transfer,
+    preview=_transfer_preview,
+)
+ACTIONS = (TOP_UP, DEBIT, FREEZE, UNFREEZE, TERMINATE, TRANSFER)
 
 
 # --- Four-eyes approval (backoffice.approvals) ------------------------------------------------------

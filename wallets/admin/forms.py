@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from core import inputs
 from core.exceptions import ValidationFailed
+from wallets import selectors
 from wallets.ledger import money
 from wallets.models import Wallet, WalletTransaction
 from wallets.services import TOP_UP_REASONS
@@ -172,6 +173,40 @@ class UnfreezeForm(WalletActionForm):
 
 class TerminateForm(WalletActionForm):
     reason = _required_text("Reason", "Required. Shown in the wallet's history.", REASON_MAX_LENGTH)
+
+
+class TransferForm(WalletActionForm):
+    """Credits from the one selected wallet to another of its customer's (wallets.services.transfers)."""
+
+    to_wallet = forms.ChoiceField(
+        label="To wallet",
+        help_text="Another active wallet of the same customer, currency and conversion rate.",
+    )
+    credits = CreditsField(
+        label="Credits",
+        help_text="Credits to move. They leave in the wallet's consumption order and keep their expiry and priority.",
+    )
+    justification = _required_text(
+        "Note",
+        "Required. Why the credits move. Stored on the transactions and in the staff activity log.",
+        JUSTIFICATION_MAX_LENGTH,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The choices are the only destinations the form accepts: another customer's wallet cannot be posted.
+        source = self.wallets[0] if len(self.wallets) == 1 else None
+        self.destinations = {wallet.pk: wallet for wallet in selectors.transfer_destinations(source)} if source else {}
+        self.fields["to_wallet"].choices = [
+            (pk, f"{wallet} · {wallet.get_wallet_type_display()} · {money.format_decimal(wallet.credit_balance)} credits ({pk})")
+            for pk, wallet in self.destinations.items()
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if len(self.wallets) != 1:
+            raise forms.ValidationError("Select exactly one wallet to transfer credits from.")
+        return data
 
 
 TERMINATE_CONFIRMATION_WORD = "TERMINATE"

@@ -22,14 +22,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest
 from django.urls import path
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from core.admin import ReadOnlyModelAdmin, may_view
 from core.admin_cells import amount, moment, short_id, truncated
 from core.db.replica import pinned, replica_reads
 from invoices.models import Invoice
+from wallets import selectors as wallet_selectors
 from wallets.admin import actions, selectors, voids
-from wallets.admin.actions import ACTIONS, DEBIT, FREEZE, TERMINATE, TOP_UP, UNFREEZE
+from wallets.admin.actions import ACTIONS, DEBIT, FREEZE, TERMINATE, TOP_UP, TRANSFER, UNFREEZE
 from wallets.admin.display import (
     badge,
     balance_chart_svg,
@@ -107,7 +108,7 @@ class WalletAdmin(ReadOnlyModelAdmin):
     list_select_related = ["customer"]
     ordering = ["-created_at", "-id"]
     show_full_result_count = False
-    actions = ["top_up", "debit", "freeze", "unfreeze", "terminate", "check_ledger_integrity"]
+    actions = ["top_up", "debit", "freeze", "unfreeze", "terminate", "transfer", "check_ledger_integrity"]
 
     class Media:
         css = {"all": [SUPPORT_CSS]}
@@ -213,6 +214,10 @@ class WalletAdmin(ReadOnlyModelAdmin):
     def terminate(self, request, queryset):
         return actions.run(self, request, queryset, TERMINATE)
 
+    @admin.action(description="Transfer credits from the selected wallet…", permissions=["transfer"])
+    def transfer(self, request, queryset):
+        return actions.run(self, request, queryset, TRANSFER)
+
     @admin.action(description="Check ledger integrity", permissions=["view"])
     def check_ledger_integrity(self, request, queryset):
         drift = defaultdict(list)
@@ -237,6 +242,9 @@ class WalletAdmin(ReadOnlyModelAdmin):
 
     def has_terminate_permission(self, request):
         return request.user.has_perm(TERMINATE.permission)
+
+    def has_transfer_permission(self, request):
+        return request.user.has_perm(TRANSFER.permission)
 
     def changelist_view(self, request, extra_context=None):
         # Django answers an action the user may not run with "No action selected"; say no plainly.
@@ -356,6 +364,7 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
                     "reference_id",
                     "idempotency_key",
                     "invoice_column",
+                    "transfer_column",
                     "parent_transaction",
                     "request_fingerprint",
                 ]
@@ -403,6 +412,29 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
         if invoice is None:
             return "—"
         return link(invoice, f"{invoice.invoice_number} ({invoice.invoice_status}, payment {invoice.payment_status})")
+
+    @admin.display(description="Transfer")
+    def transfer_column(self, obj):
+        """A transfer's rows link to each other: its debit on one wallet, its credits (one per lot) on the other."""
+        view = wallet_selectors.transaction_transfer(obj)
+        if view is None:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<li>{}: {} {} credits on {}</li>",
+            (
+                (link(row, row.pk), row.transaction_reason, credits(row.credit_amount), link(row.wallet, row.wallet_id))
+                for row in [view.debit, *view.credits]
+            ),
+        )
+        return format_html(
+            "{} credits from {} to {} ({})<ul>{}</ul>",
+            credits(view.transfer.credits),
+            link(view.from_wallet, view.transfer.from_wallet_id),
+            link(view.to_wallet, view.transfer.to_wallet_id),
+            view.transfer.pk,
+            rows,
+        )
 
     def get_urls(self):
         export = path(

@@ -7,6 +7,7 @@ No trailing slashes: a redirect would turn the SDK's POST into a GET.
 
 from django.urls import path
 
+from wallets.api.transfers import WalletTransferViewSet
 from wallets.api.views import CustomerWalletViewSet, WalletTransactionViewSet, WalletViewSet
 from wallets.api.voids import LotVoidViewSet
 
@@ -21,6 +22,9 @@ urlpatterns = [
     # Voids and refunds of one credit lot (wallets.api.voids)
     path("wallets/transactions/<str:id>/void", LotVoidViewSet.as_view({"post": "void"}), name="wallet-transaction-void"),
     path("wallets/transactions/<str:id>/refund", LotVoidViewSet.as_view({"post": "refund"}), name="wallet-transaction-refund"),
+    # Transfers (wallets.api.transfers), before wallets/{id}.
+    path("wallets/transfers", WalletTransferViewSet.as_view({"post": "create"}), name="wallet-transfer-list"),
+    path("wallets/transfers/<str:id>", WalletTransferViewSet.as_view({"get": "retrieve"}), name="wallet-transfer-detail"),
     path("wallets/<str:id>", WalletViewSet.as_view({"get": "retrieve", "put": "update"}), name="wallet-detail"),
     path("wallets/<str:id>/top-up", WalletViewSet.as_view({"post": "top_up"}), name="wallet-top-up"),
     path("wallets/<str:id>/debit", WalletViewSet.as_view({"post": "debit"}), name="wallet-debit"),

@@ -56,6 +56,14 @@ def check_client_key(key: str | None) -> str | None:
     return key
 
 
+def require_client_key(key: str | None, *, operation: str) -> str:
+    """``check_client_key`` for the writes that cannot go without one (a debit, a transfer)."""
+    checked = check_client_key(key)
+    if checked is None:
+        raise ValidationFailed(f"idempotency_key is required for {operation}", field="idempotency_key")
+    return checked
+
+
 def _replay(existing: WalletTransaction, fingerprint_: str) -> LedgerResult:
     if existing.request_fingerprint != fingerprint_:
         raise AlreadyExists(

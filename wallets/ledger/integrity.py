@@ -23,6 +23,10 @@ Invariant labels follow guides/reliability.md §2:
 
 What other apps keep beside the ledger (invoices' credit notes) is checked by the checks they add
 with ``add_check`` at start-up (invoices.apps), so every caller of this module runs them too.
+- IXF a transfer (wallets.ledger.transfers): its TRANSFER_OUT debit moves the transfer's credits and
+      its credits add up to it; each credit is the lot it names, with that lot's expiry, priority,
+      kind (purchased or free) and the credits the debit took from it; the rows point at each
+      other and at the transfer; no transfer row exists without its transfer.
 """
 
 from collections import defaultdict
@@ -32,8 +36,8 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import Coalesce, Lag, RowNumber
 
-from wallets.ledger import money, postings
-from wallets.models import CreditAllocation, Wallet, WalletTransaction
+from wallets.ledger import money, postings, transfers
+from wallets.models import CreditAllocation, Wallet, WalletTransaction, WalletTransfer
 
 Type = WalletTransaction.Type
 COMPLETED = WalletTransaction.Status.COMPLETED
@@ -102,6 +106,7 @@ def _check_batch(wallet_ids: list[str]) -> list[Problem]:
         *_consumed_ids(wallet_ids),
         *_lot_debits(wallet_ids),
         *(problem for check in _added_checks for problem in check(wallet_ids)),
+        *_transfers(wallet_ids),
     ]
 
 
@@ -390,3 +395,82 @@ def _lot_debits(wallet_ids: list[str]) -> list[Problem]:
         )
         for row in debits.order_by("wallet_id", "sequence", "id")
     ]
+
+
+# --- Transfers (issue 14)
+
+
+def _transfers(wallet_ids: list[str]) -> list[Problem]:
+    """IXF: each transfer whose source is in the batch, then transfer rows of the batch without a transfer."""
+    Reason = WalletTransaction.Reason
+    batch = list(WalletTransfer.objects.filter(from_wallet_id__in=wallet_ids).select_related("debit").order_by("pk"))
+    credits: dict[str, list[WalletTransaction]] = defaultdict(list)
+    for row in WalletTransaction.objects.filter(
+        reference_type=transfers.REFERENCE_TYPE, type=Type.CREDIT, reference_id__in=[t.pk for t in batch]
+    ).order_by("sequence", "id"):
+        credits[row.reference_id].append(row)
+    taken: dict[str, list[tuple[str, object]]] = defaultdict(list)
+    for debit_id, lot_id, amount in (
+        CreditAllocation.objects.filter(debit_id__in=[t.debit_id for t in batch])
+        .order_by("pk")
+        .values_list("debit_id", "credit_id", "credits")
+    ):
+        taken[debit_id].append((lot_id, amount))
+    lot_ids = {lot_id for pairs in taken.values() for lot_id, _ in pairs}
+    lots = {lot.pk: lot for lot in WalletTransaction.objects.filter(pk__in=lot_ids)}
+    problems = []
+    for transfer in batch:
+        problems += [
+            Problem(transfer.from_wallet_id, "IXF", f"transfer {transfer.pk}: {text}")
+            for text in _transfer_drift(transfer, credits[transfer.pk], taken[transfer.debit_id], lots)
+        ]
+    out_without = _rows(wallet_ids).filter(transaction_reason=Reason.TRANSFER_OUT, transfer__isnull=True)
+    in_without = (
+        _rows(wallet_ids)
+        .filter(transaction_reason__in=transfers.TRANSFER_IN_REASONS)
+        .exclude(Exists(WalletTransfer.objects.filter(pk=OuterRef("reference_id"), to_wallet_id=OuterRef("wallet_id"))))
+    )
+    problems += [
+        Problem(row.wallet_id, "IXF", f"{row.transaction_reason} row {row.id} belongs to no transfer of this wallet")
+        for row in [*out_without.order_by("id"), *in_without.order_by("id")]
+    ]
+    return problems
+
+
+def _transfer_drift(transfer, credits: list[WalletTransaction], taken: list[tuple[str, object]], lots: dict) -> list[str]:
+    """What is wrong with one transfer, given its credits (in sequence order) and its debit's allocations."""
+    debit = transfer.debit
+    drift = []
+    if (debit.wallet_id, debit.type, debit.transaction_reason) != (
+        transfer.from_wallet_id,
+        Type.DEBIT,
+        WalletTransaction.Reason.TRANSFER_OUT,
+    ):
+        drift.append(f"debit {debit.id} is a {debit.type} {debit.transaction_reason} on {debit.wallet_id}")
+    if (debit.reference_type, debit.reference_id) != (transfers.REFERENCE_TYPE, transfer.pk):
+        drift.append(f"debit {debit.id} refers to {debit.reference_type} {debit.reference_id!r}")
+    if debit.credit_amount != transfer.credits:
+        drift.append(f"debit {debit.id} moves {_fmt(debit.credit_amount)} of {_fmt(transfer.credits)}")
+    total = sum((row.credit_amount for row in credits), money.ZERO)
+    if total != debit.credit_amount:
+        drift.append(f"credits add up to {_fmt(total)} but debit {debit.id} takes {_fmt(debit.credit_amount)}")
+    listed = (debit.metadata or {}).get(transfers.CREDIT_IDS_KEY)
+    if listed != ",".join(row.id for row in credits):
+        drift.append(f"debit {debit.id} lists credits {listed!r} but {','.join(row.id for row in credits)!r} refer to it")
+    sources = [(row.metadata or {}).get(transfers.SOURCE_LOT_KEY) for row in credits]
+    if sources != [lot_id for lot_id, _ in taken]:
+        drift.append(f"credits name lots {sources} but debit {debit.id} took {[lot_id for lot_id, _ in taken]}")
+    for row, (lot_id, share) in zip(credits, taken, strict=False):
+        lot = lots.get(lot_id)
+        if row.wallet_id != transfer.to_wallet_id or row.parent_transaction_id != debit.id:
+            drift.append(f"credit {row.id} is on {row.wallet_id} under {row.parent_transaction_id}")
+        if lot is None or row.metadata.get(transfers.SOURCE_LOT_KEY) != lot_id:
+            continue
+        if (row.credit_amount, row.expiry_date, row.priority) != (share, lot.expiry_date, lot.priority):
+            drift.append(
+                f"credit {row.id} carries {_fmt(row.credit_amount)} expiring {row.expiry_date} priority {row.priority}, but "
+                f"lot {lot_id} gave {_fmt(share)} expiring {lot.expiry_date} priority {lot.priority}"
+            )
+        if row.transaction_reason != transfers.credit_reason(lot.transaction_reason):
+            drift.append(f"credit {row.id} is {row.transaction_reason} but lot {lot_id} is {lot.transaction_reason}")
+    return drift

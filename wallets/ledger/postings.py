@@ -13,6 +13,7 @@ owns the bookkeeping that must never differ between them:
 """
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -31,7 +32,8 @@ from wallets.models import CreditAllocation, Wallet, WalletTransaction
 
 Reason = WalletTransaction.Reason
 # Credits that were paid for; everything else counts as free in the balance breakdown.
-PURCHASED_REASONS = (Reason.PURCHASED_CREDIT_INVOICED, Reason.PURCHASED_CREDIT_DIRECT)
+# A transferred lot keeps what it was: TRANSFER_IN_PURCHASED is the one written for a purchased lot.
+PURCHASED_REASONS = (Reason.PURCHASED_CREDIT_INVOICED, Reason.PURCHASED_CREDIT_DIRECT, Reason.TRANSFER_IN_PURCHASED)
 # Lots are read in pages (50, then twice as many each time), so a debit's cost follows the lots
 # it consumes, not the lots it has, and the usual debit reads one page in one statement.
 _FIRST_LOT_PAGE = 50
@@ -157,7 +159,11 @@ class Posting:
     reference_id: str = ""
     expiry_date: datetime | None = None
     priority: int | None = None
-    parent_transaction_id: str | None = None  # the row this one acts on (a void's or refund's lot)
+    # A transfer's rows name each other before they exist (wallets.ledger.transfers): the row's
+    # id chosen in advance. The row this one acts on or follows from: a void's or refund's lot,
+    # a transfer credit's debit.
+    row_id: str | None = None
+    parent_transaction_id: str | None = None
 
 
 def spendable(now: datetime) -> Q:
@@ -242,6 +248,8 @@ def _lot_changed(wallet: Wallet, lot: WalletTransaction, credits: Decimal) -> No
 
 
 def _new_row(wallet: Wallet, posting: Posting, **fields) -> WalletTransaction:
+    if posting.row_id is not None:  # otherwise the model's default makes one
+        fields["id"] = posting.row_id
     return WalletTransaction(
         tenant_id=wallet.tenant_id,
         environment_id=wallet.environment_id,
@@ -370,6 +378,11 @@ def _repay_overdraft(wallet: Wallet, credit: WalletTransaction, *, repaid: Decim
     CreditAllocation.objects.bulk_create(allocations)
 
 
+# What a debit took: each lot (id, reason, credits_available, expiry_date, priority, created_at
+# loaded) and the credits taken from it, in consumption order.
+Taken = list[tuple[WalletTransaction, Decimal]]
+
+
 def post_debit(wallet: Wallet, posting: Posting, *, allow_overdraft: bool = False) -> WalletTransaction:
     """Write a debit row, consuming lots in order.
 
@@ -377,12 +390,29 @@ def post_debit(wallet: Wallet, posting: Posting, *, allow_overdraft: bool = Fals
     the debit, unless ``allow_overdraft`` (MANUAL_BALANCE_DEBIT), which takes what the lots
     hold and lets the balance go negative by the rest.
     """
+    return post_debit_taking(wallet, posting, allow_overdraft=allow_overdraft)[0]
+
+
+def post_debit_taking(
+    wallet: Wallet,
+    posting: Posting,
+    *,
+    allow_overdraft: bool = False,
+    lots_metadata: Callable[[Taken], dict] | None = None,
+) -> tuple[WalletTransaction, Taken]:
+    """``post_debit``, also answering which lots the debit took and how much from each.
+
+    ``lots_metadata(taken)``, when given, adds to the row's metadata once the lots are chosen and
+    before the row is written (rows are never changed afterwards): a transfer lists its credits.
+    """
     before = wallet.credit_balance
     after = before - posting.credits
     _check_balance_fits(wallet, after)
     taken = _take_from_lots(wallet, posting, allow_overdraft)
     metadata = dict(posting.metadata or {})
     metadata["consumed_credit_tx_ids"] = ",".join(lot.id for lot, _ in taken)
+    if lots_metadata is not None:
+        metadata |= lots_metadata(taken)
     row = _new_row(
         wallet,
         posting,
@@ -413,7 +443,7 @@ def post_debit(wallet: Wallet, posting: Posting, *, allow_overdraft: bool = Fals
             )
         _store_balance(wallet, after, rows=1, actor=posting.actor, now=posting.now)
     _after_posting(wallet, [row], now=posting.now)
-    return row
+    return row, taken
 
 
 def post_expiries(wallet: Wallet, lots: list[WalletTransaction], *, actor: str, now: datetime) -> list[WalletTransaction]:
@@ -514,7 +544,9 @@ def _pages(lots, *, first: list | None = None):
 def _take_from_lots(wallet: Wallet, posting: Posting, allow_overdraft: bool) -> list[tuple[WalletTransaction, Decimal]]:
     remaining = posting.credits
     taken = []
-    lots = open_lots(wallet, now=posting.now).only("id", "transaction_reason", "credits_available", "expiry_date", "created_at")
+    lots = open_lots(wallet, now=posting.now).only(
+        "id", "transaction_reason", "credits_available", "expiry_date", "priority", "created_at"
+    )
     # Read with the lock, for this debit only: a later posting must read the lots as they are then.
     first = wallet.__dict__.pop("first_lot_page", None)
     for lot in _pages(lots, first=first):

@@ -21,6 +21,7 @@ from wallets.services.lifecycle import (
     wallet_unfreeze,
     wallet_update,
 )
+from wallets.services.transfers import TransferResult, wallet_transfer
 from wallets.services.voids import credit_refund, credit_void
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "PURCHASED_REASONS",
     "TOP_UP_REASONS",
     "AutoTopUp",
+    "TransferResult",
     "credit_refund",
     "credit_void",
     "current_auto_topup",
@@ -38,6 +40,7 @@ __all__ = [
     "wallet_freeze",
     "wallet_terminate",
     "wallet_top_up",
+    "wallet_transfer",
     "wallet_unfreeze",
     "wallet_update",
 ]

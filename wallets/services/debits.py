@@ -7,10 +7,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import inputs
-from core.exceptions import InvalidOperation, ValidationFailed
+from core.exceptions import InvalidOperation
 from wallets.ledger import money, postings
 from wallets.ledger.fingerprints import fingerprint
-from wallets.ledger.idempotency import LedgerResult, check_client_key, run_idempotent
+from wallets.ledger.idempotency import LedgerResult, require_client_key, run_idempotent
 from wallets.models import Wallet, WalletTransaction
 from wallets.services.credits import require_active
 
@@ -40,9 +40,7 @@ def wallet_debit(
     credits = money.check_credits(credits, field="credits")
     description = inputs.check_text(description, field="description", max_length=inputs.MAX_DESCRIPTION_LENGTH)
     metadata = inputs.check_metadata(metadata)
-    key = check_client_key(idempotency_key)
-    if key is None:
-        raise ValidationFailed("idempotency_key is required for a debit", field="idempotency_key")
+    key = require_client_key(idempotency_key, operation="a debit")
     fingerprint_ = fingerprint(
         "debit", wallet_id=wallet.pk, credits=credits, reason=reason, description=description, metadata=metadata
     )

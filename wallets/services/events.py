@@ -19,6 +19,7 @@ CREDIT_BALANCE_RECOVERED = "wallet.credit_balance.recovered"
 # Voids and refunds (wallets.services.voids)
 CREDITS_VOIDED = "wallet.credits.voided"
 CREDIT_NOTE_CREATED = "invoice.credit_note.created"
+TRANSFER_COMPLETED = "wallet.transfer.completed"
 
 EVENT_TYPES = [
     WALLET_CREATED,
@@ -31,6 +32,7 @@ EVENT_TYPES = [
     # Voids and refunds
     CREDITS_VOIDED,
     CREDIT_NOTE_CREATED,
+    TRANSFER_COMPLETED,
 ]
 
 
@@ -125,3 +127,30 @@ def publish_credits_voided(wallet: Wallet, row: WalletTransaction, note: CreditN
             event_type=CREDIT_NOTE_CREATED,
             data={"credit_note": credit_note_payload(note), "transaction": transaction_payload(row)},
         )
+
+
+# --- Transfers (wallets.services.transfers): one event per transfer, besides each row's own events.
+
+
+def publish_transfer_event(transfer, source: Wallet, destination: Wallet, debit: WalletTransaction, credits) -> None:
+    """``wallet.transfer.completed``: the transfer, its rows and both wallets as they stand after it."""
+    if _no_endpoints(source):
+        return
+    event_publish(
+        environment_id=source.environment_id,
+        event_type=TRANSFER_COMPLETED,
+        data={
+            "transfer": {
+                "id": transfer.id,
+                "customer_id": transfer.customer_id,
+                "from_wallet_id": transfer.from_wallet_id,
+                "to_wallet_id": transfer.to_wallet_id,
+                "credits": format_decimal(transfer.credits),
+                "debit_transaction_id": debit.id,
+                "credit_transaction_ids": [row.id for row in credits],
+                "created_at": _timestamp(transfer.created_at),
+            },
+            "from_wallet": wallet_payload(source),
+            "to_wallet": wallet_payload(destination),
+        },
+    )
