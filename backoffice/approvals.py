@@ -8,7 +8,12 @@ approving. Superusers are not exempt: four eyes means four eyes, whoever asks.
 ``OPERATIONS`` is the registry of what can wait for approval: each entry is a name, how many
 credits a call moves (compared with the threshold), and the one wallets.services call it makes,
 from arguments stored as plain JSON (decimals and instants as strings, never floats). Another
-operation (voiding a lot, say) is one more entry and one more ApprovalOperation choice.
+operation, voiding a lot say, takes three small additions: an ApprovalOperation choice (a
+choices-only migration); an Operation here whose ``credits`` reads what the call would move (the
+lot's remaining credits) and whose ``post`` calls the void service with the stored arguments
+({"lot_id": …, "reason": …}), the idempotency key and the actor; and, in wallets/admin/actions.py,
+an APPROVABLE entry turning the form's data into those arguments (an action outside the wallet
+actions calls ``needs_approval`` and ``request_approval`` where it confirms, as _apply_all does).
 
 Approving runs that call exactly once: the request row is locked while deciding, only a pending
 request can be decided, and the ledger idempotency key derives from the request id, so a double
