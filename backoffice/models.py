@@ -27,6 +27,8 @@ class StaffAction(models.Model):
         APPROVAL_REFUSED = "approval_refused", "Request refused"
         APPROVAL_CANCELLED = "approval_cancelled", "Request cancelled"
         APPROVAL_THRESHOLD = "approval_threshold", "Approval threshold set"
+        CREDITS_VOIDED = "credits_voided", "Lot's credits voided"
+        CREDITS_REFUNDED = "credits_refunded", "Lot's credits refunded"
 
     class Outcome(models.TextChoices):
         DONE = "done", "Done"

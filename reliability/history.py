@@ -1,7 +1,8 @@
 """Concurrent client histories over HTTP, checked against the ledger (reliability.md §3.0, §3.1 C1).
 
 Client processes, each with its own httpx client and API key, send top-ups, manual debits,
-freezes, unfreezes, replays and deliberately invalid requests to a real server. Some first
+voids of lots they topped up, freezes, unfreezes, replays and deliberately invalid requests to a
+real server. Some first
 attempts get a very short client timeout, so their outcome is unknown to the client; a keyed
 operation is then retried with the SAME idempotency key and body until a definite answer.
 
@@ -10,7 +11,9 @@ Every attempt is one line of a Jepsen-style history (JSON lines, one file per cl
 connection, 5xx). ``check_history`` then compares the history with the ledger:
 
 - an operation with an ``ok`` attempt is in the ledger exactly once, with the body's wallet,
-  type, reason and credits, and every ``ok`` answer names that same transaction;
+  type, reason and credits, and every ``ok`` answer names that same transaction; a void is one
+  CREDIT_VOID debit of the lot's wallet naming the lot as its parent (what it took is the lot's
+  remainder at the time, which wallets.ledger.integrity checks: VOID);
 - an operation whose attempts all failed is absent;
 - an operation with unknown attempts and no ``ok`` is resolved by its key: present once or
   absent (never twice);
@@ -93,6 +96,7 @@ class _Client:
         self.http = httpx.Client(base_url=plan.base_url, headers={"x-api-key": plan.api_key})
         self.out = open(plan.history_path, "a", encoding="utf-8")
         self.done: list[tuple[str, str, dict, str]] = []  # (kind, wallet, body, tx id) of ok top-ups and debits
+        self.lots: list[tuple[str, str]] = []  # (wallet, lot id) of ok top-ups: what a void may name
 
     def run(self) -> None:
         try:
@@ -132,11 +136,16 @@ class _Client:
         elif roll < 0.97 and self.done:
             kind, wallet, body, tx_id = self.rng.choice(self.done)
             self.keyed(n, kind, wallet, body, replay_of=tx_id)
+        elif roll < 0.985 and self.lots:
+            wallet, lot = self.rng.choice(self.lots)
+            self.keyed(n, "void", wallet, {"reason": key, "idempotency_key": key}, lot=lot)
         else:
             body = {**self.rng.choice(INVALID_BODIES), "idempotency_key": key}
             self.keyed(n, "invalid", wallet, body)
 
-    def path(self, kind: str, wallet: str) -> str:
+    def path(self, kind: str, wallet: str, lot: str | None = None) -> str:
+        if kind == "void":
+            return f"/v1/wallets/transactions/{lot}/void"
         action = {"top_up": "top-up", "debit": "debit", "invalid": "debit", "freeze": "freeze", "unfreeze": "unfreeze"}
         return f"/v1/wallets/{wallet}/{action[kind]}"
 
@@ -145,12 +154,14 @@ class _Client:
             return self.rng.choice(SHORT_TIMEOUTS)
         return NORMAL_TIMEOUT
 
-    def keyed(self, n: int, kind: str, wallet: str, body: dict, replay_of: str | None = None) -> None:
-        """Send until a definite answer, always with the same key and body."""
+    def keyed(
+        self, n: int, kind: str, wallet: str, body: dict, replay_of: str | None = None, lot: str | None = None
+    ) -> None:
+        """Send until a definite answer, always with the same key and body (and for a void, lot)."""
         timeout, give_up = self.first_timeout(), time.monotonic() + self.plan.patience
         attempt = 0
         while True:
-            entry = self.send(n, kind, wallet, body, attempt, timeout, replay_of=replay_of)
+            entry = self.send(n, kind, wallet, body, attempt, timeout, replay_of=replay_of, lot=lot)
             attempt += 1
             if entry["phase"] != "unknown" or (attempt >= MAX_ATTEMPTS and time.monotonic() > give_up):
                 break
@@ -158,6 +169,8 @@ class _Client:
             time.sleep(min(0.02 * attempt, 0.5))
         if entry["phase"] == "ok" and kind in ("top_up", "debit") and replay_of is None:
             self.done.append((kind, wallet, body, entry.get("tx_id") or ""))
+            if kind == "top_up" and entry.get("tx_id"):
+                self.lots.append((wallet, entry["tx_id"]))
             if self.plan.rogue and kind == "top_up":
                 self.credit_again(wallet, body)
 
@@ -176,14 +189,16 @@ class _Client:
         """Freeze and unfreeze carry no key; an unknown one is resolved by its unique reason."""
         self.send(n, kind, wallet, body, 0, self.first_timeout())
 
-    def send(self, n, kind, wallet, body, attempt, timeout, replay_of=None) -> dict:
+    def send(self, n, kind, wallet, body, attempt, timeout, replay_of=None, lot=None) -> dict:
         entry = {"proc": self.plan.index, "op": n, "kind": kind, "wallet": wallet, "body": body, "attempt": attempt,
                  "key": body.get("idempotency_key") or body.get("reason")}
         if replay_of is not None:
             entry["replay_of"] = replay_of
+        if lot is not None:
+            entry["lot"] = lot
         started = time.time()
         try:
-            response = self.http.post(self.path(kind, wallet), json=body, timeout=timeout)
+            response = self.http.post(self.path(kind, wallet, lot), json=body, timeout=timeout)
         except httpx.HTTPError as exc:
             entry.update(phase="unknown", error=type(exc).__name__)
         else:
@@ -194,7 +209,7 @@ class _Client:
                 entry.update(phase="fail", error=_error_code(response))
             else:
                 entry["phase"] = "ok"
-                if kind == "top_up":
+                if kind in ("top_up", "void"):
                     entry["tx_id"] = response.json()["wallet_transaction"]["id"]
         entry.update(t0=started, t1=time.time())
         self.out.write(json.dumps(entry) + "\n")
@@ -257,6 +272,7 @@ class LedgerRow:
     reason: str
     credits: Decimal
     key: str | None
+    parent: str | None = None  # a void's lot
 
 
 @dataclass
@@ -322,6 +338,8 @@ def check_history(
             verdict.violations.append(f"invalid {key}: accepted")
         if found == 1 and kind in _ROW_TYPE:
             verdict.violations += _effect_mismatches(first, by_key[key][0], attempts)
+        elif found == 1 and kind == "void":
+            verdict.violations += _void_mismatches(first, by_key[key][0], attempts)
     unexplained = [row for row in rows if row.key not in explained]
     figures["ledger rows"] = len(rows)
     figures["unexplained rows"] = len(unexplained)
@@ -342,6 +360,18 @@ def _effect_mismatches(first: dict, row: LedgerRow, attempts: list[dict]) -> lis
     named = {entry["tx_id"] for entry in attempts if entry.get("tx_id")} | {first.get("replay_of") or row.id}
     if named != {row.id}:
         problems.append(f"{first['kind']} {key}: answers named {sorted(named)} but the ledger row is {row.id}")
+    return problems
+
+
+def _void_mismatches(first: dict, row: LedgerRow, attempts: list[dict]) -> list[str]:
+    """A void's row: a CREDIT_VOID debit of the lot's wallet, naming the lot; every ok answer names the row."""
+    key = first["key"]
+    expected = (first["wallet"], "debit", "CREDIT_VOID", first["lot"])
+    stored = (row.wallet_id, row.type, row.reason, row.parent)
+    problems = [] if expected == stored else [f"void {key}: asked {expected} but the ledger holds {stored}"]
+    named = {entry["tx_id"] for entry in attempts if entry.get("tx_id")} | {row.id}
+    if named != {row.id}:
+        problems.append(f"void {key}: answers named {sorted(named)} but the ledger row is {row.id}")
     return problems
 
 
@@ -395,9 +425,9 @@ def ledger_snapshot(environment_id: str) -> tuple[list[LedgerRow], Counter]:
     from wallets.models import WalletStatusChange, WalletTransaction
 
     rows = [
-        LedgerRow(id=r[0], wallet_id=r[1], type=r[2], reason=r[3], credits=r[4], key=r[5])
+        LedgerRow(id=r[0], wallet_id=r[1], type=r[2], reason=r[3], credits=r[4], key=r[5], parent=r[6])
         for r in WalletTransaction.objects.filter(environment_id=environment_id).values_list(
-            "id", "wallet_id", "type", "transaction_reason", "credit_amount", "idempotency_key"
+            "id", "wallet_id", "type", "transaction_reason", "credit_amount", "idempotency_key", "parent_transaction_id"
         )
     ]
     changes = Counter(

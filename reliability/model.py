@@ -17,7 +17,10 @@ The rules modelled:
 - input is validated before anything else (an expiry must be later than now, even on a replay);
 - a key replays its first result with the same parameters (even on a frozen wallet) and is a
   conflict with other ones; a refused request leaves its key unused;
-- termination forfeits the balance (WALLET_TERMINATION) and closes the wallet.
+- termination forfeits the balance (WALLET_TERMINATION) and closes the wallet;
+- a void (CREDIT_VOID) takes exactly what one named lot still holds, on an active or frozen
+  wallet, and nothing else (no other lot expires on the way); it is refused for a closed wallet,
+  a lot past its expiry ("expired"), and a lot with nothing left.
 """
 
 import copy
@@ -168,6 +171,29 @@ class Contract:
             self.wallets[wallet_id] = planned
 
         return Prediction(commit, balance_after=planned.balance, consumed=list(consumed), expired=expired)
+
+    def void(self, wallet_id: str, *, key: str, lot_id: str, reason: str, now: datetime) -> Prediction:
+        params = (lot_id, reason)
+        replay = self._replay(key, wallet_id, "void", params)
+        if replay:
+            return replay
+        wallet = self.wallets[wallet_id]
+        lot = wallet.lots[lot_id]
+        if wallet.status == "closed":
+            raise Refusal("invalid_operation", "Wallet is closed")
+        if lot.available > 0 and lot.expiry is not None and lot.expiry <= now:
+            raise Refusal("invalid_operation", "The credit lot has expired")
+        if lot.available <= 0:
+            raise Refusal("invalid_operation", "The credit lot has nothing left to void")
+        after = wallet.balance - lot.available
+
+        def commit(tx_id):
+            lot.available = ZERO
+            wallet.balance = after
+            wallet.rows += 1
+            self.keys[key] = Keyed(wallet_id, "void", params, tx_id)
+
+        return Prediction(commit, balance_after=after, consumed=[lot_id])
 
     # --- rules --------------------------------------------------------------------------------
 

@@ -25,10 +25,12 @@ def _codenames(group_name: str) -> set[str]:
 def test_migration_creates_the_support_and_finance_groups(support_groups):
     assert _codenames("Support") == VIEW | {
         "wallets.top_up_wallet", "wallets.freeze_wallet", "wallets.unfreeze_wallet", "wallets.export_transactions",
+        "wallets.void_credits",
     }
     assert _codenames("Finance") == VIEW | {
         "wallets.top_up_wallet", "wallets.top_up_wallet_unlimited", "wallets.debit_wallet", "wallets.freeze_wallet",
         "wallets.unfreeze_wallet", "wallets.terminate_wallet", "wallets.export_transactions",
+        "wallets.void_credits", "wallets.refund_credits",
     }
 
 

@@ -53,6 +53,7 @@ def test_every_acknowledged_operation_is_in_the_ledger_exactly_once(server, tmp_
     assert figures["attempts unknown"] > 0 and figures["attempts fail"] > 0 and figures["attempts ok"] > OPERATIONS // 2
     assert figures["top_up ok"] and figures["debit ok"] and figures["freeze ok"] and figures["unfreeze ok"]
     assert figures["invalid fail"] > 0
+    assert figures["void ok"] > 0  # voids of lots the clients topped up (refusals too: spent lots)
 
 
 @pytest.mark.slow
@@ -102,6 +103,15 @@ def test_the_checker_accepts_an_honest_history():
     assert verdict.figures["unknown resolved present"] == 1  # op 4: timed out, then found by its key
 
 
+def test_the_checker_accepts_an_honest_void():
+    void = {"proc": 0, "op": 9, "kind": "void", "wallet": "w1", "lot": "wtxn_k1", "key": "v9", "attempt": 0,
+            "body": {"reason": "v9", "idempotency_key": "v9"}, "phase": "ok", "tx_id": "wtxn_v9"}
+    row = history.LedgerRow(id="wtxn_v9", wallet_id="w1", type="debit", reason="CREDIT_VOID", credits=Decimal("5"),
+                            key="v9", parent="wtxn_k1")
+    verdict = history.check_history([*HONEST[0], void], [*HONEST[1], row], Counter())
+    assert verdict.violations == [] and verdict.figures["void ok"] == 1
+
+
 @pytest.mark.parametrize(
     "lie, expected",
     [
@@ -113,6 +123,8 @@ def test_the_checker_accepts_an_honest_history():
         ("a row no one asked for", "matches no operation"),
         ("an acknowledged freeze is missing", "acknowledged but missing"),
         ("an invalid request was accepted", "accepted"),
+        ("a void emptied another lot", "void v9: asked"),
+        ("a void's answer named another transaction", "void v9: answers named"),
     ],
 )
 def test_negative_control_b_the_checker_catches_each_lie(lie, expected):
@@ -136,5 +148,12 @@ def test_negative_control_b_the_checker_catches_each_lie(lie, expected):
     elif lie == "an invalid request was accepted":
         entries.append(_entry(8, "ok", kind="invalid"))
         rows.append(_row("k8"))
+    elif lie.startswith("a void"):
+        named = "wtxn_other" if "answer named" in lie else "wtxn_v9"
+        entries.append({"proc": 0, "op": 9, "kind": "void", "wallet": "w1", "lot": "wtxn_k1", "key": "v9", "attempt": 0,
+                        "body": {"reason": "v9", "idempotency_key": "v9"}, "phase": "ok", "tx_id": named})
+        parent = "wtxn_k3" if "another lot" in lie else "wtxn_k1"
+        rows.append(history.LedgerRow(id="wtxn_v9", wallet_id="w1", type="debit", reason="CREDIT_VOID",
+                                      credits=Decimal("5"), key="v9", parent=parent))
     verdict = history.check_history(entries, rows, changes)
     assert any(expected in violation for violation in verdict.violations), verdict.violations

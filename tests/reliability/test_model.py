@@ -2,9 +2,10 @@
 
 Hypothesis's RuleBasedStateMachine drives the real services on PostgreSQL with random sequences
 of create, top-up (expiry, priority), debit (regular and overdrawing MANUAL_BALANCE_DEBIT),
-clock jumps, the expiry sweep, freeze/unfreeze, terminate and key replays (same or changed
+void of one lot's remainder (any lot: spent, expired, on a frozen or closed wallet), clock
+jumps, the expiry sweep, freeze/unfreeze, terminate and key replays (same or changed
 parameters). reliability/model.py predicts each answer: the exact refusal, or the balance after,
-the lots a debit draws on in order and the lots expired on the way. After every step every
+the lots a debit (or a void) draws on in order and the lots expired on the way. After every step every
 wallet's balance, status, row count and every lot's remaining credits must equal the model's;
 after every program wallets.ledger.integrity must find no drift.
 
@@ -53,6 +54,13 @@ def credits(top: int):
 
 # Debits smaller than top-ups, so most debits are paid and many draw on several lots.
 TOP_UP_CREDITS, DEBIT_CREDITS = credits(60), credits(25)
+
+
+def _changed(kind: str, kwargs: dict) -> dict:
+    """Other parameters for the same key: one more credit, or (a void has no credits) another reason."""
+    if kind == "void":
+        return {**kwargs, "reason": kwargs["reason"] + " again"}
+    return {**kwargs, "credits": kwargs["credits"] + 1}
 
 
 class FakeClock:
@@ -133,6 +141,15 @@ class LedgerMachine(RuleBasedStateMachine):
                 priority=kwargs["priority"], expiry=kwargs["expiry_date"], now=now,
             )
             prediction, result = self.expect(predict, lambda: services.wallet_top_up(wallet, **kwargs))
+        elif kind == "void":
+            predict = lambda: self.model.void(  # noqa: E731
+                wallet_id, key=kwargs["idempotency_key"], lot_id=kwargs["transaction_id"], reason=kwargs["reason"], now=now
+            )
+            call = lambda: services.credit_void(environment_id=self.environment.id, **kwargs)  # noqa: E731
+            prediction, result = self.expect(predict, call)
+            LedgerMachine.figures["voided"] += bool(prediction and prediction.replay_of is None)
+            if prediction and prediction.replay_of is None:
+                assert result.transaction.metadata["consumed_credit_tx_ids"] == kwargs["transaction_id"]
         else:
             predict = lambda: self.model.debit(  # noqa: E731
                 wallet_id, key=kwargs["idempotency_key"], credits=kwargs["credits"], reason=kwargs["reason"], now=now
@@ -180,8 +197,19 @@ class LedgerMachine(RuleBasedStateMachine):
         """The same key again, with the same parameters (a replay) or other ones (a conflict)."""
         kind, wallet_id, kwargs = data.draw(st.sampled_from(self.attempts))
         if change:
-            kwargs = {**kwargs, "credits": kwargs["credits"] + 1}
+            kwargs = _changed(kind, kwargs)
         self.keyed(kind, wallet_id, kwargs)
+
+    @precondition(lambda self: any(w.lots for w in self.model.wallets.values()))
+    @rule(data=st.data())
+    def void(self, data):
+        """Void a lot the model knows: half the time one still holding credits (spendable, or past its
+        expiry and not swept yet), otherwise any (often spent, or on a closed wallet)."""
+        lots = sorted((wallet_id, lot.id, lot.available > 0)
+                      for wallet_id, state in self.model.wallets.items() for lot in state.lots.values())  # fmt: skip
+        holding = [entry for entry in lots if entry[2]]
+        wallet, lot, _ = data.draw(st.sampled_from(holding if holding and data.draw(st.booleans()) else lots))
+        self.keyed("void", wallet, {"transaction_id": lot, "reason": "model", "idempotency_key": self.key()})
 
     @rule(hours=st.integers(1, 48))
     def advance(self, hours):

@@ -4,6 +4,7 @@ Events are published inside the transaction that made the change (webhooks.servi
 exist exactly when the change committed.
 """
 
+from invoices.models import CreditNote
 from wallets.ledger.money import format_decimal
 from wallets.models import Wallet, WalletTransaction
 from webhooks.services import event_publish, events_publish
@@ -15,6 +16,9 @@ TRANSACTION_CREATED = "wallet.transaction.created"
 TRANSACTION_UPDATED = "wallet.transaction.updated"
 CREDIT_BALANCE_DROPPED = "wallet.credit_balance.dropped"
 CREDIT_BALANCE_RECOVERED = "wallet.credit_balance.recovered"
+# Voids and refunds (wallets.services.voids)
+CREDITS_VOIDED = "wallet.credits.voided"
+CREDIT_NOTE_CREATED = "invoice.credit_note.created"
 
 EVENT_TYPES = [
     WALLET_CREATED,
@@ -24,6 +28,9 @@ EVENT_TYPES = [
     TRANSACTION_UPDATED,
     CREDIT_BALANCE_DROPPED,
     CREDIT_BALANCE_RECOVERED,
+    # Voids and refunds
+    CREDITS_VOIDED,
+    CREDIT_NOTE_CREATED,
 ]
 
 
@@ -85,3 +92,36 @@ def publish_transaction_events(wallet: Wallet, rows: list[WalletTransaction], ev
         event_type=event_type,
         payloads=[{"transaction": transaction_payload(row), "wallet": wallet_data} for row in rows],
     )
+
+
+# --- voids and refunds (wallets.services.voids) ---------------------------------------------
+
+
+def credit_note_payload(note: CreditNote) -> dict:
+    return {
+        "id": note.id,
+        "invoice_id": note.invoice_id,
+        "wallet_transaction_id": note.wallet_transaction_id,
+        "credits": format_decimal(note.credits),
+        "amount": format_decimal(note.amount),
+        "currency": note.currency,
+        "reason": note.reason,
+        "created_at": _timestamp(note.created_at),
+    }
+
+
+def publish_credits_voided(wallet: Wallet, row: WalletTransaction, note: CreditNote | None = None) -> None:
+    """``wallet.credits.voided`` for a void or a refund (``row``'s reason says which), and for a
+    refund ``invoice.credit_note.created`` as well; ``wallet`` as it stands after ``row``."""
+    if _no_endpoints(wallet):
+        return
+    data = {"transaction": transaction_payload(row), "voided_transaction_id": row.parent_transaction_id}
+    event_publish(
+        environment_id=wallet.environment_id, event_type=CREDITS_VOIDED, data={**data, "wallet": wallet_payload(wallet)}
+    )
+    if note is not None:
+        event_publish(
+            environment_id=wallet.environment_id,
+            event_type=CREDIT_NOTE_CREATED,
+            data={"credit_note": credit_note_payload(note), "transaction": transaction_payload(row)},
+        )
