@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('backoffice', '0004_staff_action_kinds_voids_refunds'),
+        ('backoffice', '0004_staff_action_kinds'),
     ]
 
     operations = [
