@@ -103,9 +103,18 @@ def test_replay_answers_200_with_the_original_transaction(api_client, wallet):
 
 
 def test_same_key_with_other_parameters_is_409_and_writes_nothing(api_client, wallet):
-    call(api_client, "post", url(wallet), {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "k2"})
+    call(
+        api_client,
+        "post",
+        url(wallet),
+        {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "k2"},
+    )
     data = call(
-        api_client, "post", url(wallet), {"credits_to_add": "6", "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "k2"}, status=409
+        api_client,
+        "post",
+        url(wallet),
+        {"credits_to_add": "6", "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "k2"},
+        status=409,
     )
     assert_error(data, "already_exists", 409)
     wallet.refresh_from_db()
@@ -227,14 +236,45 @@ def test_unknown_and_foreign_wallets_are_404(api_client, other_tenant_client, wa
     assert not WalletTransaction.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"credits_to_add": "abc", "transaction_reason": "FREE_CREDIT_GRANT"},  # refused by the serializer
+        {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT", "checkout": {}},  # by the view
+        {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "wallet_01H"},  # service
+        {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT"},
+        {"amount": "5", "transaction_reason": "FREE_CREDIT_GRANT"},  # the rate's read comes first
+    ],
+)
+def test_a_wallet_the_environment_lacks_is_404_before_any_400(api_client, other_tenant_client, wallet, body):
+    # The lock is the only read of the wallet; a refused request still answers 404 first.
+    Wallet.objects.filter(pk=wallet.pk).update(status="deleted")
+    for client, path in [
+        (api_client, "/v1/wallets/wallet_nope/top-up"),
+        (api_client, "/v1/wallets/wallet%00nope/top-up"),  # no row can have it: not even asked
+        (api_client, url(wallet)),  # not published
+    ]:
+        assert_error(call(client, "post", path, body, status=404), "not_found", 404, message="Wallet not found")
+    Wallet.objects.filter(pk=wallet.pk).update(status="published")
+    call(other_tenant_client, "post", url(wallet), body, status=404)
+    assert not WalletTransaction.objects.exists()
+
+
 def test_read_only_key_cannot_top_up(read_only_client, wallet):
-    data = call(read_only_client, "post", url(wallet), {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT"}, status=403)
+    data = call(
+        read_only_client, "post", url(wallet), {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT"}, status=403
+    )
     assert_error(data, "permission_denied", 403)
     assert not WalletTransaction.objects.exists()
 
 
 def test_expiry_now_is_refused_and_a_second_later_is_accepted(api_client, wallet):
     soon = (datetime.now(timezone.utc) + timedelta(seconds=30)).isoformat()
-    data = call(api_client, "post", url(wallet), {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT", "expiry_date_utc": soon})
+    data = call(
+        api_client,
+        "post",
+        url(wallet),
+        {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT", "expiry_date_utc": soon},
+    )
     assert data["wallet_transaction"]["expiry_date"].endswith("Z")
     assert Wallet.objects.get(pk=wallet.pk).credit_balance == 5

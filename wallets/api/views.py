@@ -9,12 +9,13 @@ import dataclasses
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
 from core import inputs
 from core.api.pagination import page_envelope, parse_page
 from core.db.replica import replica_reads
-from core.exceptions import NotFound, ValidationFailed
+from core.exceptions import NotFound, ServiceError, ValidationFailed
 from wallets import selectors, services
 from wallets.api import render
 from wallets.api.serializers import (
@@ -292,23 +293,30 @@ class WalletViewSet(_WalletApiView):
         responses={200: TopUpResponseSerializer},
     )
     def top_up(self, request, id):
-        wallet = self.get_object()
-        data = self.parsed(WalletTopUpInputSerializer, request.data).validated_data
-        reason = data["transaction_reason"]
-        if data.get("checkout") is not None and reason != TransactionReason.PURCHASED_CREDIT_INVOICED:
-            raise ValidationFailed("Omit checkout, or set transaction_reason to PURCHASED_CREDIT_INVOICED", field="checkout")
-        result = services.wallet_top_up(
-            wallet,
-            reason=reason,
-            credits=data.get("credits_to_add"),
-            amount=data.get("amount"),
-            expiry_date=data.get("expiry_date_utc"),
-            priority=data.get("priority"),
-            idempotency_key=self.idempotency_key(data),
-            description=data.get("description") or "",
-            metadata=data.get("metadata"),
-            actor=self.actor,
-        )
+        # The wallet is not read before its lock (selectors.WalletRef). A refused request looks it
+        # up then, so a wallet the environment lacks answers 404 before a bad body's 400, as on
+        # every wallet route.
+        wallet = selectors.wallet_ref(environment_id=self.environment_id, wallet_id=id)
+        try:
+            data = self.parsed(WalletTopUpInputSerializer, request.data).validated_data
+            reason = data["transaction_reason"]
+            if data.get("checkout") is not None and reason != TransactionReason.PURCHASED_CREDIT_INVOICED:
+                raise ValidationFailed("Omit checkout, or set transaction_reason to PURCHASED_CREDIT_INVOICED", field="checkout")
+            result = services.wallet_top_up(
+                wallet,
+                reason=reason,
+                credits=data.get("credits_to_add"),
+                amount=data.get("amount"),
+                expiry_date=data.get("expiry_date_utc"),
+                priority=data.get("priority"),
+                idempotency_key=self.idempotency_key(data),
+                description=data.get("description") or "",
+                metadata=data.get("metadata"),
+                actor=self.actor,
+            )
+        except (ServiceError, APIException):
+            self.get_object()
+            raise
         wallet_data = render.one_wallet_data(result.wallet)
         body = {**wallet_data, "wallet_transaction": render.transaction_data(result.transaction), "wallet": wallet_data}
         if result.invoice_id:
