@@ -101,9 +101,8 @@ def test_debit(api_client, warm):
     response, sql = statements(lambda: api_client.post(f"/v1/wallets/{warm.id}/debit", body, format="json"))
     assert response.status_code == 200
     assert sql == [
-        "SELECT wallets_wallet",
         "SAVEPOINT",
-        "SELECT wallets_wallet FOR UPDATE",  # it also says no lot is past its expiry: none to expire first
+        "SELECT wallets_wallet FOR UPDATE",  # the only read of the wallet; also says no lot is past its expiry
         "SELECT wallets_wallettransaction",  # the first page of open lots, sent with the lock
         "INSERT wallets_wallettransaction",
         "UPDATE wallets_wallettransaction",  # what the lots have left

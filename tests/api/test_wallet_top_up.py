@@ -236,30 +236,6 @@ def test_unknown_and_foreign_wallets_are_404(api_client, other_tenant_client, wa
     assert not WalletTransaction.objects.exists()
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"credits_to_add": "abc", "transaction_reason": "FREE_CREDIT_GRANT"},  # refused by the serializer
-        {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT", "checkout": {}},  # by the view
-        {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "wallet_01H"},  # service
-        {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT"},
-        {"amount": "5", "transaction_reason": "FREE_CREDIT_GRANT"},  # the rate's read comes first
-    ],
-)
-def test_a_wallet_the_environment_lacks_is_404_before_any_400(api_client, other_tenant_client, wallet, body):
-    # The lock is the only read of the wallet; a refused request still answers 404 first.
-    Wallet.objects.filter(pk=wallet.pk).update(status="deleted")
-    for client, path in [
-        (api_client, "/v1/wallets/wallet_nope/top-up"),
-        (api_client, "/v1/wallets/wallet%00nope/top-up"),  # no row can have it: not even asked
-        (api_client, url(wallet)),  # not published
-    ]:
-        assert_error(call(client, "post", path, body, status=404), "not_found", 404, message="Wallet not found")
-    Wallet.objects.filter(pk=wallet.pk).update(status="published")
-    call(other_tenant_client, "post", url(wallet), body, status=404)
-    assert not WalletTransaction.objects.exists()
-
-
 def test_read_only_key_cannot_top_up(read_only_client, wallet):
     data = call(
         read_only_client, "post", url(wallet), {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT"}, status=403

@@ -101,24 +101,23 @@ def wallet_top_up(
             return postings.post_credit(locked, posting)
         return purchase_on_invoice(locked, posting)
 
-    try:
-        result = run_idempotent(
-            wallet_id=wallet.id,
-            environment_id=wallet.environment_id,
-            key=key,
-            fingerprint_=fingerprint_,
-            write=write,
-            now=now,
-            in_environment=isinstance(wallet, selectors.WalletRef),
-        )
-    except Wallet.DoesNotExist:
-        if isinstance(wallet, selectors.WalletRef):
-            raise wallet.not_found() from None
-        raise
+    result = run_on(wallet, key=key, fingerprint_=fingerprint_, write=write, now=now)
     if invoiced:
         invoice_id = Invoice.objects.filter(wallet_transaction=result.transaction).values_list("id", flat=True).first()
         result = replace(result, invoice_id=invoice_id)
     return result
+
+
+def run_on(wallet: Wallet | selectors.WalletRef, **kwargs) -> LedgerResult:
+    """run_idempotent on ``wallet``. A WalletRef is read by the row lock alone, scoped to its
+    environment: NotFound when the environment has no such published wallet."""
+    unread = isinstance(wallet, selectors.WalletRef)
+    try:
+        return run_idempotent(wallet_id=wallet.id, environment_id=wallet.environment_id, in_environment=unread, **kwargs)
+    except Wallet.DoesNotExist:
+        if unread:
+            raise wallet.not_found() from None
+        raise
 
 
 def purchase_on_invoice(wallet: Wallet, posting: postings.Posting, *, billing_reason: str = "MANUAL") -> WalletTransaction:
