@@ -1,14 +1,17 @@
 """Four-eyes approval of large manual money movements: asking, approving, refusing, cancelling.
 
-The admin's manual top-ups and debits of more credits than the tenant's
+The admin's manual top-ups, debits, voids and refunds of more credits than the tenant's
 ``approval_threshold_credits`` (None: the rule is off) do not post: they become an
 ApprovalRequest, and a second staff member with ``backoffice.approve_request`` posts it by
 approving. Superusers are not exempt: four eyes means four eyes, whoever asks.
 
 ``OPERATIONS`` is the registry of what can wait for approval: each entry is a name, how many
 credits a call moves (compared with the threshold), and the one wallets.services call it makes,
-from arguments stored as plain JSON (decimals and instants as strings, never floats). Another
-operation (voiding a lot, say) is one more entry and one more ApprovalOperation choice.
+from arguments stored as plain JSON (decimals and instants as strings, never floats). Voids and
+refunds of a lot ({"lot_id": …, "reason": …}) compare the lot's remainder with the threshold when
+asked and take what is left when approved. Another operation takes an ApprovalOperation choice
+(a choices-only migration), an entry here, and a call of ``needs_approval`` and
+``request_approval`` where its admin action confirms (wallets/admin/actions.py, voids.py).
 
 Approving runs that call exactly once: the request row is locked while deciding, only a pending
 request can be decided, and the ledger idempotency key derives from the request id, so a double
@@ -38,6 +41,7 @@ from wallets import services
 from wallets.ledger import money
 from wallets.ledger.idempotency import LedgerResult
 from wallets.models import Wallet, WalletTransaction
+from wallets.services.voids import VoidResult
 
 APPROVE_PERMISSION = "backoffice.approve_request"
 NOTE_MAX_LENGTH = 2000
@@ -53,7 +57,7 @@ class Operation:
     # The credits the call moves, compared with the threshold; raises ValidationFailed for bad arguments.
     credits: Callable[[Wallet, dict], Decimal]
     # The one wallets.services call: (wallet, arguments, idempotency_key, actor) -> its result.
-    post: Callable[[Wallet, dict, str, str], LedgerResult]
+    post: Callable[[Wallet, dict, str, str], LedgerResult | VoidResult]
 
 
 def plain(value):
@@ -124,11 +128,37 @@ def _debit(wallet: Wallet, arguments: dict, idempotency_key: str, actor: str) ->
     )
 
 
+def _lot_remainder(wallet: Wallet, arguments: dict) -> Decimal:
+    """What a void or refund of lot ``arguments["lot_id"]`` takes back now: its unconsumed credits."""
+    lot = WalletTransaction.objects.filter(pk=arguments.get("lot_id"), wallet=wallet).first()
+    if lot is None:
+        raise ValidationFailed("arguments.lot_id must name a credit lot of this wallet", field="arguments.lot_id")
+    return lot.credits_available
+
+
+def _taking_back(service: Callable[..., VoidResult]) -> Callable[[Wallet, dict, str, str], VoidResult]:
+    """A void or refund: the service takes the lot's remainder as it is when the request is approved."""
+
+    def post(wallet: Wallet, arguments: dict, idempotency_key: str, actor: str) -> VoidResult:
+        return service(
+            environment_id=wallet.environment_id,
+            transaction_id=arguments["lot_id"],
+            reason=arguments["reason"],
+            idempotency_key=idempotency_key,
+            metadata=arguments.get("metadata"),
+            actor=actor,
+        )
+
+    return post
+
+
 OPERATIONS: dict[str, Operation] = {
     operation.name: operation
     for operation in (
         Operation(ApprovalOperation.TOP_UP, credits=_top_up_credits, post=_top_up),
         Operation(ApprovalOperation.DEBIT, credits=_debit_credits, post=_debit),
+        Operation(ApprovalOperation.VOID, credits=_lot_remainder, post=_taking_back(services.credit_void)),
+        Operation(ApprovalOperation.REFUND, credits=_lot_remainder, post=_taking_back(services.credit_refund)),
     )
 }
 

@@ -16,6 +16,7 @@ class StaffAction(models.Model):
         FREEZE = "freeze", "Freeze"
         UNFREEZE = "unfreeze", "Unfreeze"
         TERMINATE = "terminate", "Terminate"
+        TRANSFER = "transfer", "Credits transferred"
         INVOICE_PAID = "invoice_paid", "Invoice marked paid"
         INVOICE_VOIDED = "invoice_voided", "Invoice voided"
         API_KEY_CREATED = "api_key_created", "API key created"
@@ -29,7 +30,6 @@ class StaffAction(models.Model):
         APPROVAL_THRESHOLD = "approval_threshold", "Approval threshold set"
         CREDITS_VOIDED = "credits_voided", "Lot's credits voided"
         CREDITS_REFUNDED = "credits_refunded", "Lot's credits refunded"
-        TRANSFER = "transfer", "Credits transferred"  # between two wallets of a customer (issue 14)
 
     class Outcome(models.TextChoices):
         DONE = "done", "Done"
@@ -62,6 +62,8 @@ class ApprovalOperation(models.TextChoices):
 
     TOP_UP = "top_up", "Top-up"
     DEBIT = "debit", "Manual debit"
+    VOID = "void", "Void of a lot's remaining credits"
+    REFUND = "refund", "Refund of a lot's remaining credits"
 
 
 class ApprovalStatus(models.TextChoices):
@@ -75,7 +77,7 @@ class ApprovalStatus(models.TextChoices):
 class ApprovalRequest(models.Model):
     """A money movement staff asked for that waits for a second staff member (four eyes).
 
-    The admin's manual top-ups and debits above the tenant's ``approval_threshold_credits`` are
+    The admin's manual top-ups, debits, voids and refunds above the tenant's ``approval_threshold_credits`` are
     stored here instead of posting (backoffice.approvals decides and posts). ``arguments`` are
     the wallets.services call's arguments as JSON (decimals and instants as strings), replayed
     once when the request is approved. The models of other apps are named by string: this module

@@ -399,6 +399,44 @@ def _header_cases() -> list[Case]:
     return cases
 
 
+# --- voids and refunds of one lot (wallets.api.voids) -----------------------------------------------
+
+
+def _void_cases() -> list[Case]:
+    cases = []
+    for what in ["void", "refund"]:
+        path = f"/v1/wallets/transactions/@lot@/{what}"
+        for label, reason in {"missing": ..., "empty": "", "blank": "  ", "null": None, "too long": "r" * 2001,
+                              "NUL": "r\u0000", "a number": 1, "a list": ["r"]}.items():  # fmt: skip
+            body = {"idempotency_key": f"hostile-{what}"} | ({} if reason is ... else {"reason": reason})
+            cases.append(Case(f"{what} reason {label}", "POST", path, js(body), status=400))
+        for label, key in {"missing": ..., "empty": "", "null": None, "256 characters": "k" * 256, "whitespace only": "   ",
+                           "NUL": "k\u0000", "a system lot key": "wtxn_01ARZ3NDEKTSV4RRFFQ69G5FAV", "a number": 12,
+                           "an object": {"k": 1}}.items():  # fmt: skip
+            body = {"reason": "hostile"} | ({} if key is ... else {"idempotency_key": key})
+            cases.append(Case(f"{what} idempotency_key {label}", "POST", path, js(body), status=400))
+        for label, metadata in {"a number value": {"a": 1}, "a list": ["a"], "51 entries": {f"k{i}": "v" for i in range(51)}}.items():
+            cases.append(Case(f"{what} metadata {label}", "POST", path,
+                              js({"reason": "x", "idempotency_key": f"hostile-{what}-m", "metadata": metadata}), status=400))  # fmt: skip
+        body = js({"reason": "x", "idempotency_key": f"hostile-{what}-id"})
+        for label, lot_id in {"another tenant's lot": "@their_lot@", "a wallet id": "@wallet@", "an invoice id": "@invoice@",
+                              "dot-dot": "..", "SQL": "'%20OR%201=1--", "NUL": "wtxn_%00", "10,000 characters": "wtxn_" + "A" * 10_000,
+                              "an unknown ULID": "wtxn_01ARZ3NDEKTSV4RRFFQ69G5FAV"}.items():  # fmt: skip
+            cases.append(Case(f"{what} lot id {label}", "POST", f"/v1/wallets/transactions/{lot_id}/{what}", body, status=404))
+        cases.append(Case(f"{what} a pending lot", "POST", f"/v1/wallets/transactions/@pending_lot@/{what}", body, status=400))
+        cases.append(Case(f"{what} with a read-only key", "POST", path, body, key="@read_only_key@", status=403))
+        cases.append(Case(f"{what} with another tenant's key", "POST", path, body, key="@their_key@", status=404))
+        for method in ["GET", "PUT", "DELETE"]:
+            cases.append(Case(f"{method} on the {what} route", method, path, body, status=405))
+    cases += [
+        Case("refund a free grant", "POST", "/v1/wallets/transactions/@lot@/refund",
+             js({"reason": "x", "idempotency_key": "hostile-refund-free"}), status=400),
+        Case("void the one-credit lot", "POST", "/v1/wallets/transactions/@small_lot@/void",
+             js({"reason": "hostile but legal", "idempotency_key": "hostile-void-ok"}), accept=True, credits_delta=Decimal(-1)),
+    ]  # fmt: skip
+    return cases
+
+
 # --- transfers (issue 14): POST /v1/wallets/transfers from @wallet@ to @big@ (same customer and currency)
 
 TRANSFER = "/v1/wallets/transfers"
@@ -450,48 +488,9 @@ def _transfer_cases() -> list[Case]:
     return cases
 
 
-# --- voids and refunds of one lot (wallets.api.voids) -----------------------------------------------
-
-
-def _void_cases() -> list[Case]:
-    cases = []
-    for what in ["void", "refund"]:
-        path = f"/v1/wallets/transactions/@lot@/{what}"
-        for label, reason in {"missing": ..., "empty": "", "blank": "  ", "null": None, "too long": "r" * 2001,
-                              "NUL": "r\u0000", "a number": 1, "a list": ["r"]}.items():  # fmt: skip
-            body = {"idempotency_key": f"hostile-{what}"} | ({} if reason is ... else {"reason": reason})
-            cases.append(Case(f"{what} reason {label}", "POST", path, js(body), status=400))
-        for label, key in {"missing": ..., "empty": "", "null": None, "256 characters": "k" * 256, "whitespace only": "   ",
-                           "NUL": "k\u0000", "a system lot key": "wtxn_01ARZ3NDEKTSV4RRFFQ69G5FAV", "a number": 12,
-                           "an object": {"k": 1}}.items():  # fmt: skip
-            body = {"reason": "hostile"} | ({} if key is ... else {"idempotency_key": key})
-            cases.append(Case(f"{what} idempotency_key {label}", "POST", path, js(body), status=400))
-        for label, metadata in {"a number value": {"a": 1}, "a list": ["a"], "51 entries": {f"k{i}": "v" for i in range(51)}}.items():
-            cases.append(Case(f"{what} metadata {label}", "POST", path,
-                              js({"reason": "x", "idempotency_key": f"hostile-{what}-m", "metadata": metadata}), status=400))  # fmt: skip
-        body = js({"reason": "x", "idempotency_key": f"hostile-{what}-id"})
-        for label, lot_id in {"another tenant's lot": "@their_lot@", "a wallet id": "@wallet@", "an invoice id": "@invoice@",
-                              "dot-dot": "..", "SQL": "'%20OR%201=1--", "NUL": "wtxn_%00", "10,000 characters": "wtxn_" + "A" * 10_000,
-                              "an unknown ULID": "wtxn_01ARZ3NDEKTSV4RRFFQ69G5FAV"}.items():  # fmt: skip
-            cases.append(Case(f"{what} lot id {label}", "POST", f"/v1/wallets/transactions/{lot_id}/{what}", body, status=404))
-        cases.append(Case(f"{what} a pending lot", "POST", f"/v1/wallets/transactions/@pending_lot@/{what}", body, status=400))
-        cases.append(Case(f"{what} with a read-only key", "POST", path, body, key="@read_only_key@", status=403))
-        cases.append(Case(f"{what} with another tenant's key", "POST", path, body, key="@their_key@", status=404))
-        for method in ["GET", "PUT", "DELETE"]:
-            cases.append(Case(f"{method} on the {what} route", method, path, body, status=405))
-    cases += [
-        Case("refund a free grant", "POST", "/v1/wallets/transactions/@lot@/refund",
-             js({"reason": "x", "idempotency_key": "hostile-refund-free"}), status=400),
-        Case("void the one-credit lot", "POST", "/v1/wallets/transactions/@small_lot@/void",
-             js({"reason": "hostile but legal", "idempotency_key": "hostile-void-ok"}), accept=True, credits_delta=Decimal(-1)),
-    ]  # fmt: skip
-    return cases
-
-
 def cases() -> list[Case]:
     every = [*_amount_cases(), *_field_cases(), *_string_cases(), *_envelope_cases(), *_id_cases(), *_header_cases(),
-             *_void_cases()]  # fmt: skip
-    every += _transfer_cases()
+             *_void_cases(), *_transfer_cases()]  # fmt: skip
     names = [case.name for case in every]
     duplicated = {name for name in names if names.count(name) > 1}
     if duplicated:

@@ -296,7 +296,7 @@ class LedgerRow:
     reason: str
     credits: Decimal
     key: str | None
-    parent: str | None = None  # a void's lot; a transfer's credit points at its debit
+    parent_id: str | None = None  # a void's lot; a transfer credit's debit
     customer_id: str = ""
 
 
@@ -335,8 +335,8 @@ def check_history(
     children: dict[str, list[LedgerRow]] = defaultdict(list)
     for row in rows:
         by_key[row.key].append(row)
-        if row.parent:
-            children[row.parent].append(row)
+        if row.parent_id:
+            children[row.parent_id].append(row)
     operations: dict[tuple, list[dict]] = defaultdict(list)
     for entry in history:
         operations[(entry["proc"], entry["op"])].append(entry)
@@ -378,7 +378,7 @@ def check_history(
     explained_debits = {row.id for row in rows if row.key in explained and row.reason == TRANSFER_OUT}
     unexplained = [
         row for row in rows
-        if row.key not in explained and not (row.reason in TRANSFER_IN_REASONS and row.parent in explained_debits)
+        if row.key not in explained and not (row.reason in TRANSFER_IN_REASONS and row.parent_id in explained_debits)
     ]  # fmt: skip
     verdict.violations += _transfer_conservation(rows, figures)
     figures["ledger rows"] = len(rows)
@@ -401,6 +401,18 @@ def _effect_mismatches(first: dict, row: LedgerRow, attempts: list[dict]) -> lis
     named = {entry["tx_id"] for entry in attempts if entry.get("tx_id")} | {first.get("replay_of") or row.id}
     if named != {row.id}:
         problems.append(f"{first['kind']} {key}: answers named {sorted(named)} but the ledger row is {row.id}")
+    return problems
+
+
+def _void_mismatches(first: dict, row: LedgerRow, attempts: list[dict]) -> list[str]:
+    """A void's row: a CREDIT_VOID debit of the lot's wallet, naming the lot; every ok answer names the row."""
+    key = first["key"]
+    expected = (first["wallet"], "debit", "CREDIT_VOID", first["lot"])
+    stored = (row.wallet_id, row.type, row.reason, row.parent_id)
+    problems = [] if expected == stored else [f"void {key}: asked {expected} but the ledger holds {stored}"]
+    named = {entry["tx_id"] for entry in attempts if entry.get("tx_id")} | {row.id}
+    if named != {row.id}:
+        problems.append(f"void {key}: answers named {sorted(named)} but the ledger row is {row.id}")
     return problems
 
 
@@ -439,18 +451,6 @@ def _transfer_conservation(rows: list[LedgerRow], figures: Counter) -> list[str]
         for customer in sorted(set(moved_out) | set(moved_in))
         if moved_out[customer] != moved_in[customer]
     ]
-
-
-def _void_mismatches(first: dict, row: LedgerRow, attempts: list[dict]) -> list[str]:
-    """A void's row: a CREDIT_VOID debit of the lot's wallet, naming the lot; every ok answer names the row."""
-    key = first["key"]
-    expected = (first["wallet"], "debit", "CREDIT_VOID", first["lot"])
-    stored = (row.wallet_id, row.type, row.reason, row.parent)
-    problems = [] if expected == stored else [f"void {key}: asked {expected} but the ledger holds {stored}"]
-    named = {entry["tx_id"] for entry in attempts if entry.get("tx_id")} | {row.id}
-    if named != {row.id}:
-        problems.append(f"void {key}: answers named {sorted(named)} but the ledger row is {row.id}")
-    return problems
 
 
 def latency_figures(history: list[dict]) -> dict:
@@ -512,7 +512,7 @@ def ledger_snapshot(environment_id: str) -> tuple[list[LedgerRow], Counter]:
     from wallets.models import WalletStatusChange, WalletTransaction
 
     rows = [
-        LedgerRow(id=r[0], wallet_id=r[1], type=r[2], reason=r[3], credits=r[4], key=r[5], parent=r[6], customer_id=r[7])
+        LedgerRow(id=r[0], wallet_id=r[1], type=r[2], reason=r[3], credits=r[4], key=r[5], parent_id=r[6], customer_id=r[7])
         for r in WalletTransaction.objects.filter(environment_id=environment_id).values_list(
             "id", "wallet_id", "type", "transaction_reason", "credit_amount", "idempotency_key", "parent_transaction_id",
             "customer_id",

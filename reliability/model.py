@@ -18,13 +18,13 @@ The rules modelled:
 - a key replays its first result with the same parameters (even on a frozen wallet) and is a
   conflict with other ones; a refused request leaves its key unused;
 - termination forfeits the balance (WALLET_TERMINATION) and closes the wallet;
+- a void (CREDIT_VOID) takes exactly what one named lot still holds, on an active or frozen
+  wallet, and nothing else (no other lot expires on the way); it is refused for a closed wallet,
+  a lot past its expiry ("expired"), and a lot with nothing left.
 - a transfer (issue 14) needs two different wallets of one customer (refused before its key is
   looked at), both active; it expires the source's due lots, takes the credits from the source
   in the same order as a debit (never overdrawing) and lands each lot it took as a lot of the
   destination with the same credits, priority and expiry (repaying an overdraft first).
-- a void (CREDIT_VOID) takes exactly what one named lot still holds, on an active or frozen
-  wallet, and nothing else (no other lot expires on the way); it is refused for a closed wallet,
-  a lot past its expiry ("expired"), and a lot with nothing left.
 """
 
 import copy
@@ -177,6 +177,28 @@ class Contract:
 
         return Prediction(commit, balance_after=planned.balance, consumed=list(consumed), expired=expired)
 
+    def void(self, wallet_id: str, *, key: str, lot_id: str, reason: str, now: datetime) -> Prediction:
+        params = (lot_id, reason)
+        replay = self._replay(key, wallet_id, "void", params)
+        if replay:
+            return replay
+        wallet = self.wallets[wallet_id]
+        lot = wallet.lots[lot_id]
+        if wallet.status == "closed":
+            raise Refusal("invalid_operation", "Wallet is closed")
+        if lot.available > 0 and lot.expiry is not None and lot.expiry <= now:
+            raise Refusal("invalid_operation", "The credit lot has expired")
+        if lot.available <= 0:
+            raise Refusal("invalid_operation", "The credit lot has nothing left to void")
+        after = wallet.balance - lot.available
+
+        def commit(tx_id):
+            lot.available = ZERO
+            wallet.balance = after
+            wallet.rows += 1
+            self.keys[key] = Keyed(wallet_id, "void", params, tx_id)
+
+        return Prediction(commit, balance_after=after, consumed=[lot_id])
     def transfer(self, from_id: str, to_id: str, *, key: str, credits: Decimal, now: datetime) -> Prediction:
         """``commit`` takes (debit id, [credit ids in the order of the lots taken])."""
         if from_id == to_id:
@@ -208,28 +230,6 @@ class Contract:
             self.keys[key] = Keyed(from_id, "transfer", (to_id, credits), debit_id)
 
         return Prediction(commit, balance_after=source.balance, consumed=list(consumed), expired=expired)
-    def void(self, wallet_id: str, *, key: str, lot_id: str, reason: str, now: datetime) -> Prediction:
-        params = (lot_id, reason)
-        replay = self._replay(key, wallet_id, "void", params)
-        if replay:
-            return replay
-        wallet = self.wallets[wallet_id]
-        lot = wallet.lots[lot_id]
-        if wallet.status == "closed":
-            raise Refusal("invalid_operation", "Wallet is closed")
-        if lot.available > 0 and lot.expiry is not None and lot.expiry <= now:
-            raise Refusal("invalid_operation", "The credit lot has expired")
-        if lot.available <= 0:
-            raise Refusal("invalid_operation", "The credit lot has nothing left to void")
-        after = wallet.balance - lot.available
-
-        def commit(tx_id):
-            lot.available = ZERO
-            wallet.balance = after
-            wallet.rows += 1
-            self.keys[key] = Keyed(wallet_id, "void", params, tx_id)
-
-        return Prediction(commit, balance_after=after, consumed=[lot_id])
 
     # --- rules --------------------------------------------------------------------------------
 

@@ -379,7 +379,7 @@ class WalletTransfer(models.Model):
     created_by = models.CharField(max_length=100, blank=True)
 
     class Meta:
-        # Granted to the "Finance" group by migration 0013: a transfer debits a wallet, and only
+        # Granted to the "Finance" group by migration 0011: a transfer debits a wallet, and only
         # Finance may debit (migration 0004).
         permissions = [("transfer_credits", "Can transfer credits between wallets of a customer")]
         constraints = [

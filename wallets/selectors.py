@@ -42,6 +42,28 @@ def _wallet_sql() -> str:
     )
 
 
+@dataclass(frozen=True)
+class WalletRef:
+    """A wallet the API names but has not read: the write service's row lock reads it, scoped as wallet_get is.
+
+    One statement and round trip fewer on the hot write path (wallets.services.credits.wallet_top_up).
+    """
+
+    id: str
+    environment_id: str
+
+    def not_found(self) -> NotFound:
+        return NotFound("Wallet not found", details={"wallet_id": self.id})
+
+
+def wallet_ref(*, environment_id: str, wallet_id: str) -> WalletRef:
+    """``wallet_id`` in the environment, unread; NotFound at once for an id no row can have."""
+    ref = WalletRef(id=wallet_id, environment_id=environment_id)
+    if not _usable_id(wallet_id):
+        raise ref.not_found()
+    return ref
+
+
 def wallet_get(*, environment_id: str, wallet_id: str) -> Wallet:
     """The wallet with this id in the environment, whatever its status; NotFound otherwise.
 
@@ -387,6 +409,18 @@ def wallet_transaction_search(*, environment_id: str, query: TransactionQuery, e
     return rows.order_by(*ordering)
 
 
+def wallet_transaction_get(*, environment_id: str, transaction_id: str) -> WalletTransaction:
+    """The ledger row with this id in the environment; NotFound otherwise (a void's or refund's lot)."""
+    row = (
+        WalletTransaction.objects.filter(environment_id=environment_id, pk=transaction_id).first()
+        if _usable_id(transaction_id)
+        else None
+    )
+    if row is None:
+        raise NotFound("Wallet transaction not found", details={"transaction_id": transaction_id})
+    return row
+
+
 # ---------------------------------------------------------------------------------------------
 # Transfers (wallets.services.transfers writes them)
 
@@ -462,15 +496,3 @@ def transaction_transfer(row: WalletTransaction) -> TransferView | None:
         .first()
     )
     return transfer_view(transfer) if transfer is not None else None
-
-
-def wallet_transaction_get(*, environment_id: str, transaction_id: str) -> WalletTransaction:
-    """The ledger row with this id in the environment; NotFound otherwise (a void's or refund's lot)."""
-    row = (
-        WalletTransaction.objects.filter(environment_id=environment_id, pk=transaction_id).first()
-        if _usable_id(transaction_id)
-        else None
-    )
-    if row is None:
-        raise NotFound("Wallet transaction not found", details={"transaction_id": transaction_id})
-    return row

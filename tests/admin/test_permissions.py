@@ -30,8 +30,8 @@ def test_migration_creates_the_support_and_finance_groups(support_groups):
     assert _codenames("Finance") == VIEW | {
         "wallets.top_up_wallet", "wallets.top_up_wallet_unlimited", "wallets.debit_wallet", "wallets.freeze_wallet",
         "wallets.unfreeze_wallet", "wallets.terminate_wallet", "wallets.export_transactions",
-        "wallets.transfer_credits",  # migration 0013: a transfer debits a wallet, so Finance only
         "wallets.void_credits", "wallets.refund_credits",
+        "wallets.transfer_credits",  # migration 0011: a transfer debits a wallet, so Finance only
     }
 
 

@@ -69,10 +69,10 @@ def test_top_up(api_client, warm):
     response, sql = statements(lambda: api_client.post(f"/v1/wallets/{warm.id}/top-up", body, format="json"))
     assert response.status_code == 200
     assert sql == [
-        "SELECT wallets_wallet",  # the wallet, scoped to the key's environment
         "SAVEPOINT",  # BEGIN
-        # the lock; with it, whether the environment has webhook endpoints and what lots past
-        # their expiry hold (the breakdown needs no query after)
+        # the lock, scoped to the key's environment, is the only read of the wallet; with it,
+        # whether the environment has webhook endpoints and what lots past their expiry hold
+        # (the breakdown needs no query after)
         "SELECT wallets_wallet FOR UPDATE",
         "INSERT wallets_wallettransaction",  # the ledger row; its unique key is the idempotency check
         "UPDATE wallets_wallet",  # balances
@@ -85,7 +85,7 @@ def test_top_up_replay_reads_the_first_row_after_the_refused_insert(api_client, 
     api_client.post(f"/v1/wallets/{warm.id}/top-up", body, format="json")
     response, sql = statements(lambda: api_client.post(f"/v1/wallets/{warm.id}/top-up", body, format="json"))
     assert response.status_code == 200
-    assert sql[2:] == [
+    assert sql[1:] == [
         "SELECT wallets_wallet FOR UPDATE",
         "INSERT wallets_wallettransaction",  # refused by the unique index: the transaction rolls back
         "ROLLBACK",
@@ -101,9 +101,8 @@ def test_debit(api_client, warm):
     response, sql = statements(lambda: api_client.post(f"/v1/wallets/{warm.id}/debit", body, format="json"))
     assert response.status_code == 200
     assert sql == [
-        "SELECT wallets_wallet",
         "SAVEPOINT",
-        "SELECT wallets_wallet FOR UPDATE",  # it also says no lot is past its expiry: none to expire first
+        "SELECT wallets_wallet FOR UPDATE",  # the only read of the wallet; also says no lot is past its expiry
         "SELECT wallets_wallettransaction",  # the first page of open lots, sent with the lock
         "INSERT wallets_wallettransaction",
         "UPDATE wallets_wallettransaction",  # what the lots have left
@@ -136,13 +135,13 @@ def test_top_up_with_a_webhook_endpoint_records_its_event(api_client, warm, envi
     body = {"credits_to_add": "10", "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "q4"}
     response, sql = statements(lambda: api_client.post(f"/v1/wallets/{warm.id}/top-up", body, format="json"))
     assert response.status_code == 200
-    assert sql[3:7] == [
+    assert sql[2:6] == [
         "INSERT wallets_wallettransaction",
         "UPDATE wallets_wallet",
         "SELECT webhooks_webhookendpoint",
         "INSERT webhooks_webhookevent",
     ]
-    assert sql[7] == "INSERT webhooks_webhookdelivery"
+    assert sql[6] == "INSERT webhooks_webhookdelivery"
 
 
 def test_get_wallet(api_client, warm):

@@ -59,11 +59,11 @@ def world(live_api, transactional_db):  # noqa: F811
     wallet = services.wallet_create(customer, currency="usd")
     services.wallet_top_up(wallet, credits=Decimal("1000"), reason="FREE_CREDIT_GRANT")
     invoice_id = services.wallet_top_up(wallet, credits=Decimal("10"), reason="PURCHASED_CREDIT_INVOICED").invoice_id
-    second = services.wallet_create(customer, currency="usd", wallet_type="PROMOTIONAL")
-    transfer_id = services.wallet_transfer(wallet, second, credits=Decimal("5"), idempotency_key="st-transfer").transfer.id
     # A paid purchased lot: the void and refund routes act on it (until one of them empties it).
     paid = services.wallet_top_up(wallet, credits=Decimal("50"), reason="PURCHASED_CREDIT_INVOICED")
     invoice_pay(Invoice.objects.get(pk=paid.invoice_id))
+    second = services.wallet_create(customer, currency="usd", wallet_type="PROMOTIONAL")
+    transfer_id = services.wallet_transfer(wallet, second, credits=Decimal("5"), idempotency_key="st-transfer").transfer.id
     raw_key = api_key_create(environment=environment, name="schemathesis").raw_key
     config = SchemathesisConfig.from_dict(
         {

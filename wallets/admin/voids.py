@@ -8,7 +8,9 @@ wallet's balance before and after, and for a refund the credit note's amount), t
 confirmation. Confirming calls wallets.services.credit_void / credit_refund once, with plain
 arguments, inside ``backoffice.activity.logged``; the page's request id makes the idempotency
 key, so a second submit of the same page replays instead of voiding again. Whether the lot can
-be voided is the service's decision; the review only warns when it will say no.
+be voided is the service's decision; the review only warns when it will say no. Four eyes: a
+lot's remainder above the tenant's approval threshold is not taken back at confirmation but
+becomes an approval request (backoffice.approvals), which the review says beforehand.
 
 Permissions: ``wallets.void_credits`` (Support and Finance) and ``wallets.refund_credits``
 (Finance), granted by migration wallets 0012.
@@ -27,7 +29,7 @@ from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from backoffice import activity
+from backoffice import activity, approvals
 from core.exceptions import ServiceError
 from invoices.models import Invoice
 from wallets import services
@@ -145,6 +147,8 @@ def lot_action_view(model_admin, request: HttpRequest, object_id: str, action: L
 
 
 def _apply(model_admin, request: HttpRequest, lot: WalletTransaction, action: LotAction, data: dict) -> None:
+    if _approval_asked(model_admin, request, lot, action, data):
+        return
     try:
         # The void or refund and its staff activity log row commit together; a refusal is logged too.
         with activity.logged(staff=request.user.get_username(), kind=action.kind, target=lot, note=data["note"]) as entry:
@@ -166,6 +170,35 @@ def _apply(model_admin, request: HttpRequest, lot: WalletTransaction, action: Lo
     # Also Django's LogEntry, for the lot's History page (the activity log above is the audit).
     model_admin.log_change(request, lot, entry.result)
     model_admin.message_user(request, entry.result, messages.SUCCESS)
+
+
+# --- Four-eyes approval (backoffice.approvals): above the tenant's threshold, confirming asks for it ---
+
+
+def _needs_approval(lot: WalletTransaction) -> bool:
+    return approvals.needs_approval(Wallet.objects.select_related("tenant").get(pk=lot.wallet_id), lot.credits_available)
+
+
+def _approval_asked(model_admin, request: HttpRequest, lot: WalletTransaction, action: LotAction, data: dict) -> bool:
+    """Store the void or refund as an approval request instead, when the lot's remainder is above the threshold."""
+    if not _needs_approval(lot):
+        return False
+    try:
+        requested = approvals.request_approval(
+            Wallet.objects.get(pk=lot.wallet_id),
+            operation=action.name,
+            arguments={"lot_id": lot.pk, "reason": data["reason"]},
+            note=data["note"],
+            user=request.user,
+            request_key=f"admin:{data['request_id']}:{lot.pk}",
+        )
+    except ServiceError as exc:
+        model_admin.message_user(request, f"Refused: {exc.message}", messages.ERROR)
+        return True
+    approval = requested.approval
+    earlier = f" (asked before, now {approval.status})" if requested.replayed else ""
+    model_admin.message_user(request, f"Waiting for approval by a second staff member: {approval.pk}{earlier}")
+    return True
 
 
 def _result_text(action: LotAction, result: VoidResult) -> str:
@@ -216,6 +249,7 @@ def _render(model_admin, request, lot: WalletTransaction, action: LotAction, for
         "lot_url": change_url(lot),
         "action": action,
         "review": _review(lot, action),
+        "needs_approval": reviewing and lot.credits_available > 0 and _needs_approval(lot),
         "reviewing": reviewing,
         "form": form,
     }

@@ -19,12 +19,12 @@ urlpatterns = [
         WalletTransactionViewSet.as_view({"post": "search"}),
         name="wallet-transaction-search",
     ),
-    # Transfers (wallets.api.transfers), before wallets/{id}.
-    path("wallets/transfers", WalletTransferViewSet.as_view({"post": "create"}), name="wallet-transfer-list"),
-    path("wallets/transfers/<str:id>", WalletTransferViewSet.as_view({"get": "retrieve"}), name="wallet-transfer-detail"),
     # Voids and refunds of one credit lot (wallets.api.voids)
     path("wallets/transactions/<str:id>/void", LotVoidViewSet.as_view({"post": "void"}), name="wallet-transaction-void"),
     path("wallets/transactions/<str:id>/refund", LotVoidViewSet.as_view({"post": "refund"}), name="wallet-transaction-refund"),
+    # Transfers (wallets.api.transfers), before wallets/{id}.
+    path("wallets/transfers", WalletTransferViewSet.as_view({"post": "create"}), name="wallet-transfer-list"),
+    path("wallets/transfers/<str:id>", WalletTransferViewSet.as_view({"get": "retrieve"}), name="wallet-transfer-detail"),
     path("wallets/<str:id>", WalletViewSet.as_view({"get": "retrieve", "put": "update"}), name="wallet-detail"),
     path("wallets/<str:id>/top-up", WalletViewSet.as_view({"post": "top_up"}), name="wallet-top-up"),
     path("wallets/<str:id>/debit", WalletViewSet.as_view({"post": "debit"}), name="wallet-debit"),

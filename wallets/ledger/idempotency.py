@@ -103,15 +103,20 @@ def run_idempotent(
     write: Callable[[Wallet], WalletTransaction],
     now: datetime,
     lots_page: bool = False,
+    in_environment: bool = False,
 ) -> LedgerResult:
     """Lock the wallet and call ``write(wallet)``, whose ledger row carries ``key``; or replay ``key``'s earlier result.
 
     ``write`` must insert a row with ``key`` (or raise): that insert is the only check that the
     key is new. ``lots_page``: read the first page of open lots with the lock (a debit).
+    ``in_environment``: the wallet has not been read yet; lock it only as a published wallet of
+    ``environment_id`` (Wallet.DoesNotExist otherwise, raised as it is).
     """
     try:
         with transaction.atomic():
-            wallet = postings.lock_wallet(wallet_id, now=now, lots_page=lots_page)
+            wallet = postings.lock_wallet(
+                wallet_id, now=now, lots_page=lots_page, environment_id=environment_id if in_environment else None
+            )
             row = write(wallet)
         return LedgerResult(transaction=row, wallet=wallet)
     except IntegrityError as exc:

@@ -18,15 +18,15 @@ Invariant labels follow guides/reliability.md §2:
       the last at credit_balance; completed rows and only they carry a sequence;
 - I9  at most one row per (environment, idempotency key);
 - IDS a debit's ``consumed_credit_tx_ids`` metadata lists the lots its allocations drew on, in order;
-- IXF a transfer (wallets.ledger.transfers): its TRANSFER_OUT debit moves the transfer's credits and
-      its credits add up to it; each credit is the lot it names, with that lot's expiry, priority,
-      kind (purchased or free) and the credits the debit took from it; the rows point at each
-      other and at the transfer; no transfer row exists without its transfer.
 - VOID a CREDIT_VOID or CREDIT_REFUND debit has exactly one allocation, of its whole amount, to
       the credit lot of its own wallet it names as its parent (it emptied that one lot).
 
 What other apps keep beside the ledger (invoices' credit notes) is checked by the checks they add
 with ``add_check`` at start-up (invoices.apps), so every caller of this module runs them too.
+- IXF a transfer (wallets.ledger.transfers): its TRANSFER_OUT debit moves the transfer's credits and
+      its credits add up to it; each credit is the lot it names, with that lot's expiry, priority,
+      kind (purchased or free) and the credits the debit took from it; the rows point at each
+      other and at the transfer; no transfer row exists without its transfer.
 """
 
 from collections import defaultdict
@@ -104,9 +104,9 @@ def _check_batch(wallet_ids: list[str]) -> list[Problem]:
         *_chain(wallet_ids),
         *_duplicate_keys(wallet_ids),
         *_consumed_ids(wallet_ids),
-        *_transfers(wallet_ids),
         *_lot_debits(wallet_ids),
         *(problem for check in _added_checks for problem in check(wallet_ids)),
+        *_transfers(wallet_ids),
     ]
 
 
@@ -367,6 +367,36 @@ def _consumed_ids(wallet_ids: list[str]) -> list[Problem]:
     return problems
 
 
+def _lot_debits(wallet_ids: list[str]) -> list[Problem]:
+    """VOID: a void or refund took its whole amount from the one lot of its wallet it names."""
+    debits = (
+        _rows(wallet_ids)
+        .filter(type=Type.DEBIT, transaction_reason__in=LOT_DEBIT_REASONS)
+        .annotate(
+            allocations=Count("allocations_paid"),
+            to_parent=Count(
+                "allocations_paid",
+                filter=Q(
+                    allocations_paid__credit_id=F("parent_transaction_id"),
+                    allocations_paid__credit__wallet_id=F("wallet_id"),
+                    allocations_paid__credit__type=Type.CREDIT,
+                    allocations_paid__credits=F("credit_amount"),
+                ),
+            ),
+        )
+        .exclude(allocations=1, to_parent=1)
+    )
+    return [
+        Problem(
+            row.wallet_id,
+            "VOID",
+            f"{row.transaction_reason} {row.id} of {_fmt(row.credit_amount)} has {row.allocations} allocation(s), "
+            f"{row.to_parent} of its whole amount to its lot {row.parent_transaction_id} of its wallet",
+        )
+        for row in debits.order_by("wallet_id", "sequence", "id")
+    ]
+
+
 # --- Transfers (issue 14)
 
 
@@ -444,33 +474,3 @@ def _transfer_drift(transfer, credits: list[WalletTransaction], taken: list[tupl
         if row.transaction_reason != transfers.credit_reason(lot.transaction_reason):
             drift.append(f"credit {row.id} is {row.transaction_reason} but lot {lot_id} is {lot.transaction_reason}")
     return drift
-
-
-def _lot_debits(wallet_ids: list[str]) -> list[Problem]:
-    """VOID: a void or refund took its whole amount from the one lot of its wallet it names."""
-    debits = (
-        _rows(wallet_ids)
-        .filter(type=Type.DEBIT, transaction_reason__in=LOT_DEBIT_REASONS)
-        .annotate(
-            allocations=Count("allocations_paid"),
-            to_parent=Count(
-                "allocations_paid",
-                filter=Q(
-                    allocations_paid__credit_id=F("parent_transaction_id"),
-                    allocations_paid__credit__wallet_id=F("wallet_id"),
-                    allocations_paid__credit__type=Type.CREDIT,
-                    allocations_paid__credits=F("credit_amount"),
-                ),
-            ),
-        )
-        .exclude(allocations=1, to_parent=1)
-    )
-    return [
-        Problem(
-            row.wallet_id,
-            "VOID",
-            f"{row.transaction_reason} {row.id} of {_fmt(row.credit_amount)} has {row.allocations} allocation(s), "
-            f"{row.to_parent} of its whole amount to its lot {row.parent_transaction_id} of its wallet",
-        )
-        for row in debits.order_by("wallet_id", "sequence", "id")
-    ]

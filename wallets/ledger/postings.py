@@ -70,16 +70,20 @@ def read_expired_holdings(wallet: Wallet, row, start: int, *, now: datetime) -> 
 
 
 @functools.cache
-def _lock_sql(lock: bool) -> str:
+def _lock_sql(lock: bool, in_environment: bool = False) -> str:
+    # in_environment: the wallet as the API sees it (wallets.selectors.wallet_get's conditions).
+    scope = " AND wallets_wallet.environment_id = %s AND wallets_wallet.status = 'published'" if in_environment else ""
     return (
         f"SELECT {rawsql.columns(Wallet)}, EXISTS (SELECT 1 FROM webhooks_webhookendpoint"
         " WHERE webhooks_webhookendpoint.environment_id = wallets_wallet.environment_id"
         f" AND webhooks_webhookendpoint.enabled), {expired_holdings_columns()}"
-        " FROM wallets_wallet WHERE wallets_wallet.id = %s" + (" FOR UPDATE OF wallets_wallet" if lock else "")
+        " FROM wallets_wallet WHERE wallets_wallet.id = %s" + scope + (" FOR UPDATE OF wallets_wallet" if lock else "")
     )
 
 
-def lock_wallet(wallet_id: str, *, now: datetime | None = None, lots_page: bool = False) -> Wallet:
+def lock_wallet(
+    wallet_id: str, *, now: datetime | None = None, lots_page: bool = False, environment_id: str | None = None
+) -> Wallet:
     """Re-read the wallet under ``SELECT ... FOR UPDATE``; every balance change starts here.
 
     The same statement reads whether the wallet's environment has an enabled webhook endpoint
@@ -90,11 +94,15 @@ def lock_wallet(wallet_id: str, *, now: datetime | None = None, lots_page: bool 
 
     ``lots_page`` (a debit at ``now``): the first page of open lots is read right after the
     lock, in the same round trip where it can be (core.rawsql.fetch_together), for post_debit.
+
+    ``environment_id``: only a published wallet of that environment, as the API looks wallets up,
+    so the lock can be a request's only read of the wallet (Wallet.DoesNotExist otherwise).
     """
     now = now or timezone.now()
     lock = connection.features.has_select_for_update and not settings.LEDGER_UNSAFE_SKIP_WALLET_LOCK
     at = connection.ops.adapt_datetimefield_value(now)
-    statements = [(_lock_sql(lock), [at, at, wallet_id])]
+    scope = [environment_id] if environment_id is not None else []
+    statements = [(_lock_sql(lock, environment_id is not None), [at, at, wallet_id, *scope])]
     if lots_page:
         statements.append(_first_lot_page(wallet_id, at))
     results = rawsql.fetch_together(statements)
@@ -159,9 +167,11 @@ class Posting:
     reference_id: str = ""
     expiry_date: datetime | None = None
     priority: int | None = None
-    parent_transaction_id: str | None = None  # the row this one acts on (a void's or refund's lot; a transfer's debit)
-    # A transfer's credits are named by its debit before they exist (wallets.ledger.transfers).
+    # A transfer's rows name each other before they exist (wallets.ledger.transfers): the row's
+    # id chosen in advance. The row this one acts on or follows from: a void's or refund's lot,
+    # a transfer credit's debit.
     row_id: str | None = None
+    parent_transaction_id: str | None = None
 
 
 def spendable(now: datetime) -> Q:

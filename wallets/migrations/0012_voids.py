@@ -34,7 +34,7 @@ def revoke(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("wallets", "0009_ledger_reasons_for_holds_transfers_voids"),
+        ("wallets", "0011_transfers"),
     ]
 
     operations = [

@@ -12,6 +12,7 @@ from core.exceptions import InvalidOperation, ValidationFailed
 from invoices.models import Invoice
 from invoices.services import purchase_invoice_issue
 from tenancy.models import Tenant
+from wallets import selectors
 from wallets.ledger import money, postings
 from wallets.ledger.fingerprints import fingerprint
 from wallets.ledger.idempotency import LedgerResult, check_client_key, run_idempotent
@@ -29,7 +30,7 @@ TOP_UP_REASONS = (
 
 
 def wallet_top_up(
-    wallet: Wallet,
+    wallet: Wallet | selectors.WalletRef,
     *,
     reason: str,
     credits: Decimal | None = None,
@@ -50,7 +51,13 @@ def wallet_top_up(
     wallet's ``topup_conversion_rate``; non-zero ``credits`` wins. Idempotent per key: the same
     key and parameters replay the first result, other parameters raise AlreadyExists.
     Raises ValidationFailed for bad input and InvalidOperation for a frozen or closed wallet.
+
+    ``wallet`` may be a WalletRef (the API): its row lock is then the only read of it, and a
+    wallet the environment does not have is NotFound, raised after the input's checks.
     """
+    if isinstance(wallet, selectors.WalletRef) and (credits is None or money.is_zero(credits)):
+        # An amount is converted at the wallet's top-up rate, which must be read first.
+        wallet = selectors.wallet_get(environment_id=wallet.environment_id, wallet_id=wallet.id)
     now = timezone.now()
     reason = inputs.check_choice(reason, field="transaction_reason", choices=TOP_UP_REASONS)
     invoiced = reason == Reason.PURCHASED_CREDIT_INVOICED
@@ -63,7 +70,7 @@ def wallet_top_up(
     key = client_key or f"wallet_top_up_{secrets.token_hex(16)}"
     fingerprint_ = fingerprint(
         "top_up",
-        wallet_id=wallet.pk,
+        wallet_id=wallet.id,
         credits=credits,
         amount=amount,
         reason=reason,
@@ -94,18 +101,23 @@ def wallet_top_up(
             return postings.post_credit(locked, posting)
         return purchase_on_invoice(locked, posting)
 
-    result = run_idempotent(
-        wallet_id=wallet.pk,
-        environment_id=wallet.environment_id,
-        key=key,
-        fingerprint_=fingerprint_,
-        write=write,
-        now=now,
-    )
+    result = run_on(wallet, key=key, fingerprint_=fingerprint_, write=write, now=now)
     if invoiced:
         invoice_id = Invoice.objects.filter(wallet_transaction=result.transaction).values_list("id", flat=True).first()
         result = replace(result, invoice_id=invoice_id)
     return result
+
+
+def run_on(wallet: Wallet | selectors.WalletRef, **kwargs) -> LedgerResult:
+    """run_idempotent on ``wallet``. A WalletRef is read by the row lock alone, scoped to its
+    environment: NotFound when the environment has no such published wallet."""
+    unread = isinstance(wallet, selectors.WalletRef)
+    try:
+        return run_idempotent(wallet_id=wallet.id, environment_id=wallet.environment_id, in_environment=unread, **kwargs)
+    except Wallet.DoesNotExist:
+        if unread:
+            raise wallet.not_found() from None
+        raise
 
 
 def purchase_on_invoice(wallet: Wallet, posting: postings.Posting, *, billing_reason: str = "MANUAL") -> WalletTransaction:

@@ -8,11 +8,12 @@ from django.utils import timezone
 
 from core import inputs
 from core.exceptions import InvalidOperation
+from wallets import selectors
 from wallets.ledger import money, postings
 from wallets.ledger.fingerprints import fingerprint
-from wallets.ledger.idempotency import LedgerResult, require_client_key, run_idempotent
+from wallets.ledger.idempotency import LedgerResult, require_client_key
 from wallets.models import Wallet, WalletTransaction
-from wallets.services.credits import require_active
+from wallets.services.credits import require_active, run_on
 
 Reason = WalletTransaction.Reason
 # Reasons a caller may debit with; expiry and termination have their own services.
@@ -20,7 +21,7 @@ DEBIT_REASONS = (Reason.MANUAL_BALANCE_DEBIT, Reason.INVOICE_PAYMENT, Reason.CRE
 
 
 def wallet_debit(
-    wallet: Wallet,
+    wallet: Wallet | selectors.WalletRef,
     *,
     credits: Decimal,
     idempotency_key: str,
@@ -34,6 +35,8 @@ def wallet_debit(
     Only MANUAL_BALANCE_DEBIT may take the wallet below zero; any other reason raises
     InvalidOperation("Insufficient balance ...") when the spendable lots fall short. Lots past
     their expiry are expired first, in the same transaction. The idempotency key is required.
+    ``wallet`` may be a WalletRef (the API): its row lock is then the only read of it, and a
+    wallet the environment does not have is NotFound, raised after the input's checks.
     """
     now = timezone.now()
     reason = inputs.check_choice(reason, field="transaction_reason", choices=DEBIT_REASONS)
@@ -42,7 +45,7 @@ def wallet_debit(
     metadata = inputs.check_metadata(metadata)
     key = require_client_key(idempotency_key, operation="a debit")
     fingerprint_ = fingerprint(
-        "debit", wallet_id=wallet.pk, credits=credits, reason=reason, description=description, metadata=metadata
+        "debit", wallet_id=wallet.id, credits=credits, reason=reason, description=description, metadata=metadata
     )
 
     def write(locked: Wallet) -> WalletTransaction:
@@ -65,15 +68,7 @@ def wallet_debit(
             allow_overdraft=reason == Reason.MANUAL_BALANCE_DEBIT,
         )
 
-    return run_idempotent(
-        wallet_id=wallet.pk,
-        environment_id=wallet.environment_id,
-        key=key,
-        fingerprint_=fingerprint_,
-        write=write,
-        now=now,
-        lots_page=True,
-    )
+    return run_on(wallet, key=key, fingerprint_=fingerprint_, write=write, now=now, lots_page=True)
 
 
 def expire_due_lots(

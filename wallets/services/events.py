@@ -16,10 +16,10 @@ TRANSACTION_CREATED = "wallet.transaction.created"
 TRANSACTION_UPDATED = "wallet.transaction.updated"
 CREDIT_BALANCE_DROPPED = "wallet.credit_balance.dropped"
 CREDIT_BALANCE_RECOVERED = "wallet.credit_balance.recovered"
-TRANSFER_COMPLETED = "wallet.transfer.completed"
 # Voids and refunds (wallets.services.voids)
 CREDITS_VOIDED = "wallet.credits.voided"
 CREDIT_NOTE_CREATED = "invoice.credit_note.created"
+TRANSFER_COMPLETED = "wallet.transfer.completed"
 
 EVENT_TYPES = [
     WALLET_CREATED,
@@ -29,10 +29,10 @@ EVENT_TYPES = [
     TRANSACTION_UPDATED,
     CREDIT_BALANCE_DROPPED,
     CREDIT_BALANCE_RECOVERED,
-    TRANSFER_COMPLETED,
     # Voids and refunds
     CREDITS_VOIDED,
     CREDIT_NOTE_CREATED,
+    TRANSFER_COMPLETED,
 ]
 
 
@@ -96,33 +96,6 @@ def publish_transaction_events(wallet: Wallet, rows: list[WalletTransaction], ev
     )
 
 
-# --- Transfers (wallets.services.transfers): one event per transfer, besides each row's own events.
-
-
-def publish_transfer_event(transfer, source: Wallet, destination: Wallet, debit: WalletTransaction, credits) -> None:
-    """``wallet.transfer.completed``: the transfer, its rows and both wallets as they stand after it."""
-    if _no_endpoints(source):
-        return
-    event_publish(
-        environment_id=source.environment_id,
-        event_type=TRANSFER_COMPLETED,
-        data={
-            "transfer": {
-                "id": transfer.id,
-                "customer_id": transfer.customer_id,
-                "from_wallet_id": transfer.from_wallet_id,
-                "to_wallet_id": transfer.to_wallet_id,
-                "credits": format_decimal(transfer.credits),
-                "debit_transaction_id": debit.id,
-                "credit_transaction_ids": [row.id for row in credits],
-                "created_at": _timestamp(transfer.created_at),
-            },
-            "from_wallet": wallet_payload(source),
-            "to_wallet": wallet_payload(destination),
-        },
-    )
-
-
 # --- voids and refunds (wallets.services.voids) ---------------------------------------------
 
 
@@ -154,3 +127,30 @@ def publish_credits_voided(wallet: Wallet, row: WalletTransaction, note: CreditN
             event_type=CREDIT_NOTE_CREATED,
             data={"credit_note": credit_note_payload(note), "transaction": transaction_payload(row)},
         )
+
+
+# --- Transfers (wallets.services.transfers): one event per transfer, besides each row's own events.
+
+
+def publish_transfer_event(transfer, source: Wallet, destination: Wallet, debit: WalletTransaction, credits) -> None:
+    """``wallet.transfer.completed``: the transfer, its rows and both wallets as they stand after it."""
+    if _no_endpoints(source):
+        return
+    event_publish(
+        environment_id=source.environment_id,
+        event_type=TRANSFER_COMPLETED,
+        data={
+            "transfer": {
+                "id": transfer.id,
+                "customer_id": transfer.customer_id,
+                "from_wallet_id": transfer.from_wallet_id,
+                "to_wallet_id": transfer.to_wallet_id,
+                "credits": format_decimal(transfer.credits),
+                "debit_transaction_id": debit.id,
+                "credit_transaction_ids": [row.id for row in credits],
+                "created_at": _timestamp(transfer.created_at),
+            },
+            "from_wallet": wallet_payload(source),
+            "to_wallet": wallet_payload(destination),
+        },
+    )

@@ -1,4 +1,4 @@
-"""The staff activity log's kinds for voiding and refunding a lot's credits (issue 14.3); choices only, no SQL."""
+"""The staff activity log's kinds for issue 14: transfers, voids and refunds; choices only, no SQL."""
 
 from django.db import migrations, models
 
@@ -19,6 +19,7 @@ class Migration(migrations.Migration):
                     ("freeze", "Freeze"),
                     ("unfreeze", "Unfreeze"),
                     ("terminate", "Terminate"),
+                    ("transfer", "Credits transferred"),
                     ("invoice_paid", "Invoice marked paid"),
                     ("invoice_voided", "Invoice voided"),
                     ("api_key_created", "API key created"),

@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('customers', '0001_initial'),
         ('tenancy', '0003_tenant_expiry_reminders_and_approval_threshold'),
-        ('wallets', '0012_voids'),
+        ('wallets', '0009_ledger_reasons_for_holds_transfers_voids'),
         ('auth', '0012_alter_user_first_name_max_length'),
         ('contenttypes', '0002_remove_content_type_name'),
     ]
