@@ -209,6 +209,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.instances[wallet.pk] = wallet
         self.model.open(wallet.pk, owner=owner.pk)
         self.pairs.append((primary, wallet.pk))
+        # Funded like a primary's first top-up, so transfers can go both ways from the start.
+        self.keyed("top_up", wallet.pk, {"credits": Decimal(40), "reason": "FREE_CREDIT_GRANT", "priority": None,
+                                         "expiry_date": None, "idempotency_key": self.key()})  # fmt: skip
         return wallet.pk
 
     @precondition(lambda self: self.pairs)
