@@ -252,8 +252,9 @@ def _lot_conservation(wallet_ids: list[str]) -> list[Problem]:
         Problem(
             row.wallet_id,
             "I5",
-            f"lot {row.id} granted {_fmt(row.credit_amount)} but holds {_fmt(row.credits_available)}, "
-            f"gave {_fmt(row.allocated)} and earmarks {_fmt(row.earmarked)}",
+            f"lot {row.id} granted {_fmt(row.credit_amount)} but holds {_fmt(row.credits_available)} "
+            f"and gave {_fmt(row.allocated)}"
+            + (f", with {_fmt(row.earmarked)} earmarked by open holds" if row.earmarked else ""),
         )
         for row in [*unbalanced.order_by("id"), *unsettled_but_spent.order_by("id")]
     ]
