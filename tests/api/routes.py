@@ -20,9 +20,7 @@ def _methods(callback) -> list[str]:
     if view_class is None:
         raise AssertionError(f"cannot tell which methods {callback!r} serves")
     return sorted(
-        method.upper()
-        for method in view_class.http_method_names
-        if method not in _NOT_OPERATIONS and hasattr(view_class, method)
+        method.upper() for method in view_class.http_method_names if method not in _NOT_OPERATIONS and hasattr(view_class, method)
     )
 
 

@@ -200,9 +200,7 @@ def test_update_by_each_identifier(api_client, customer, how):
 def test_update_replaces_metadata_and_can_change_the_external_id(api_client, make_customer):
     customer = make_customer(metadata={"old": "1"})
 
-    response = api_client.put(
-        f"/v1/customers/{customer.id}", {"external_id": "renamed", "metadata": {"new": "2"}}, format="json"
-    )
+    response = api_client.put(f"/v1/customers/{customer.id}", {"external_id": "renamed", "metadata": {"new": "2"}}, format="json")
 
     assert response.status_code == 200
     assert response.json()["metadata"] == {"new": "2"}

@@ -108,9 +108,7 @@ def test_non_ascii_digits_are_refused(api_client, digits):
     assert_error(response, 400, "validation_error", message_contains="limit")
     response = api_client.get("/v1/customers", {"offset": digits})
     assert_error(response, 400, "validation_error", message_contains="offset")
-    response = post_raw(
-        api_client, "/v1/customers/search", json.dumps({"start_time": f"20{digits}-01-01T00:00:00Z"})
-    )
+    response = post_raw(api_client, "/v1/customers/search", json.dumps({"start_time": f"20{digits}-01-01T00:00:00Z"}))
     assert_error(response, 400, "validation_error", message_contains="start_time")
 
 

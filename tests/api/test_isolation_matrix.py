@@ -28,6 +28,7 @@ from invoices.models import Invoice
 from tenancy.services import api_key_create, api_key_revoke, environment_get_or_create
 from tests.api.routes import api_operations
 from wallets import services
+from wallets.services import holds
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +48,7 @@ class World:
     frozen_wallet: object
     invoice: object  # unpaid, for a pending invoiced purchase
     owner_ids: set = field(default_factory=set)
+    hold: object = None  # an open hold of 10 on ``wallet``
 
 
 @pytest.fixture
@@ -63,6 +65,7 @@ def world(environment, other_environment) -> World:
     theirs = customer_create(environment=other_environment, external_id="their-ext", name="Theirs")
     services.wallet_top_up(services.wallet_create(theirs, currency="usd"), credits=Decimal("7"), reason="FREE_CREDIT_GRANT")
     world = World(customer, spare, wallet, frozen, invoice)
+    world.hold = holds.hold_place(wallet, credits=Decimal("10"), idempotency_key="owner-hold").hold
     for model in _data_models():
         rows = model.objects.filter(environment=environment) if _has_field(model, "environment") else []
         world.owner_ids.update(str(row.pk) for row in rows if not isinstance(row.pk, int))
@@ -150,6 +153,18 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/wallets/{id}/transactions"): Case(200, path=_wallet),
     ("GET", "/v1/customers/wallets"): Case(200, query=lambda w: {"id": w.customer.id}),
     ("GET", "/v1/customers/{id}/wallets"): Case(200, path=_customer),
+    # holds
+    ("GET", "/v1/wallets/{id}/holds"): Case(200, path=_wallet),
+    ("POST", "/v1/wallets/{id}/holds"): Case(
+        201, path=_wallet, body=lambda w: {"credits": "1", "idempotency_key": "matrix-hold"}
+    ),
+    ("GET", "/v1/holds/{hold_id}"): Case(200, path=lambda w: {"hold_id": w.hold.id}),
+    ("POST", "/v1/holds/{hold_id}/capture"): Case(
+        200, path=lambda w: {"hold_id": w.hold.id}, body=lambda w: {"credits": "4", "idempotency_key": "matrix-capture"}
+    ),
+    ("POST", "/v1/holds/{hold_id}/release"): Case(
+        200, path=lambda w: {"hold_id": w.hold.id}, body=lambda w: {"idempotency_key": "matrix-release"}
+    ),
     # customers
     ("GET", "/v1/customers"): Case(200, foreign=200, query=lambda w: {"customer_ids": w.customer.id}),
     ("POST", "/v1/customers"): Case(201, foreign=201, body=lambda w: {"external_id": "matrix-new", "name": "New"}),

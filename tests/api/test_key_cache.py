@@ -33,8 +33,9 @@ def issued(transactional_db):
 
 
 def statuses(base_url: str, raw_key: str) -> set[int]:
-    return {httpx.get(f"{base_url}/v1/customers", headers={"x-api-key": raw_key}, timeout=10).status_code
-            for _ in range(REQUESTS)}
+    return {
+        httpx.get(f"{base_url}/v1/customers", headers={"x-api-key": raw_key}, timeout=10).status_code for _ in range(REQUESTS)
+    }
 
 
 def test_a_revocation_refuses_the_key_on_its_next_request_in_every_process(live_api, issued):  # noqa: F811
@@ -50,8 +51,9 @@ def test_a_changed_environment_or_a_read_only_switch_is_seen_at_once(live_api, i
     issued.api_key.read_only = True
     issued.api_key.save()
     refused = {
-        httpx.post(f"{live_api}/v1/customers", json={"external_id": f"c{n}"}, headers={"x-api-key": issued.raw_key},
-                   timeout=10).status_code
+        httpx.post(
+            f"{live_api}/v1/customers", json={"external_id": f"c{n}"}, headers={"x-api-key": issued.raw_key}, timeout=10
+        ).status_code
         for n in range(REQUESTS)
     }
     assert refused == {403}

@@ -92,6 +92,8 @@ def test_writes_document_the_read_only_refusal_and_searches_do_not(schema):
 # The SDK accepts exactly one success status per method: 201 for these creates (its
 # create_customer and create_payment), 204 for delete_customer, 200 everywhere else.
 SDK_SUCCESS = {("POST", "/v1/customers"): "201", ("POST", "/v1/payments"): "201", ("DELETE", "/v1/customers/{id}"): "204"}
+# Our own routes (no SDK method calls them): a created hold is a 201.
+SDK_SUCCESS[("POST", "/v1/wallets/{id}/holds")] = "201"
 
 
 def test_success_statuses_are_what_the_sdk_accepts(schema):

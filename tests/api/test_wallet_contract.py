@@ -142,10 +142,31 @@ def test_render_and_response_serializers_name_the_same_fields(wallet, credit):
 def test_wallet_response_carries_the_union_of_seed_and_sdk_fields(api_client, wallet):
     body = call(api_client, "get", f"/v1/wallets/{wallet.id}")
     seed_001 = {
-        "alert_config", "alert_enabled", "alert_state", "auto_topup", "balance", "config", "conversion_rate",
-        "created_at", "created_by", "credit_balance", "credits_available_breakdown", "currency", "customer_id",
-        "description", "environment_id", "id", "metadata", "name", "status", "tenant_id", "topup_conversion_rate",
-        "updated_at", "updated_by", "wallet_status", "wallet_type",
+        "alert_config",
+        "alert_enabled",
+        "alert_state",
+        "auto_topup",
+        "balance",
+        "config",
+        "conversion_rate",
+        "created_at",
+        "created_by",
+        "credit_balance",
+        "credits_available_breakdown",
+        "currency",
+        "customer_id",
+        "description",
+        "environment_id",
+        "id",
+        "metadata",
+        "name",
+        "status",
+        "tenant_id",
+        "topup_conversion_rate",
+        "updated_at",
+        "updated_by",
+        "wallet_status",
+        "wallet_type",
     }
     seed_004 = {"auto_topup_amount", "auto_topup_min_balance", "auto_topup_trigger"}
     sdk = {"alert_settings"}
@@ -170,13 +191,22 @@ def test_openapi_documents_decimals_as_strings_and_enums():
 def test_every_wallet_route_is_documented():
     paths = openapi()["paths"]
     expected = {
-        ("post", "/v1/wallets"), ("get", "/v1/wallets"), ("post", "/v1/wallets/search"),
-        ("get", "/v1/wallets/{id}"), ("put", "/v1/wallets/{id}"), ("post", "/v1/wallets/{id}/top-up"),
-        ("post", "/v1/wallets/{id}/debit"), ("post", "/v1/wallets/{id}/terminate"),
-        ("post", "/v1/wallets/{id}/freeze"), ("post", "/v1/wallets/{id}/unfreeze"),
-        ("get", "/v1/wallets/{id}/balance/real-time"), ("get", "/v1/wallets/{id}/balance/real-time-cached"),
-        ("get", "/v1/wallets/{id}/transactions"), ("post", "/v1/wallets/transactions/search"),
-        ("get", "/v1/customers/wallets"), ("get", "/v1/customers/{id}/wallets"),
+        ("post", "/v1/wallets"),
+        ("get", "/v1/wallets"),
+        ("post", "/v1/wallets/search"),
+        ("get", "/v1/wallets/{id}"),
+        ("put", "/v1/wallets/{id}"),
+        ("post", "/v1/wallets/{id}/top-up"),
+        ("post", "/v1/wallets/{id}/debit"),
+        ("post", "/v1/wallets/{id}/terminate"),
+        ("post", "/v1/wallets/{id}/freeze"),
+        ("post", "/v1/wallets/{id}/unfreeze"),
+        ("get", "/v1/wallets/{id}/balance/real-time"),
+        ("get", "/v1/wallets/{id}/balance/real-time-cached"),
+        ("get", "/v1/wallets/{id}/transactions"),
+        ("post", "/v1/wallets/transactions/search"),
+        ("get", "/v1/customers/wallets"),
+        ("get", "/v1/customers/{id}/wallets"),
     }
     documented = {(method, path) for path, item in paths.items() for method in item}
     assert expected <= documented

@@ -120,7 +120,13 @@ def test_nested_cooldown_is_stored(api_client, customer):
     body = {
         "customer_id": customer.id,
         "currency": "usd",
-        "auto_topup": {"enabled": True, "threshold": 5, "amount": 10, "invoicing": False, "cooldown": {"value": 3, "unit": "HOUR"}},
+        "auto_topup": {
+            "enabled": True,
+            "threshold": 5,
+            "amount": 10,
+            "invoicing": False,
+            "cooldown": {"value": 3, "unit": "HOUR"},
+        },
     }
     data = call(api_client, "post", URL, body)
     assert data["auto_topup"]["cooldown"] == {"value": 3, "unit": "hour"}
@@ -133,7 +139,9 @@ def test_external_customer_id_resolves_to_the_customer(api_client, customer):
 
 def test_customer_id_wins_over_external_customer_id(api_client, customer, make_customer):
     other = make_customer()
-    data = call(api_client, "post", URL, {"customer_id": customer.id, "external_customer_id": other.external_id, "currency": "usd"})
+    data = call(
+        api_client, "post", URL, {"customer_id": customer.id, "external_customer_id": other.external_id, "currency": "usd"}
+    )
     assert data["customer_id"] == customer.id
 
 
@@ -184,7 +192,10 @@ def test_customer_reference_format_is_checked(api_client, body, field):
         ({"topup_conversion_rate": "0"}, "topup_conversion_rate"),
         ({"initial_credits_to_load": "0.0000000001"}, "initial_credits_to_load"),
         ({"initial_credits_to_load": "1", "initial_credits_to_load_expiry_date": 20200101}, None),
-        ({"initial_credits_to_load": "1", "initial_credits_to_load_expiry_date": 20361341}, "initial_credits_to_load_expiry_date"),
+        (
+            {"initial_credits_to_load": "1", "initial_credits_to_load_expiry_date": 20361341},
+            "initial_credits_to_load_expiry_date",
+        ),
         ({"initial_credits_to_load": "1", "initial_credits_expiry_date_utc": "yesterday"}, "initial_credits_expiry_date_utc"),
         ({"metadata": {"n": 1}}, "metadata"),
         ({"metadata": ["a"]}, "metadata"),
@@ -192,7 +203,10 @@ def test_customer_reference_format_is_checked(api_client, body, field):
         ({"config": {"allowed_price_types": ["SOME"]}}, "config.allowed_price_types.0"),
         ({"auto_topup": {"enabled": True, "amount": "5"}}, "auto_topup"),
         ({"auto_topup": {"enabled": "yes"}}, "auto_topup.enabled"),
-        ({"auto_topup": {"enabled": True, "threshold": 1, "amount": 5, "cooldown": {"value": 0, "unit": "day"}}}, "auto_topup.cooldown.value"),
+        (
+            {"auto_topup": {"enabled": True, "threshold": 1, "amount": 5, "cooldown": {"value": 0, "unit": "day"}}},
+            "auto_topup.cooldown.value",
+        ),
         ({"auto_topup": {"cooldown": {"value": 1, "unit": "week"}}}, "auto_topup.cooldown.unit"),
         ({"auto_topup": {"enabled": True}, "auto_topup_trigger": "disabled"}, "auto_topup"),
         ({"auto_topup_trigger": "sometimes"}, "auto_topup_trigger"),
@@ -213,7 +227,12 @@ def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(api_client, cust
 
 def test_past_expiry_is_refused_with_the_upstream_message(api_client, customer):
     past = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    body = {"customer_id": customer.id, "currency": "usd", "initial_credits_to_load": "5", "initial_credits_expiry_date_utc": past}
+    body = {
+        "customer_id": customer.id,
+        "currency": "usd",
+        "initial_credits_to_load": "5",
+        "initial_credits_expiry_date_utc": past,
+    }
     data = call(api_client, "post", URL, body, status=400)
     assert_error(data, "validation_error", 400, message="Expiry date must be in the future")
 
@@ -260,7 +279,9 @@ def test_read_only_key_is_403_and_no_key_is_401(read_only_client, anonymous_clie
     assert not Wallet.objects.exists()
 
 
-@pytest.mark.parametrize("raw", ['{"currency": "usd",', "[]", '"usd"', '{"currency": "usd", "currency": "eur"}', "{\"currency\": NaN}"])
+@pytest.mark.parametrize(
+    "raw", ['{"currency": "usd",', "[]", '"usd"', '{"currency": "usd", "currency": "eur"}', '{"currency": NaN}']
+)
 def test_malformed_json_is_a_400(api_client, raw):
     data = call(api_client, "post", URL, raw, status=400)
     assert_error(data, "validation_error", 400)

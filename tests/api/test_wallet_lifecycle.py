@@ -51,7 +51,10 @@ def test_put_updates_settings_as_the_sdk_sends_them(api_client, wallet):
     body = {"config": {"allowed_price_types": ["USAGE"]}, "description": "x", "metadata": {"a": "b"}, "name": "New"}
     data = call(api_client, "put", f"/v1/wallets/{wallet.id}", body)
     assert (data["name"], data["description"], data["metadata"], data["config"]) == (
-        "New", "x", {"a": "b"}, {"allowed_price_types": ["USAGE"]}
+        "New",
+        "x",
+        {"a": "b"},
+        {"allowed_price_types": ["USAGE"]},
     )
     # metadata replaces; empty name/description leave them unchanged
     data = call(api_client, "put", f"/v1/wallets/{wallet.id}", {"metadata": {"c": "d"}, "name": "", "description": ""})
@@ -62,16 +65,31 @@ def test_put_updates_settings_as_the_sdk_sends_them(api_client, wallet):
 
 def test_put_merges_auto_topup_member_by_member(api_client, wallet):
     url = f"/v1/wallets/{wallet.id}"
-    body = {"auto_topup": {"enabled": True, "threshold": 5, "amount": "10", "invoicing": False, "cooldown": {"value": 1, "unit": "day"}}}
+    body = {
+        "auto_topup": {
+            "enabled": True,
+            "threshold": 5,
+            "amount": "10",
+            "invoicing": False,
+            "cooldown": {"value": 1, "unit": "day"},
+        }
+    }
     assert call(api_client, "put", url, body)["auto_topup"] == {
-        "enabled": True, "threshold": "5", "amount": "10", "invoicing": False, "cooldown": {"value": 1, "unit": "day"}
+        "enabled": True,
+        "threshold": "5",
+        "amount": "10",
+        "invoicing": False,
+        "cooldown": {"value": 1, "unit": "day"},
     }
     # only the members sent change
     data = call(api_client, "put", url, {"auto_topup": {"amount": "20"}})
     assert data["auto_topup"]["threshold"] == "5" and data["auto_topup"]["amount"] == "20"
     assert data["auto_topup"]["cooldown"] == {"value": 1, "unit": "day"}
     # upstream scenario 42: cooldown value 0 clears it; a later {enabled: true} keeps it cleared
-    assert call(api_client, "put", url, {"auto_topup": {"cooldown": {"value": 0, "unit": "second"}}})["auto_topup"]["cooldown"] is None
+    assert (
+        call(api_client, "put", url, {"auto_topup": {"cooldown": {"value": 0, "unit": "second"}}})["auto_topup"]["cooldown"]
+        is None
+    )
     data = call(api_client, "put", url, {"auto_topup": {"enabled": True}})
     assert data["auto_topup"]["cooldown"] is None and data["auto_topup_trigger"] == "balance_below_threshold"
     assert data["auto_topup_min_balance"] == "5" and data["auto_topup_amount"] == "20"
@@ -126,7 +144,13 @@ def test_put_on_unknown_wallet_is_404_and_read_only_is_403(api_client, read_only
 def test_manual_debit_may_overdraw(api_client, wallet, credit):
     # upstream scenario 21: credit 100, manual debit 150 → credit_balance −50
     credit(100)
-    body = {"credits": "150", "transaction_reason": "MANUAL_BALANCE_DEBIT", "idempotency_key": "test_manual_debit_negative", "description": "fix", "metadata": {"t": "1"}}
+    body = {
+        "credits": "150",
+        "transaction_reason": "MANUAL_BALANCE_DEBIT",
+        "idempotency_key": "test_manual_debit_negative",
+        "description": "fix",
+        "metadata": {"t": "1"},
+    }
     data = call(api_client, "post", f"/v1/wallets/{wallet.id}/debit", body)
     assert data["credit_balance"] == "-50" and data["balance"] == "-50"
     assert_decimals_are_strings(data)
@@ -142,7 +166,13 @@ def test_debit_key_reuse_with_other_credits_is_409(api_client, wallet, credit):
     credit(200)
     url = f"/v1/wallets/{wallet.id}/debit"
     call(api_client, "post", url, {"credits": "50", "transaction_reason": "MANUAL_BALANCE_DEBIT", "idempotency_key": "d"})
-    data = call(api_client, "post", url, {"credits": "60", "transaction_reason": "MANUAL_BALANCE_DEBIT", "idempotency_key": "d"}, status=409)
+    data = call(
+        api_client,
+        "post",
+        url,
+        {"credits": "60", "transaction_reason": "MANUAL_BALANCE_DEBIT", "idempotency_key": "d"},
+        status=409,
+    )
     assert_error(data, "already_exists", 409)
     assert Wallet.objects.get(pk=wallet.pk).credit_balance == Decimal("150")
 
@@ -220,10 +250,14 @@ def test_freeze_and_unfreeze_record_who_and_why(api_client, wallet, api_key):
     change = WalletStatusChange.objects.get(wallet=wallet)
     assert (change.action, change.reason, change.created_by) == ("freeze", "chargeback", api_key.api_key.id)
     # a second freeze is refused
-    assert_error(call(api_client, "post", f"/v1/wallets/{wallet.id}/freeze", {"reason": "again"}, status=400), "invalid_operation", 400)
+    assert_error(
+        call(api_client, "post", f"/v1/wallets/{wallet.id}/freeze", {"reason": "again"}, status=400), "invalid_operation", 400
+    )
     data = call(api_client, "post", f"/v1/wallets/{wallet.id}/unfreeze", {"reason": "resolved"})
     assert data["wallet_status"] == "active"
-    assert_error(call(api_client, "post", f"/v1/wallets/{wallet.id}/unfreeze", {"reason": "x"}, status=400), "invalid_operation", 400)
+    assert_error(
+        call(api_client, "post", f"/v1/wallets/{wallet.id}/unfreeze", {"reason": "x"}, status=400), "invalid_operation", 400
+    )
 
 
 @pytest.mark.parametrize(
@@ -246,4 +280,6 @@ def test_bad_freeze_is_a_400(api_client, wallet, path, body, field):
 def test_freeze_of_closed_wallet_is_refused_and_read_only_is_403(api_client, read_only_client, wallet):
     call(read_only_client, "post", f"/v1/wallets/{wallet.id}/freeze", {"reason": "x"}, status=403)
     services.wallet_terminate(wallet)
-    assert_error(call(api_client, "post", f"/v1/wallets/{wallet.id}/freeze", {"reason": "x"}, status=400), "invalid_operation", 400)
+    assert_error(
+        call(api_client, "post", f"/v1/wallets/{wallet.id}/freeze", {"reason": "x"}, status=400), "invalid_operation", 400
+    )

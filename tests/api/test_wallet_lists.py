@@ -75,8 +75,14 @@ def test_search_with_empty_body_lists_everything(api_client, three_wallets):
 def test_search_takes_the_sdk_body(api_client, three_wallets):
     usd = three_wallets[0]
     body = {
-        "alert_enabled": False, "expand": "credits_available_breakdown", "limit": 5, "offset": 0,
-        "order": "desc", "sort": "created_at", "status": "active", "wallet_ids": [usd.id],
+        "alert_enabled": False,
+        "expand": "credits_available_breakdown",
+        "limit": 5,
+        "offset": 0,
+        "order": "desc",
+        "sort": "created_at",
+        "status": "active",
+        "wallet_ids": [usd.id],
     }
     data = call(api_client, "post", "/v1/wallets/search", body)
     assert [item["id"] for item in data["items"]] == [usd.id]
@@ -103,7 +109,8 @@ def test_search_is_allowed_for_read_only_keys_but_create_is_not(read_only_client
 
 def test_lists_never_show_other_tenants_wallets(other_tenant_client, three_wallets):
     assert call(other_tenant_client, "post", "/v1/wallets/search", {}) == {
-        "items": [], "pagination": {"total": 0, "limit": 50, "offset": 50}
+        "items": [],
+        "pagination": {"total": 0, "limit": 50, "offset": 50},
     }
     assert call(other_tenant_client, "get", f"/v1/wallets?wallet_ids={three_wallets[0].id}")["items"] == []
 
@@ -131,12 +138,16 @@ def test_bad_search_is_a_400(api_client, body, field):
     assert data["details"]["field"].startswith(field)
 
 
-@pytest.mark.parametrize("query", ["limit=abc", "limit=1001", "offset=-5", "alert_enabled=yes", "status=open", "expand=wallet", "limit=%D9%A1"])
+@pytest.mark.parametrize(
+    "query", ["limit=abc", "limit=1001", "offset=-5", "alert_enabled=yes", "status=open", "expand=wallet", "limit=%D9%A1"]
+)
 def test_bad_list_query_is_a_400(api_client, query):
     assert_error(call(api_client, "get", f"/v1/wallets?{query}", status=400), "validation_error", 400)
 
 
-def test_list_renders_a_page_in_a_constant_number_of_queries(api_client, make_customer, make_wallet, django_assert_max_num_queries):
+def test_list_renders_a_page_in_a_constant_number_of_queries(
+    api_client, make_customer, make_wallet, django_assert_max_num_queries
+):
     for _ in range(12):
         grant(make_wallet(owner=make_customer()), 3)
     # auth + throttle bookkeeping, the page, the count and one grouped breakdown
@@ -166,7 +177,9 @@ def test_customer_wallets_by_id_and_lookup_key(api_client, customer, make_wallet
 
 def test_customer_wallets_with_real_time_balance(api_client, customer, wallet, credit):
     credit(40)
-    query = f"expand=credits_available_breakdown&from_cache=false&include_real_time_balance=true&lookup_key={customer.external_id}"
+    query = (
+        f"expand=credits_available_breakdown&from_cache=false&include_real_time_balance=true&lookup_key={customer.external_id}"
+    )
     [item] = call(api_client, "get", f"/v1/customers/wallets?{query}")
     assert item["real_time_balance"] == "40" and item["real_time_credit_balance"] == "40"
     assert item["current_period_usage"] == "0" and item["is_cached_fallback"] is False
@@ -220,7 +233,12 @@ def test_wallets_by_customer_id(api_client, customer, make_wallet):
 def test_real_time_balance_of_an_active_wallet(api_client, make_wallet, path):
     wallet = make_wallet(conversion_rate=Decimal("2"))
     grant(wallet, 100)
-    data = call(api_client, "get", f"/v1/wallets/{wallet.id}/balance/{path}?expand=credits_available_breakdown", headers={"x-max-live": "60"})
+    data = call(
+        api_client,
+        "get",
+        f"/v1/wallets/{wallet.id}/balance/{path}?expand=credits_available_breakdown",
+        headers={"x-max-live": "60"},
+    )
     assert (data["balance"], data["credit_balance"]) == ("200", "100")
     assert (data["real_time_balance"], data["real_time_credit_balance"]) == ("200", "100")
     assert data["current_period_usage"] == "0" and data["unpaid_invoices_amount"] == "0"
@@ -247,7 +265,12 @@ def test_breakdown_splits_spendable_purchased_and_free(api_client, wallet, credi
     credit(100, reason="FREE_CREDIT_GRANT")
     credit(7, reason="CREDIT_NOTE")
     credit(3, reason="SUBSCRIPTION_CREDIT_GRANT", expiry_date=timezone.now() + timedelta(hours=1))
-    call(api_client, "post", f"/v1/wallets/{wallet.id}/top-up", {"credits_to_add": "9", "transaction_reason": "PURCHASED_CREDIT_INVOICED"})
+    call(
+        api_client,
+        "post",
+        f"/v1/wallets/{wallet.id}/top-up",
+        {"credits_to_add": "9", "transaction_reason": "PURCHASED_CREDIT_INVOICED"},
+    )
     services.wallet_debit(wallet, credits=Decimal("20"), idempotency_key="spend", reason="INVOICE_PAYMENT")
     # the expiring lot is consumed first (soonest expiry), then the larger grants: 3 + 17 from the 100
     data = call(api_client, "get", f"/v1/wallets/{wallet.id}/balance/real-time")
@@ -265,6 +288,10 @@ def test_breakdown_ignores_expired_lots(api_client, wallet, credit):
 def test_balance_errors(api_client, other_tenant_client, wallet):
     call(api_client, "get", "/v1/wallets/wallet_nope/balance/real-time", status=404)
     call(other_tenant_client, "get", f"/v1/wallets/{wallet.id}/balance/real-time", status=404)
-    assert_error(call(api_client, "get", f"/v1/wallets/{wallet.id}/balance/real-time?expand=customer", status=400), "validation_error", 400)
-    assert_error(call(api_client, "get", f"/v1/wallets/{wallet.id}/balance/real-time?from_cache=1", status=400), "validation_error", 400)
+    assert_error(
+        call(api_client, "get", f"/v1/wallets/{wallet.id}/balance/real-time?expand=customer", status=400), "validation_error", 400
+    )
+    assert_error(
+        call(api_client, "get", f"/v1/wallets/{wallet.id}/balance/real-time?from_cache=1", status=400), "validation_error", 400
+    )
     assert Wallet.objects.count() == 1

@@ -27,7 +27,9 @@ BASE_BODIES = {
     ("put", "/v1/wallets/{id}"): lambda ctx: {},
     ("post", "/v1/wallets/{id}/top-up"): lambda ctx: {"credits_to_add": "1", "transaction_reason": "FREE_CREDIT_GRANT"},
     ("post", "/v1/wallets/{id}/debit"): lambda ctx: {
-        "credits": "1", "transaction_reason": "MANUAL_BALANCE_DEBIT", "idempotency_key": "fuzz",
+        "credits": "1",
+        "transaction_reason": "MANUAL_BALANCE_DEBIT",
+        "idempotency_key": "fuzz",
     },
     ("post", "/v1/wallets/{id}/freeze"): lambda ctx: {"reason": "fuzz"},
     ("post", "/v1/wallets/{id}/unfreeze"): lambda ctx: {"reason": "fuzz"},
@@ -94,7 +96,7 @@ def _kept_writes(statements) -> list[str]:
         if words[:1] == ["SAVEPOINT"]:
             marks[words[1]] = len(writes)
         elif words[:3] == ["ROLLBACK", "TO", "SAVEPOINT"]:
-            del writes[marks[words[3]]:]
+            del writes[marks[words[3]] :]
         elif sql.lstrip().upper().startswith(WRITES) and "tenancy_apikey" not in sql:
             writes.append(sql)  # the key's last-used stamp is bookkeeping, not data
     return writes
@@ -154,7 +156,9 @@ def test_odd_whole_bodies_never_give_a_5xx(api_client, ctx, raw):
 
 def test_wrong_content_type_is_refused_in_the_error_shape(api_client, ctx):
     wallet = ctx["wallet"]
-    response = api_client.post(f"/v1/wallets/{wallet.id}/top-up", data="credits_to_add=5", content_type="application/x-www-form-urlencoded")
+    response = api_client.post(
+        f"/v1/wallets/{wallet.id}/top-up", data="credits_to_add=5", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 415
     assert response.json()["http_status_code"] == 415
     assert not WalletTransaction.objects.exists()

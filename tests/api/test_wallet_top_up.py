@@ -103,9 +103,18 @@ def test_replay_answers_200_with_the_original_transaction(api_client, wallet):
 
 
 def test_same_key_with_other_parameters_is_409_and_writes_nothing(api_client, wallet):
-    call(api_client, "post", url(wallet), {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "k2"})
+    call(
+        api_client,
+        "post",
+        url(wallet),
+        {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "k2"},
+    )
     data = call(
-        api_client, "post", url(wallet), {"credits_to_add": "6", "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "k2"}, status=409
+        api_client,
+        "post",
+        url(wallet),
+        {"credits_to_add": "6", "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": "k2"},
+        status=409,
     )
     assert_error(data, "already_exists", 409)
     wallet.refresh_from_db()
@@ -228,13 +237,20 @@ def test_unknown_and_foreign_wallets_are_404(api_client, other_tenant_client, wa
 
 
 def test_read_only_key_cannot_top_up(read_only_client, wallet):
-    data = call(read_only_client, "post", url(wallet), {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT"}, status=403)
+    data = call(
+        read_only_client, "post", url(wallet), {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT"}, status=403
+    )
     assert_error(data, "permission_denied", 403)
     assert not WalletTransaction.objects.exists()
 
 
 def test_expiry_now_is_refused_and_a_second_later_is_accepted(api_client, wallet):
     soon = (datetime.now(timezone.utc) + timedelta(seconds=30)).isoformat()
-    data = call(api_client, "post", url(wallet), {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT", "expiry_date_utc": soon})
+    data = call(
+        api_client,
+        "post",
+        url(wallet),
+        {"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT", "expiry_date_utc": soon},
+    )
     assert data["wallet_transaction"]["expiry_date"].endswith("Z")
     assert Wallet.objects.get(pk=wallet.pk).credit_balance == 5

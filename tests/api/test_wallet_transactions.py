@@ -30,15 +30,25 @@ def ledger(make_customer, make_wallet, api_key):
     actor = api_key.api_key.id
     rows = {
         "a.grant": services.wallet_top_up(
-            a, credits=Decimal("100"), reason="FREE_CREDIT_GRANT", expiry_date=IN_A_YEAR, priority=1,
-            idempotency_key="grant-a", description="Welcome credits", actor=actor,
+            a,
+            credits=Decimal("100"),
+            reason="FREE_CREDIT_GRANT",
+            expiry_date=IN_A_YEAR,
+            priority=1,
+            idempotency_key="grant-a",
+            description="Welcome credits",
+            actor=actor,
         ).transaction,
         "a.purchase": services.wallet_top_up(
             a, credits=Decimal("250.5"), reason="PURCHASED_CREDIT_DIRECT", idempotency_key="buy-a", actor=actor
         ).transaction,
     }
-    rows["a.debit"] = services.wallet_debit(a, credits=Decimal("30"), idempotency_key="use-a", reason="INVOICE_PAYMENT").transaction
-    rows["b.grant"] = services.wallet_top_up(b, credits=Decimal("7"), reason="FREE_CREDIT_GRANT", idempotency_key="grant-b").transaction
+    rows["a.debit"] = services.wallet_debit(
+        a, credits=Decimal("30"), idempotency_key="use-a", reason="INVOICE_PAYMENT"
+    ).transaction
+    rows["b.grant"] = services.wallet_top_up(
+        b, credits=Decimal("7"), reason="FREE_CREDIT_GRANT", idempotency_key="grant-b"
+    ).transaction
     return a, b, rows
 
 
@@ -218,7 +228,10 @@ def test_sdk_full_search_body_is_accepted(api_client, ledger):
     [
         ({"field": "customer_id", "operator": "eq", "value": {"string": "CUSTOMER_B"}}, ["b.grant"]),
         ({"field": "description", "operator": "contains", "value": {"string": "WELCOME"}}, ["a.grant"]),
-        ({"field": "description", "operator": "not_contains", "value": {"string": "welcome"}}, ["b.grant", "a.debit", "a.purchase"]),
+        (
+            {"field": "description", "operator": "not_contains", "value": {"string": "welcome"}},
+            ["b.grant", "a.debit", "a.purchase"],
+        ),
         ({"field": "idempotency_key", "operator": "contains", "value": {"string": "%"}}, []),
         ({"field": "credit_amount", "operator": "gt", "value": {"number": 100}}, ["a.purchase"]),
         ({"field": "credit_amount", "operator": "lt", "value": {"number": "30"}}, ["b.grant"]),
@@ -231,7 +244,10 @@ def test_sdk_full_search_body_is_accepted(api_client, ledger):
         ({"field": "currency", "operator": "not_in", "value": {"array": ["usd"]}}, ["b.grant"]),
         ({"field": "expiry_date", "operator": "before", "value": {"date": iso(IN_A_YEAR + timedelta(days=1))}}, ["a.grant"]),
         ({"field": "expiry_date", "operator": "after", "value": {"date": iso(IN_A_YEAR)}}, []),
-        ({"field": "created_at", "operator": "after", "value": {"date": "2000-01-01T00:00:00Z"}}, ["b.grant", "a.debit", "a.purchase", "a.grant"]),
+        (
+            {"field": "created_at", "operator": "after", "value": {"date": "2000-01-01T00:00:00Z"}},
+            ["b.grant", "a.debit", "a.purchase", "a.grant"],
+        ),
         ({"field": "created_at", "operator": "gte", "value": {"date": "2999-01-01T00:00:00Z"}}, []),
     ],
 )
@@ -340,7 +356,9 @@ def test_read_only_key_may_search_and_tenants_see_only_their_rows(read_only_clie
     assert call(other_tenant_client, "post", SEARCH, {})["pagination"]["total"] == 0
 
 
-def test_search_page_takes_a_constant_number_of_queries(api_client, make_customer, make_wallet, api_key, django_assert_max_num_queries):
+def test_search_page_takes_a_constant_number_of_queries(
+    api_client, make_customer, make_wallet, api_key, django_assert_max_num_queries
+):
     for _ in range(10):
         wallet = make_wallet(owner=make_customer())
         services.wallet_top_up(wallet, credits=Decimal("1"), reason="FREE_CREDIT_GRANT", actor=api_key.api_key.id)
@@ -359,8 +377,12 @@ def test_search_walks_the_created_at_indexes(environment):
     )
     wallets = Wallet.objects.bulk_create(
         Wallet(
-            tenant_id=environment.tenant_id, environment=environment, customer=customer, currency="usd",
-            conversion_rate=1, topup_conversion_rate=1,
+            tenant_id=environment.tenant_id,
+            environment=environment,
+            customer=customer,
+            currency="usd",
+            conversion_rate=1,
+            topup_conversion_rate=1,
         )
         for customer in customers
     )
@@ -369,9 +391,17 @@ def test_search_walks_the_created_at_indexes(environment):
     writers = wallets[:1] * 3 + wallets[1:]
     WalletTransaction.objects.bulk_create(
         WalletTransaction(
-            tenant_id=environment.tenant_id, environment=environment, wallet=wallet, customer_id=wallet.customer_id,
-            type="credit", transaction_reason="FREE_CREDIT_GRANT", credit_amount=1, amount=1,
-            credit_balance_before=0, credit_balance_after=1, currency="usd",
+            tenant_id=environment.tenant_id,
+            environment=environment,
+            wallet=wallet,
+            customer_id=wallet.customer_id,
+            type="credit",
+            transaction_reason="FREE_CREDIT_GRANT",
+            credit_amount=1,
+            amount=1,
+            credit_balance_before=0,
+            credit_balance_after=1,
+            currency="usd",
             created_at=start + timedelta(seconds=step * len(writers) + position),
         )
         for step in range(50)
