@@ -113,8 +113,11 @@ class _Client:
         roll = self.rng.random()
         wallet = self.wallet()
         if roll < 0.42:
-            body = {"credits_to_add": random_credits(self.rng, 50), "transaction_reason": self.rng.choice(TOP_UP_REASONS),
-                    "idempotency_key": key}
+            body = {
+                "credits_to_add": random_credits(self.rng, 50),
+                "transaction_reason": self.rng.choice(TOP_UP_REASONS),
+                "idempotency_key": key,
+            }
             if self.rng.random() < 0.5:
                 body["priority"] = self.rng.randint(0, 3)
             if self.rng.random() < 0.5:
@@ -122,8 +125,7 @@ class _Client:
                 body["expiry_date_utc"] = expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
             self.keyed(n, "top_up", wallet, body)
         elif roll < 0.80:
-            body = {"credits": random_credits(self.rng, 60), "transaction_reason": "MANUAL_BALANCE_DEBIT",
-                    "idempotency_key": key}
+            body = {"credits": random_credits(self.rng, 60), "transaction_reason": "MANUAL_BALANCE_DEBIT", "idempotency_key": key}
             self.keyed(n, "debit", wallet, body)
         elif roll < 0.84:
             self.once(n, "freeze", wallet, {"reason": key})
@@ -177,8 +179,15 @@ class _Client:
         self.send(n, kind, wallet, body, 0, self.first_timeout())
 
     def send(self, n, kind, wallet, body, attempt, timeout, replay_of=None) -> dict:
-        entry = {"proc": self.plan.index, "op": n, "kind": kind, "wallet": wallet, "body": body, "attempt": attempt,
-                 "key": body.get("idempotency_key") or body.get("reason")}
+        entry = {
+            "proc": self.plan.index,
+            "op": n,
+            "kind": kind,
+            "wallet": wallet,
+            "body": body,
+            "attempt": attempt,
+            "key": body.get("idempotency_key") or body.get("reason"),
+        }
         if replay_of is not None:
             entry["replay_of"] = replay_of
         started = time.time()
@@ -326,8 +335,7 @@ def check_history(
     figures["ledger rows"] = len(rows)
     figures["unexplained rows"] = len(unexplained)
     verdict.violations += [
-        f"row {row.id} ({row.type} {row.credits} on {row.wallet_id}, key {row.key!r}) matches no operation"
-        for row in unexplained
+        f"row {row.id} ({row.type} {row.credits} on {row.wallet_id}, key {row.key!r}) matches no operation" for row in unexplained
     ]
     return verdict
 
@@ -400,9 +408,7 @@ def ledger_snapshot(environment_id: str) -> tuple[list[LedgerRow], Counter]:
             "id", "wallet_id", "type", "transaction_reason", "credit_amount", "idempotency_key"
         )
     ]
-    changes = Counter(
-        WalletStatusChange.objects.filter(wallet__environment_id=environment_id).values_list("reason", flat=True)
-    )
+    changes = Counter(WalletStatusChange.objects.filter(wallet__environment_id=environment_id).values_list("reason", flat=True))
     return rows, changes
 
 
@@ -425,15 +431,22 @@ def verify(world: World, history: list[dict]) -> Verdict:
     return verdict
 
 
-def plan_clients(world: World, *, base_url: str, operations: int, clients: int, workdir: Path, seed: int,
-                 rogue_clients: int = 0, **options) -> list[ClientPlan]:
+def plan_clients(
+    world: World, *, base_url: str, operations: int, clients: int, workdir: Path, seed: int, rogue_clients: int = 0, **options
+) -> list[ClientPlan]:
     """``clients`` plans sharing ``operations``, each writing its history under ``workdir``."""
     workdir.mkdir(parents=True, exist_ok=True)
     plans = [
         ClientPlan(
-            index=i, base_url=base_url, api_key=world.api_keys[i % len(world.api_keys)], wallet_ids=world.wallet_ids,
-            operations=operations // clients + (1 if i < operations % clients else 0), seed=seed * 1000 + i,
-            history_path=str(workdir / f"client-{i}.jsonl"), rogue=i < rogue_clients, **options,
+            index=i,
+            base_url=base_url,
+            api_key=world.api_keys[i % len(world.api_keys)],
+            wallet_ids=world.wallet_ids,
+            operations=operations // clients + (1 if i < operations % clients else 0),
+            seed=seed * 1000 + i,
+            history_path=str(workdir / f"client-{i}.jsonl"),
+            rogue=i < rogue_clients,
+            **options,
         )
         for i in range(clients)
     ]
@@ -468,8 +481,9 @@ def main(argv=None) -> int:
 
     with scratch.database() as database_url, scratch.server(database_url, workers=args.web_workers) as base_url:
         world = seed_world(name="history", wallets=args.wallets, clients=args.clients)
-        history, elapsed = run(world, base_url=base_url, operations=args.ops, clients=args.clients,
-                               workdir=Path(args.workdir), seed=args.seed)
+        history, elapsed = run(
+            world, base_url=base_url, operations=args.ops, clients=args.clients, workdir=Path(args.workdir), seed=args.seed
+        )
         verdict = verify(world, history)
     verdict.figures.update({"seconds": round(elapsed, 1), "ops/s": round(verdict.figures["operations"] / elapsed, 1)})
     print(json.dumps({**dict(verdict.figures), **latency_figures(history)}, indent=1, sort_keys=True))

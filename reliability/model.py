@@ -97,8 +97,17 @@ class Contract:
     def open(self, wallet_id: str) -> None:
         self.wallets[wallet_id] = WalletState()
 
-    def top_up(self, wallet_id: str, *, key: str, credits: Decimal, reason: str, priority: int | None,
-               expiry: datetime | None, now: datetime) -> Prediction:
+    def top_up(
+        self,
+        wallet_id: str,
+        *,
+        key: str,
+        credits: Decimal,
+        reason: str,
+        priority: int | None,
+        expiry: datetime | None,
+        now: datetime,
+    ) -> Prediction:
         if expiry is not None and expiry <= now:
             raise Refusal("validation_error", "Expiry date must be in the future")
         params = (credits, reason, priority, expiry)

@@ -37,6 +37,7 @@ from customers.services import customer_create
 from tenancy.services import api_key_create, environment_get_or_create
 from tests.e2e.server import live_api  # noqa: F401 (fixture)
 from wallets import services
+from wallets.services import holds
 
 SEED = 20261122
 MAX_EXAMPLES = 7  # per operation and strategy: about 400 cases in all
@@ -57,6 +58,8 @@ def world(live_api, transactional_db):  # noqa: F811
     wallet = services.wallet_create(customer, currency="usd")
     services.wallet_top_up(wallet, credits=Decimal("1000"), reason="FREE_CREDIT_GRANT")
     invoice_id = services.wallet_top_up(wallet, credits=Decimal("10"), reason="PURCHASED_CREDIT_INVOICED").invoice_id
+    # An open hold (the capture and release cases may close it; later ones then meet a closed hold).
+    hold_id = holds.hold_place(wallet, credits=Decimal("10"), idempotency_key="st-hold").hold.id
     raw_key = api_key_create(environment=environment, name="schemathesis").raw_key
     config = SchemathesisConfig.from_dict(
         {
@@ -81,6 +84,7 @@ def world(live_api, transactional_db):  # noqa: F811
         "/v1/wallets/": wallet.id,
         "/v1/customers/": customer.id,
         "/v1/invoices/": invoice_id,
+        "/v1/holds/": hold_id,
         "external_id": customer.external_id,
     }
     return World(schema, real_ids)

@@ -37,9 +37,7 @@ def server(django_db_setup):
 @pytest.mark.django_db(transaction=True)
 def test_every_acknowledged_operation_is_in_the_ledger_exactly_once(server, tmp_path, capsys):
     world = history.seed_world(name="history", wallets=WALLETS, clients=CLIENTS)
-    entries, elapsed = history.run(
-        world, base_url=server, operations=OPERATIONS, clients=CLIENTS, workdir=tmp_path, seed=SEED
-    )
+    entries, elapsed = history.run(world, base_url=server, operations=OPERATIONS, clients=CLIENTS, workdir=tmp_path, seed=SEED)
     verdict = history.verify(world, entries)
     figures = verdict.figures
     report(
@@ -59,9 +57,7 @@ def test_every_acknowledged_operation_is_in_the_ledger_exactly_once(server, tmp_
 @pytest.mark.django_db(transaction=True)
 def test_negative_control_a_double_crediting_client_is_caught(server, tmp_path, capsys):
     world = history.seed_world(name="rogue", wallets=3, clients=2)
-    entries, _ = history.run(
-        world, base_url=server, operations=300, clients=2, workdir=tmp_path, seed=SEED, rogue_clients=1
-    )
+    entries, _ = history.run(world, base_url=server, operations=300, clients=2, workdir=tmp_path, seed=SEED, rogue_clients=1)
     verdict = history.verify(world, entries)
     # What the rogue's unlogged second sends got (a wallet frozen in between refuses some).
     answers = (tmp_path / "client-0.jsonl.rogue").read_text().split()
@@ -80,18 +76,34 @@ def _entry(op, phase, kind="top_up", key=None, credits="5", **extra):
     body = {"credits_to_add": credits, "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": key or f"k{op}"}
     if kind == "debit":
         body = {"credits": credits, "transaction_reason": "MANUAL_BALANCE_DEBIT", "idempotency_key": key or f"k{op}"}
-    return {"proc": 0, "op": op, "kind": kind, "wallet": "w1", "body": body, "key": body["idempotency_key"],
-            "attempt": extra.pop("attempt", 0), "phase": phase, **extra}
+    return {
+        "proc": 0,
+        "op": op,
+        "kind": kind,
+        "wallet": "w1",
+        "body": body,
+        "key": body["idempotency_key"],
+        "attempt": extra.pop("attempt", 0),
+        "phase": phase,
+        **extra,
+    }
 
 
 def _row(key, credits="5", type_="credit", reason="FREE_CREDIT_GRANT", id_=None, wallet="w1"):
-    return history.LedgerRow(id=id_ or f"wtxn_{key}", wallet_id=wallet, type=type_, reason=reason,
-                             credits=Decimal(credits), key=key)
+    return history.LedgerRow(
+        id=id_ or f"wtxn_{key}", wallet_id=wallet, type=type_, reason=reason, credits=Decimal(credits), key=key
+    )
 
 
 HONEST = (
-    [_entry(1, "ok", tx_id="wtxn_k1"), _entry(2, "fail"), _entry(3, "unknown"), _entry(3, "ok", attempt=1, tx_id="wtxn_k3"),
-     _entry(4, "unknown"), _entry(5, "ok", kind="debit")],
+    [
+        _entry(1, "ok", tx_id="wtxn_k1"),
+        _entry(2, "fail"),
+        _entry(3, "unknown"),
+        _entry(3, "ok", attempt=1, tx_id="wtxn_k3"),
+        _entry(4, "unknown"),
+        _entry(5, "ok", kind="debit"),
+    ],
     [_row("k1"), _row("k3"), _row("k4"), _row("k5", type_="debit", reason="MANUAL_BALANCE_DEBIT")],
 )
 
@@ -131,8 +143,18 @@ def test_negative_control_b_the_checker_catches_each_lie(lie, expected):
     elif lie == "a row no one asked for":
         rows.append(_row("k1-again"))
     elif lie == "an acknowledged freeze is missing":
-        entries.append({"proc": 0, "op": 9, "kind": "freeze", "wallet": "w1", "body": {"reason": "f9"}, "key": "f9",
-                        "attempt": 0, "phase": "ok"})
+        entries.append(
+            {
+                "proc": 0,
+                "op": 9,
+                "kind": "freeze",
+                "wallet": "w1",
+                "body": {"reason": "f9"},
+                "key": "f9",
+                "attempt": 0,
+                "phase": "ok",
+            }
+        )
     elif lie == "an invalid request was accepted":
         entries.append(_entry(8, "ok", kind="invalid"))
         rows.append(_row("k8"))

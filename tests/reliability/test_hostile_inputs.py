@@ -27,6 +27,7 @@ from tenancy.services import api_key_create, api_key_revoke
 from wallets import services
 from wallets.ledger import money
 from wallets.models import Wallet
+from wallets.services import holds
 
 pytestmark = pytest.mark.django_db
 
@@ -70,6 +71,9 @@ def world(environment, other_environment, api_key) -> dict[str, str]:
     theirs = customer_create(environment=other_environment, external_id="hostile-theirs", name="Theirs")
     their_wallet = services.wallet_create(theirs, currency="usd")
     their_invoice = services.wallet_top_up(their_wallet, credits=Decimal("5"), reason="PURCHASED_CREDIT_INVOICED").invoice_id
+    services.wallet_top_up(their_wallet, credits=Decimal("5"), reason="FREE_CREDIT_GRANT")
+    their_hold = holds.hold_place(their_wallet, credits=Decimal("1"), idempotency_key="theirs").hold
+    hold = holds.hold_place(wallet, credits=Decimal("10"), idempotency_key="ours").hold
     revoked = api_key_create(environment=environment, name="revoked")
     api_key_revoke(revoked.api_key)
     key = api_key.raw_key
@@ -77,6 +81,7 @@ def world(environment, other_environment, api_key) -> dict[str, str]:
         "@wallet@": wallet.id, "@wallet_lower@": wallet.id.lower(), "@frozen@": frozen.id, "@closed@": closed.id,
         "@big@": big.id, "@customer@": customer.id, "@spare@": spare.id, "@invoice@": invoice_id,
         "@their_wallet@": their_wallet.id, "@their_customer@": theirs.id, "@their_invoice@": their_invoice,
+        "@hold@": hold.id, "@their_hold@": their_hold.id,
         "@key@": key, "@KEY@": key.upper(), "@key_truncated@": key[:-1], "@key_prefix@": api_key.api_key.prefix,
         "@key_hash@": hashlib.sha256(key.encode()).hexdigest(),
         "@read_only_key@": api_key_create(environment=environment, name="ro", read_only=True).raw_key,
