@@ -174,6 +174,10 @@ class TerminateForm(WalletActionForm):
     reason = _required_text("Reason", "Required. Shown in the wallet's history.", REASON_MAX_LENGTH)
 
 
+class ReleaseHoldsForm(WalletActionForm):
+    reason = _required_text("Reason", "Required. Kept in the staff activity log and the wallet's history.", REASON_MAX_LENGTH)
+
+
 TERMINATE_CONFIRMATION_WORD = "TERMINATE"
 
 

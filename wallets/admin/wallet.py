@@ -28,7 +28,7 @@ from core.admin_cells import amount, moment, short_id, truncated
 from core.db.replica import pinned, replica_reads
 from invoices.models import Invoice
 from wallets.admin import actions, selectors
-from wallets.admin.actions import ACTIONS, DEBIT, FREEZE, TERMINATE, TOP_UP, UNFREEZE
+from wallets.admin.actions import ACTIONS, DEBIT, FREEZE, RELEASE_HOLDS, TERMINATE, TOP_UP, UNFREEZE
 from wallets.admin.display import (
     badge,
     balance_chart_svg,
@@ -106,7 +106,7 @@ class WalletAdmin(ReadOnlyModelAdmin):
     list_select_related = ["customer"]
     ordering = ["-created_at", "-id"]
     show_full_result_count = False
-    actions = ["top_up", "debit", "freeze", "unfreeze", "terminate", "check_ledger_integrity"]
+    actions = ["top_up", "debit", "freeze", "unfreeze", "terminate", "release_holds", "check_ledger_integrity"]
 
     class Media:
         css = {"all": [SUPPORT_CSS]}
@@ -212,6 +212,10 @@ class WalletAdmin(ReadOnlyModelAdmin):
     def terminate(self, request, queryset):
         return actions.run(self, request, queryset, TERMINATE)
 
+    @admin.action(description="Release the open holds of selected wallets…", permissions=["release_holds"])
+    def release_holds(self, request, queryset):
+        return actions.run(self, request, queryset, RELEASE_HOLDS)
+
     @admin.action(description="Check ledger integrity", permissions=["view"])
     def check_ledger_integrity(self, request, queryset):
         drift = defaultdict(list)
@@ -236,6 +240,9 @@ class WalletAdmin(ReadOnlyModelAdmin):
 
     def has_terminate_permission(self, request):
         return request.user.has_perm(TERMINATE.permission)
+
+    def has_release_holds_permission(self, request):
+        return request.user.has_perm(RELEASE_HOLDS.permission)
 
     def changelist_view(self, request, extra_context=None):
         # Django answers an action the user may not run with "No action selected"; say no plainly.
@@ -270,6 +277,7 @@ class WalletAdmin(ReadOnlyModelAdmin):
                 "chart": balance_chart_svg(selectors.wallet_balance_history(wallet=wallet, limit=CHART_POINTS)),
                 "chart_points": CHART_POINTS,
                 "transactions_url": changelist_url(WalletTransaction, wallet__id__exact=wallet.pk),
+                "open_holds": selectors.wallet_open_holds(wallet=wallet),
             }
         else:
             context["hidden_sections"].append("the balance chart, credit lots and ledger")

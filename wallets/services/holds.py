@@ -340,6 +340,19 @@ def hold_release(hold: WalletHold, *, idempotency_key: str, actor: str = "") -> 
     return _close_idempotent(hold, key=key, fingerprint_=fingerprint_, write=write)
 
 
+def wallet_release_holds(wallet: Wallet, *, key_prefix: str, actor: str = "") -> list[HoldResult]:
+    """Release every open hold of ``wallet`` (support, for stuck holds), each keyed ``<key_prefix>:<hold id>``.
+
+    Each release is its own idempotent write, so the same page submitted twice replays.
+    """
+    key_prefix = _required_key(key_prefix)
+    targets = list(WalletHold.objects.filter(wallet=wallet, hold_status=Status.HELD).order_by("created_at", "id"))
+    if not targets:  # the same page submitted again: replay what it released
+        closed = WalletHold.objects.filter(wallet=wallet, close_idempotency_key__startswith=f"{key_prefix}:")
+        targets = list(closed.order_by("created_at", "id"))
+    return [hold_release(hold, idempotency_key=f"{key_prefix}:{hold.id}", actor=actor) for hold in targets]
+
+
 def release_open_holds(locked: Wallet, *, actor: str, now: datetime) -> list[WalletHold]:
     """Release every open hold of the locked wallet (its termination, in the caller's transaction)."""
     holds = list(WalletHold.objects.filter(wallet=locked, hold_status=Status.HELD).order_by("created_at", "id"))
