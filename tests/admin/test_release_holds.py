@@ -23,6 +23,9 @@ def test_wallet_page_lists_open_holds(support, funded_wallet, stuck):
     page = support.get(f"/admin/wallets/wallet/{funded_wallet.pk}/change/").content.decode()
     assert "Open holds (1)" in page and stuck.pk in page and "render job 7" in page
     assert "wallet-tool--release_holds" in page
+    holds.hold_release(stuck, idempotency_key="done")
+    page = support.get(f"/admin/wallets/wallet/{funded_wallet.pk}/change/").content.decode()
+    assert "Open holds (0)" in page and "wallet-tool--release_holds" not in page  # the button only with a hold to release
 
 
 def test_release_needs_a_reason_then_a_review(support, funded_wallet, stuck):

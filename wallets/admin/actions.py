@@ -84,6 +84,11 @@ class WalletAction:
     preview: Callable[[Wallet, WalletActionForm | None], str]  # HTML-safe when a SafeString
     confirm_form_class: type[forms.Form] | None = None
     form_kwargs: Callable[[HttpRequest], dict] = field(default=lambda request: {})
+    # Whether a page offers the action's button for a wallet its status allows (the review still lists any).
+    offered: Callable[[Wallet], bool] = field(default=lambda wallet: True)
+
+    def offered_for(self, wallet: Wallet) -> bool:
+        return wallet.wallet_status in self.applies_to and self.offered(wallet)
 
 
 def top_up_form_kwargs(request: HttpRequest) -> dict:
@@ -307,6 +312,7 @@ RELEASE_HOLDS = WalletAction(
     applies_to=(Status.ACTIVE, Status.FROZEN),
     apply=_release_holds,
     preview=_release_holds_preview,
+    offered=lambda wallet: wallet.held_credits > 0,
 )
 ACTIONS = (TOP_UP, DEBIT, FREEZE, UNFREEZE, TERMINATE, RELEASE_HOLDS)
 

@@ -262,7 +262,7 @@ class WalletAdmin(ReadOnlyModelAdmin):
         permitted = self.get_actions(request)
         context = {
             # Buttons for the actions this user may run and the wallet's status allows.
-            "wallet_actions": [a for a in ACTIONS if a.name in permitted and wallet.wallet_status in a.applies_to],
+            "wallet_actions": [a for a in ACTIONS if a.name in permitted and a.offered_for(wallet)],
             "wallet_changelist_url": changelist_url(Wallet),
             "hidden_sections": [],
         }
