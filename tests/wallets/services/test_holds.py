@@ -305,3 +305,34 @@ def test_concurrent_holds_without_the_lock_over_reserve(wallet, credit, settings
     placed = [result for result in results if result is not None]
     problems = integrity.check_wallet(wallet)
     assert len(placed) > 3 or problems, (len(placed), errors)
+
+
+def test_hold_webhooks_are_written_with_the_change(environment, wallet, credit, clock):
+    from webhooks.models import WebhookEndpoint, WebhookEvent
+
+    WebhookEndpoint.objects.create(
+        environment=environment,
+        url="https://example.com/hooks",
+        event_types=["wallet.hold.created", "wallet.hold.captured", "wallet.hold.released"],
+    )
+    credit("100")
+    captured = place(wallet, "10", key="a").hold
+    holds.hold_capture(captured, credits=D("4"), idempotency_key="ca")
+    released = place(wallet, "5", key="b").hold
+    holds.hold_release(released, idempotency_key="rb")
+    place(wallet, "7", key="c", expires_in_seconds=60)
+    place(wallet, "7", key="c", expires_in_seconds=60)  # a replay publishes nothing
+    clock.advance(timedelta(minutes=2))
+    holds.holds_expire_sweep()
+    events = [(event.event_type, event.payload["hold"]["status"]) for event in WebhookEvent.objects.order_by("created_at", "id")]
+    assert events == [
+        ("wallet.hold.created", "held"),
+        ("wallet.hold.captured", "captured"),
+        ("wallet.hold.created", "held"),
+        ("wallet.hold.released", "released"),
+        ("wallet.hold.created", "held"),
+        ("wallet.hold.released", "expired"),
+    ]
+    last = WebhookEvent.objects.order_by("created_at", "id").last().payload
+    assert last["wallet"]["held_credits"] == "0" and last["hold"]["credits"] == "7"
+    assert "wallet.hold.created" in services.events.EVENT_TYPES
