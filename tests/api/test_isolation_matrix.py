@@ -158,12 +158,12 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/wallets/{id}/holds"): Case(
         201, path=_wallet, body=lambda w: {"credits": "1", "idempotency_key": "matrix-hold"}
     ),
-    ("GET", "/v1/holds/{hold_id}"): Case(200, path=lambda w: {"hold_id": w.hold.id}),
-    ("POST", "/v1/holds/{hold_id}/capture"): Case(
-        200, path=lambda w: {"hold_id": w.hold.id}, body=lambda w: {"credits": "4", "idempotency_key": "matrix-capture"}
+    ("GET", "/v1/holds/{id}"): Case(200, path=lambda w: {"id": w.hold.id}),
+    ("POST", "/v1/holds/{id}/capture"): Case(
+        200, path=lambda w: {"id": w.hold.id}, body=lambda w: {"credits": "4", "idempotency_key": "matrix-capture"}
     ),
-    ("POST", "/v1/holds/{hold_id}/release"): Case(
-        200, path=lambda w: {"hold_id": w.hold.id}, body=lambda w: {"idempotency_key": "matrix-release"}
+    ("POST", "/v1/holds/{id}/release"): Case(
+        200, path=lambda w: {"id": w.hold.id}, body=lambda w: {"idempotency_key": "matrix-release"}
     ),
     # customers
     ("GET", "/v1/customers"): Case(200, foreign=200, query=lambda w: {"customer_ids": w.customer.id}),

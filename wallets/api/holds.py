@@ -1,7 +1,7 @@
 """The /v1 hold routes: reserve credits on a wallet, then capture or release them.
 
 ``POST /wallets/{id}/holds`` places a hold (201), ``GET /wallets/{id}/holds`` lists a wallet's
-holds, ``GET /holds/{hold_id}`` reads one, ``POST /holds/{hold_id}/capture`` and
+holds, ``GET /holds/{id}`` reads one, ``POST /holds/{id}/capture`` and
 ``.../release`` close it. A hold has its own top-level path, like a ledger row's id: it names the
 wallet it belongs to. Each view parses its input, calls one selector or service
 (wallets.services.holds), and renders the hold with ``hold_data``.
@@ -25,7 +25,7 @@ from wallets.models import WalletHold
 from wallets.services import holds
 
 TAGS = ["Holds"]
-HOLD_ID = OpenApiParameter("hold_id", str, OpenApiParameter.PATH, description="The hold's id (hold_...).")
+HOLD_ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The hold's id (hold_...).")
 
 
 def _optional(field_class, **kwargs):
@@ -143,7 +143,7 @@ def hold_data(hold: WalletHold) -> dict:
 @extend_schema(tags=TAGS)
 class HoldViewSet(_WalletApiView):
     def _hold(self) -> WalletHold:
-        return selectors.hold_get(environment_id=self.environment_id, hold_id=self.kwargs["hold_id"])
+        return selectors.hold_get(environment_id=self.environment_id, hold_id=self.kwargs["id"])
 
     def _render(self, hold: WalletHold, *, created: bool = False) -> Response:
         # Re-read with its earmarks, as a GET would answer.
@@ -191,7 +191,7 @@ class HoldViewSet(_WalletApiView):
         return Response(page_envelope(items, total=rows.count(), limit=limit, offset=offset))
 
     @extend_schema(operation_id="getHold", summary="Get a hold", parameters=[HOLD_ID], responses={200: HoldResponseSerializer})
-    def retrieve(self, request, hold_id):
+    def retrieve(self, request, id):
         return Response(hold_data(self._hold()))
 
     @extend_schema(
@@ -203,7 +203,7 @@ class HoldViewSet(_WalletApiView):
         request=HoldCaptureInputSerializer,
         responses={200: HoldResponseSerializer},
     )
-    def capture(self, request, hold_id):
+    def capture(self, request, id):
         hold = self._hold()
         data = self.parsed(HoldCaptureInputSerializer, request.data).validated_data
         result = holds.hold_capture(
@@ -219,7 +219,7 @@ class HoldViewSet(_WalletApiView):
         request=HoldReleaseInputSerializer,
         responses={200: HoldResponseSerializer},
     )
-    def release(self, request, hold_id):
+    def release(self, request, id):
         hold = self._hold()
         data = self.parsed(HoldReleaseInputSerializer, request.data).validated_data
         result = holds.hold_release(hold, idempotency_key=self.idempotency_key(data), actor=self.actor)

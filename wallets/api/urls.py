@@ -41,9 +41,9 @@ urlpatterns = [
     ),
     # Holds (wallets.api.holds): a hold's own routes are top-level, so no wallet catch-all can shadow them.
     path("wallets/<str:id>/holds", HoldViewSet.as_view({"get": "list_holds", "post": "create"}), name="wallet-holds"),
-    path("holds/<str:hold_id>", HoldViewSet.as_view({"get": "retrieve"}), name="hold-detail"),
-    path("holds/<str:hold_id>/capture", HoldViewSet.as_view({"post": "capture"}), name="hold-capture"),
-    path("holds/<str:hold_id>/release", HoldViewSet.as_view({"post": "release"}), name="hold-release"),
+    path("holds/<str:id>", HoldViewSet.as_view({"get": "retrieve"}), name="hold-detail"),
+    path("holds/<str:id>/capture", HoldViewSet.as_view({"post": "capture"}), name="hold-capture"),
+    path("holds/<str:id>/release", HoldViewSet.as_view({"post": "release"}), name="hold-release"),
     path("customers/wallets", CustomerWalletViewSet.as_view({"get": "by_lookup"}), name="customer-wallets"),
     path(
         "customers/<str:id>/wallets",

@@ -5,7 +5,8 @@ transaction under the wallet's row lock (wallets.ledger.postings.lock_wallet). T
 domain layer (ARCHITECTURE.md): it stands on the ledger core and is called by the adapters
 (API, admin, tasks, commands), never the other way round. Besides the services exported here:
 alerts.py (alert settings and states), events.py (webhook payloads), after_posting.py (what
-follows every posting) and automation.py (auto top-ups and the sweeps).
+follows every posting), automation.py (auto top-ups and the sweeps) and holds.py (credits reserved,
+then captured or released).
 """
 
 from wallets.ledger.postings import PURCHASED_REASONS
