@@ -1,6 +1,6 @@
 """The one search box's reads: whatever a support person pastes, the objects it names.
 
-A prefixed id (cust_, wallet_, wtxn_, inv_, pay_: core.ids) is looked up by primary key; any text
+A prefixed id (cust_, wallet_, wtxn_, inv_, pay_, apr_: core.ids) is looked up by primary key; any text
 is also tried as a customer's external id, email (exact, any case) or name (part of it), as an
 idempotency key of a ledger row or an invoice, and as an invoice number. Only the kinds of object
 the staff member may view are searched, as everywhere in the admin (which spans every tenant).
@@ -9,6 +9,8 @@ Exact lookups name every environment so they walk the (environment, key) unique 
 
 from dataclasses import dataclass
 
+from backoffice import approvals
+from backoffice.models import ApprovalRequest
 from core.admin import may_view
 from core.admin_cells import shorten_id
 from core.inputs import check_text
@@ -60,6 +62,11 @@ def _payment_hit(payment: Payment, matched: str) -> Hit:
     return Hit("Payment", payment.pk, label, matched, change_url(payment.invoice))
 
 
+def _approval_hit(approval: ApprovalRequest, matched: str) -> Hit:
+    label = f"{approvals.describe(approval)}, {approval.status}"
+    return Hit("Approval request", approval.pk, label, matched, change_url(approval))
+
+
 def _by_id(query: str, user) -> list[Hit]:
     prefix = query.partition("_")[0]
     if prefix == "cust" and may_view(user, Customer):
@@ -72,6 +79,8 @@ def _by_id(query: str, user) -> list[Hit]:
         return [_invoice_hit(i, "id") for i in Invoice.objects.select_related("customer").filter(pk=query)]
     if prefix == "pay" and may_view(user, Invoice):
         return [_payment_hit(p, "id") for p in Payment.objects.select_related("invoice").filter(pk=query)]
+    if prefix == "apr" and may_view(user, ApprovalRequest):
+        return [_approval_hit(a, "id") for a in ApprovalRequest.objects.filter(pk=query)]
     return []
 
 

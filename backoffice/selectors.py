@@ -1,4 +1,5 @@
-"""Read-side queries of the back-office pages: the customer page's summary of one customer.
+"""Read-side queries of the back-office pages: the customer page's summary of one customer, and
+the count of approval requests waiting (the admin index's "needs attention").
 
 Every query is bounded (a customer's wallets are few; rows, lots and invoices are limited) and
 walks an index that starts with the wallet or the customer.
@@ -7,6 +8,7 @@ walks an index that starts with the wallet or the customer.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from backoffice.models import ApprovalRequest
 from customers.models import Customer
 from invoices.models import Invoice
 from wallets.models import AlertLog, Wallet, WalletStatusChange, WalletTransaction
@@ -81,3 +83,16 @@ def customer_summary(*, customer: Customer, now: datetime, sections: Sections) -
         alerts=alerts,
         status_history=history,
     )
+
+
+def pending_approvals_of_wallet(wallet_id: str) -> int:
+    return ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING, wallet_id=wallet_id).count()
+
+
+def pending_approvals(*, user) -> tuple[int, int]:
+    """(approval requests waiting, those of them ``user`` may decide: someone else's, with the approve permission)."""
+    pending = ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING)
+    total = pending.count()
+    if not total or not user.has_perm("backoffice.approve_request"):
+        return total, 0
+    return total, pending.exclude(requested_by=user).count()

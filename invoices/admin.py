@@ -2,7 +2,8 @@
 
 "Mark paid" records an offline payment (the credit completes, exactly once) and "Void" fails the
 pending credit. Both show a confirmation page listing what will happen to each invoice, then
-call invoices.services once per invoice and report each outcome.
+call invoices.services once per invoice and report each outcome. An invoice's page lists its
+credit notes: the refunds of its credits (started from the credit lot's page, wallets.admin.voids).
 """
 
 from django.contrib import admin, messages
@@ -19,7 +20,7 @@ from core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
 from core.admin_cells import moment, short_id, truncated
 from core.exceptions import ServiceError
 from invoices import services
-from invoices.models import Invoice, InvoiceLineItem, Payment
+from invoices.models import CreditNote, Invoice, InvoiceLineItem, Payment
 from wallets.admin.actions import admin_actor
 from wallets.admin.display import change_url, credits, credits_display, link
 
@@ -52,6 +53,19 @@ class PaymentInline(ReadOnlyTabularInline):
     readonly_fields = fields
 
     amount_column = _money("amount", "Amount")
+
+
+class CreditNoteInline(ReadOnlyTabularInline):
+    model = CreditNote
+    fields = ["id", "credits_column", "amount_column", "reason", "refund_link", "created_at", "created_by"]
+    readonly_fields = fields
+
+    credits_column = credits_display("credits", "Credits")
+    amount_column = _money("amount", "Amount owed back")
+
+    @admin.display(description="Refund")
+    def refund_link(self, obj):
+        return link(obj.wallet_transaction, obj.wallet_transaction_id)
 
 
 @admin.register(Invoice)
@@ -90,7 +104,7 @@ class InvoiceAdmin(ReadOnlyModelAdmin):
         "created_by",
         "printable",
     ]
-    inlines = [LineItemInline, PaymentInline]
+    inlines = [LineItemInline, PaymentInline, CreditNoteInline]
     actions = ["mark_paid", "void"]
 
     @admin.display(description="Wallet")

@@ -1,4 +1,4 @@
-"""Invoice, its line items, and Payment (Flexprice's shapes and status values)."""
+"""Invoice, its line items, Payment (Flexprice's shapes and status values), and CreditNote."""
 
 from django.db import models
 from django.db.models import F, Q
@@ -130,3 +130,38 @@ class Payment(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
         ]
+
+
+class CreditNote(models.Model):
+    """Money owed back on a paid invoice: the refund of a purchased lot's unconsumed credits.
+
+    Written by wallets.services.voids.credit_refund in the transaction of its CREDIT_REFUND ledger
+    row. ``amount`` is the invoice's price of the refunded ``credits``: amount_paid × credits /
+    the lot's credit_amount, rounded once (wallets.ledger.money.pro_rata). The credit notes of an
+    invoice never add up to more than its total: a trigger of migration 0003 refuses the row that
+    would (invoices.integrity audits it too).
+    """
+
+    id = prefixed_id_field("cn")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    # The CREDIT_REFUND debit that took the credits back from the wallet.
+    wallet_transaction = models.OneToOneField(WalletTransaction, on_delete=models.PROTECT, related_name="credit_note")
+    credits = credits_field()
+    amount = credits_field()
+    currency = models.CharField(max_length=3)
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credit_note_amount_positive"),
+            models.CheckConstraint(condition=Q(credits__gt=0), name="credit_note_credits_positive"),
+        ]
+        indexes = [models.Index(fields=["invoice", "created_at"], name="credit_note_invoice_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.currency.upper()} {self.amount})"

@@ -9,7 +9,7 @@ from invoices.models import Invoice
 def invoice_get(*, environment_id: str, invoice_id: str) -> Invoice:
     invoice = (
         Invoice.objects.select_related("wallet_transaction")
-        .prefetch_related("line_items")
+        .prefetch_related("line_items", "credit_notes")
         .filter(environment_id=environment_id, pk=invoice_id)
         .first()
     )
@@ -32,7 +32,7 @@ def invoice_search(
     end_time=None,
     order: str = "desc",
 ) -> QuerySet[Invoice]:
-    invoices = Invoice.objects.filter(environment_id=environment_id).prefetch_related("line_items")
+    invoices = Invoice.objects.filter(environment_id=environment_id).prefetch_related("line_items", "credit_notes")
     if invoice_ids:
         invoices = invoices.filter(pk__in=invoice_ids)
     if customer_id:

@@ -1,4 +1,5 @@
-"""Invoices for purchased credits: issue with the pending credit, pay once, or void.
+"""Invoices for purchased credits: issue with the pending credit, pay once, or void; and the
+credit notes of refunds (credit_note_issue, called by wallets.services.voids.credit_refund).
 
 Paying and voiding take the wallet's lock first (the same lock every balance change takes),
 then re-read the invoice, so two concurrent payments complete the credit exactly once.
@@ -8,11 +9,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from core import inputs
 from core.exceptions import InvalidOperation, ValidationFailed
-from invoices.models import Invoice, InvoiceLineItem, Payment
+from invoices.models import CreditNote, Invoice, InvoiceLineItem, Payment
 from wallets.ledger import money, postings
 from wallets.models import Wallet, WalletTransaction
 
@@ -152,3 +154,73 @@ def invoice_void(invoice: Invoice, *, actor: str = "") -> Invoice:
         invoice.save(update_fields=["invoice_status", "voided_at", "updated_at", "updated_by"])
         postings.fail_pending_credit(wallet, invoice.wallet_transaction, actor=actor, now=now)
     return invoice
+
+
+def paid_invoice_of(lot: WalletTransaction) -> Invoice:
+    """The paid invoice a refund of ``lot`` is credited against, or InvalidOperation saying why there is none.
+
+    A direct purchase has no invoice: a credit note is a document against one (its total bounds
+    what it may give back), so the remainder of such a lot is voided and the payment refunded
+    where it was taken. Free credits were never paid for.
+    """
+    details = {"transaction_id": lot.id, "transaction_reason": lot.transaction_reason}
+    if lot.transaction_reason == WalletTransaction.Reason.PURCHASED_CREDIT_DIRECT:
+        raise InvalidOperation(
+            "A direct purchase has no invoice to credit; void the remaining credits instead "
+            "and refund the payment where it was taken",
+            details=details,
+        )
+    if lot.transaction_reason != WalletTransaction.Reason.PURCHASED_CREDIT_INVOICED:
+        raise InvalidOperation("Only credits purchased on invoice can be refunded; void these credits instead", details=details)
+    invoice = Invoice.objects.filter(wallet_transaction_id=lot.id).first()
+    if invoice is None or invoice.payment_status != Invoice.PaymentStatus.SUCCEEDED:
+        raise InvalidOperation(
+            "The credits' invoice is not paid, so there is nothing to refund",
+            details={**details, "invoice_id": invoice.id if invoice else None},
+        )
+    return invoice
+
+
+def credit_note_issue(
+    invoice: Invoice, refund: WalletTransaction, *, lot: WalletTransaction, reason: str, actor: str, now: datetime
+) -> CreditNote:
+    """Record the credit note of ``refund``, a CREDIT_REFUND of ``lot``'s remainder, in its transaction.
+
+    The caller holds the wallet lock, under which every change to this invoice happens. The amount
+    is the invoice's own price of the refunded credits: what the invoice's notes are worth in all,
+    amount_paid × (credits refunded so far + these) / the lot's credit_amount rounded once
+    (wallets.ledger.money.pro_rata), less what its earlier notes already gave back. With one note
+    that is simply the price of these credits; with several (credits held when the first refund
+    came, refunded once released) their roundings never add up to more than was paid, and refunding
+    the whole lot gives back exactly amount_paid. Raises InvalidOperation when the credits are worth
+    less than the smallest amount, or when the notes would exceed the invoice's total (the database
+    refuses that too).
+    """
+    earlier = invoice.credit_notes.aggregate(amount=Sum("amount"), credits=Sum("credits"))
+    noted, noted_credits = earlier["amount"] or money.ZERO, earlier["credits"] or money.ZERO
+    worth = money.pro_rata(invoice.amount_paid, part=noted_credits + refund.credit_amount, whole=lot.credit_amount)
+    amount = worth - noted
+    details = {"invoice_id": invoice.id, "transaction_id": lot.id, "credits": money.format_decimal(refund.credit_amount)}
+    if amount <= 0:
+        raise InvalidOperation(
+            f"The remaining credits are worth less than {money.format_decimal(money.CREDIT_QUANTUM)} {invoice.currency} "
+            "at the invoice's price; void them instead",
+            details=details,
+        )
+    if worth > invoice.amount_due:
+        raise InvalidOperation(
+            "The invoice's credit notes would exceed its total",
+            details={**details, "credited": money.format_decimal(noted), "total": money.format_decimal(invoice.amount_due)},
+        )
+    return CreditNote.objects.create(
+        tenant_id=invoice.tenant_id,
+        environment_id=invoice.environment_id,
+        invoice=invoice,
+        wallet_transaction=refund,
+        credits=refund.credit_amount,
+        amount=amount,
+        currency=invoice.currency,
+        reason=reason,
+        created_at=now,
+        created_by=actor,
+    )

@@ -1,7 +1,8 @@
 """Concurrent client histories over HTTP, checked against the ledger (reliability.md §3.0, §3.1 C1).
 
 Client processes, each with its own httpx client and API key, send top-ups, manual debits,
-freezes, unfreezes, replays and deliberately invalid requests to a real server. Some first
+voids of lots they topped up, freezes, unfreezes, replays and deliberately invalid requests to a
+real server. Some first
 attempts get a very short client timeout, so their outcome is unknown to the client; a keyed
 operation is then retried with the SAME idempotency key and body until a definite answer.
 
@@ -10,7 +11,9 @@ Every attempt is one line of a Jepsen-style history (JSON lines, one file per cl
 connection, 5xx). ``check_history`` then compares the history with the ledger:
 
 - an operation with an ``ok`` attempt is in the ledger exactly once, with the body's wallet,
-  type, reason and credits, and every ``ok`` answer names that same transaction;
+  type, reason and credits, and every ``ok`` answer names that same transaction; a void is one
+  CREDIT_VOID debit of the lot's wallet naming the lot as its parent (what it took is the lot's
+  remainder at the time, which wallets.ledger.integrity checks: VOID);
 - an operation whose attempts all failed is absent;
 - an operation with unknown attempts and no ``ok`` is resolved by its key: present once or
   absent (never twice);
@@ -98,6 +101,7 @@ class _Client:
         self.http = httpx.Client(base_url=plan.base_url, headers={"x-api-key": plan.api_key})
         self.out = open(plan.history_path, "a", encoding="utf-8")
         self.done: list[tuple[str, str, dict, str]] = []  # (kind, wallet, body, tx id) of ok top-ups and debits
+        self.lots: list[tuple[str, str]] = []  # (wallet, lot id) of ok top-ups: what a void may name
         self.holds: list[tuple[str, str]] = []  # (wallet, hold id) of this client's placed holds
 
     def run(self) -> None:
@@ -119,11 +123,8 @@ class _Client:
         roll = self.rng.random()
         wallet = self.wallet()
         if roll < 0.42:
-            body = {
-                "credits_to_add": random_credits(self.rng, 50),
-                "transaction_reason": self.rng.choice(TOP_UP_REASONS),
-                "idempotency_key": key,
-            }
+            body = {"credits_to_add": random_credits(self.rng, 50), "transaction_reason": self.rng.choice(TOP_UP_REASONS),
+                    "idempotency_key": key}
             if self.rng.random() < 0.5:
                 body["priority"] = self.rng.randint(0, 3)
             if self.rng.random() < 0.5:
@@ -131,7 +132,8 @@ class _Client:
                 body["expiry_date_utc"] = expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
             self.keyed(n, "top_up", wallet, body)
         elif roll < 0.70:
-            body = {"credits": random_credits(self.rng, 60), "transaction_reason": "MANUAL_BALANCE_DEBIT", "idempotency_key": key}
+            body = {"credits": random_credits(self.rng, 60), "transaction_reason": "MANUAL_BALANCE_DEBIT",
+                    "idempotency_key": key}
             self.keyed(n, "debit", wallet, body)
         elif roll < 0.80:
             self.hold_operation(n, key, wallet)
@@ -142,6 +144,9 @@ class _Client:
         elif roll < 0.97 and self.done:
             kind, wallet, body, tx_id = self.rng.choice(self.done)
             self.keyed(n, kind, wallet, body, replay_of=tx_id)
+        elif roll < 0.985 and self.lots:
+            wallet, lot = self.rng.choice(self.lots)
+            self.keyed(n, "void", wallet, {"reason": key, "idempotency_key": key}, lot=lot)
         else:
             body = {**self.rng.choice(INVALID_BODIES), "idempotency_key": key}
             self.keyed(n, "invalid", wallet, body)
@@ -162,13 +167,13 @@ class _Client:
         else:
             self.keyed(n, "release", wallet, body, hold=hold)
 
-    def path(self, kind: str, wallet: str, hold: str | None = None) -> str:
+    def path(self, kind: str, wallet: str, lot: str | None = None, hold: str | None = None) -> str:
+        if kind == "void":
+            return f"/v1/wallets/transactions/{lot}/void"
         if kind in ("capture", "release"):
             return f"/v1/holds/{hold}/{kind}"
-        action = {
-            "top_up": "top-up", "debit": "debit", "invalid": "debit", "freeze": "freeze", "unfreeze": "unfreeze",
-            "hold": "holds",
-        }  # fmt: skip
+        action = {"top_up": "top-up", "debit": "debit", "invalid": "debit", "freeze": "freeze", "unfreeze": "unfreeze",
+                  "hold": "holds"}  # fmt: skip
         return f"/v1/wallets/{wallet}/{action[kind]}"
 
     def first_timeout(self) -> float:
@@ -176,12 +181,16 @@ class _Client:
             return self.rng.choice(SHORT_TIMEOUTS)
         return NORMAL_TIMEOUT
 
-    def keyed(self, n: int, kind: str, wallet: str, body: dict, replay_of: str | None = None, hold: str | None = None) -> None:
-        """Send until a definite answer, always with the same key and body."""
+    def keyed(
+        self, n: int, kind: str, wallet: str, body: dict, replay_of: str | None = None, lot: str | None = None,
+        hold: str | None = None,
+    ) -> None:
+        """Send until a definite answer, always with the same key and body (and lot for a void, hold for a capture
+        or release)."""
         timeout, give_up = self.first_timeout(), time.monotonic() + self.plan.patience
         attempt = 0
         while True:
-            entry = self.send(n, kind, wallet, body, attempt, timeout, replay_of=replay_of, hold=hold)
+            entry = self.send(n, kind, wallet, body, attempt, timeout, replay_of=replay_of, lot=lot, hold=hold)
             attempt += 1
             if entry["phase"] != "unknown" or (attempt >= MAX_ATTEMPTS and time.monotonic() > give_up):
                 break
@@ -191,6 +200,8 @@ class _Client:
             self.holds.append((wallet, entry["hold_id"]))
         if entry["phase"] == "ok" and kind in ("top_up", "debit") and replay_of is None:
             self.done.append((kind, wallet, body, entry.get("tx_id") or ""))
+            if kind == "top_up" and entry.get("tx_id"):
+                self.lots.append((wallet, entry["tx_id"]))
             if self.plan.rogue and kind == "top_up":
                 self.credit_again(wallet, body)
 
@@ -209,23 +220,18 @@ class _Client:
         """Freeze and unfreeze carry no key; an unknown one is resolved by its unique reason."""
         self.send(n, kind, wallet, body, 0, self.first_timeout())
 
-    def send(self, n, kind, wallet, body, attempt, timeout, replay_of=None, hold=None) -> dict:
-        entry = {
-            "proc": self.plan.index,
-            "op": n,
-            "kind": kind,
-            "wallet": wallet,
-            "body": body,
-            "attempt": attempt,
-            "key": body.get("idempotency_key") or body.get("reason"),
-        }
+    def send(self, n, kind, wallet, body, attempt, timeout, replay_of=None, lot=None, hold=None) -> dict:
+        entry = {"proc": self.plan.index, "op": n, "kind": kind, "wallet": wallet, "body": body, "attempt": attempt,
+                 "key": body.get("idempotency_key") or body.get("reason")}
         if replay_of is not None:
             entry["replay_of"] = replay_of
+        if lot is not None:
+            entry["lot"] = lot
         if hold is not None:
             entry["hold"] = hold
         started = time.time()
         try:
-            response = self.http.post(self.path(kind, wallet, hold), json=body, timeout=timeout)
+            response = self.http.post(self.path(kind, wallet, lot, hold), json=body, timeout=timeout)
         except httpx.HTTPError as exc:
             entry.update(phase="unknown", error=type(exc).__name__)
         else:
@@ -236,7 +242,7 @@ class _Client:
                 entry.update(phase="fail", error=_error_code(response))
             else:
                 entry["phase"] = "ok"
-                if kind == "top_up":
+                if kind in ("top_up", "void"):
                     entry["tx_id"] = response.json()["wallet_transaction"]["id"]
                 elif kind in ("hold", "capture", "release"):
                     answer = response.json()
@@ -302,6 +308,7 @@ class LedgerRow:
     reason: str
     credits: Decimal
     key: str | None
+    parent: str | None = None  # a void's lot
 
 
 @dataclass(frozen=True)
@@ -335,11 +342,7 @@ def _expected_credits(body: dict) -> Decimal:
 
 
 def check_history(
-    history: list[dict],
-    rows: list[LedgerRow],
-    status_changes: Counter,
-    *,
-    allowed_keys: set[str] = frozenset(),
+    history: list[dict], rows: list[LedgerRow], status_changes: Counter, *, allowed_keys: set[str] = frozenset(),
     holds: list[HoldRow] = (),
 ) -> Verdict:
     """Compare a history with the ledger rows, status changes and holds of its environment.
@@ -390,17 +393,19 @@ def check_history(
             verdict.violations.append(f"invalid {key}: accepted")
         if found == 1 and kind in _ROW_TYPE:
             verdict.violations += _effect_mismatches(first, by_key[key][0], attempts)
+        elif found == 1 and kind == "void":
+            verdict.violations += _void_mismatches(first, by_key[key][0], attempts)
     captures = {hold.capture_tx_id for hold in holds if hold.capture_tx_id}
     unexplained = [row for row in rows if row.key not in explained and row.id not in captures]
     history_keys = {entry["key"] for entry in history if entry["kind"] == "hold"}
-    verdict.violations += [
-        f"hold {hold.id} (key {hold.key!r}) matches no operation" for hold in holds if hold.key not in history_keys
-    ]
+    verdict.violations += [f"hold {hold.id} (key {hold.key!r}) matches no operation"
+                           for hold in holds if hold.key not in history_keys]  # fmt: skip
     figures["holds"] = len(holds)
     figures["ledger rows"] = len(rows)
     figures["unexplained rows"] = len(unexplained)
     verdict.violations += [
-        f"row {row.id} ({row.type} {row.credits} on {row.wallet_id}, key {row.key!r}) matches no operation" for row in unexplained
+        f"row {row.id} ({row.type} {row.credits} on {row.wallet_id}, key {row.key!r}) matches no operation"
+        for row in unexplained
     ]
     return verdict
 
@@ -448,6 +453,18 @@ def _hold_mismatches(first: dict, hold: HoldRow, attempts: list[dict], rows: lis
         stored = (row.wallet_id, row.type, row.reason, row.credits) if row else None
         if hold.captured != captured or stored != (hold.wallet_id, "debit", "HOLD_CAPTURE", captured):
             problems.append(f"capture {key}: asked {captured} but the hold captured {hold.captured}, its row {stored}")
+    return problems
+
+
+def _void_mismatches(first: dict, row: LedgerRow, attempts: list[dict]) -> list[str]:
+    """A void's row: a CREDIT_VOID debit of the lot's wallet, naming the lot; every ok answer names the row."""
+    key = first["key"]
+    expected = (first["wallet"], "debit", "CREDIT_VOID", first["lot"])
+    stored = (row.wallet_id, row.type, row.reason, row.parent)
+    problems = [] if expected == stored else [f"void {key}: asked {expected} but the ledger holds {stored}"]
+    named = {entry["tx_id"] for entry in attempts if entry.get("tx_id")} | {row.id}
+    if named != {row.id}:
+        problems.append(f"void {key}: answers named {sorted(named)} but the ledger row is {row.id}")
     return problems
 
 
@@ -501,12 +518,14 @@ def ledger_snapshot(environment_id: str) -> tuple[list[LedgerRow], Counter]:
     from wallets.models import WalletStatusChange, WalletTransaction
 
     rows = [
-        LedgerRow(id=r[0], wallet_id=r[1], type=r[2], reason=r[3], credits=r[4], key=r[5])
+        LedgerRow(id=r[0], wallet_id=r[1], type=r[2], reason=r[3], credits=r[4], key=r[5], parent=r[6])
         for r in WalletTransaction.objects.filter(environment_id=environment_id).values_list(
-            "id", "wallet_id", "type", "transaction_reason", "credit_amount", "idempotency_key"
+            "id", "wallet_id", "type", "transaction_reason", "credit_amount", "idempotency_key", "parent_transaction_id"
         )
     ]
-    changes = Counter(WalletStatusChange.objects.filter(wallet__environment_id=environment_id).values_list("reason", flat=True))
+    changes = Counter(
+        WalletStatusChange.objects.filter(wallet__environment_id=environment_id).values_list("reason", flat=True)
+    )
     return rows, changes
 
 
@@ -544,22 +563,15 @@ def verify(world: World, history: list[dict]) -> Verdict:
     return verdict
 
 
-def plan_clients(
-    world: World, *, base_url: str, operations: int, clients: int, workdir: Path, seed: int, rogue_clients: int = 0, **options
-) -> list[ClientPlan]:
+def plan_clients(world: World, *, base_url: str, operations: int, clients: int, workdir: Path, seed: int,
+                 rogue_clients: int = 0, **options) -> list[ClientPlan]:
     """``clients`` plans sharing ``operations``, each writing its history under ``workdir``."""
     workdir.mkdir(parents=True, exist_ok=True)
     plans = [
         ClientPlan(
-            index=i,
-            base_url=base_url,
-            api_key=world.api_keys[i % len(world.api_keys)],
-            wallet_ids=world.wallet_ids,
-            operations=operations // clients + (1 if i < operations % clients else 0),
-            seed=seed * 1000 + i,
-            history_path=str(workdir / f"client-{i}.jsonl"),
-            rogue=i < rogue_clients,
-            **options,
+            index=i, base_url=base_url, api_key=world.api_keys[i % len(world.api_keys)], wallet_ids=world.wallet_ids,
+            operations=operations // clients + (1 if i < operations % clients else 0), seed=seed * 1000 + i,
+            history_path=str(workdir / f"client-{i}.jsonl"), rogue=i < rogue_clients, **options,
         )
         for i in range(clients)
     ]
@@ -594,9 +606,8 @@ def main(argv=None) -> int:
 
     with scratch.database() as database_url, scratch.server(database_url, workers=args.web_workers) as base_url:
         world = seed_world(name="history", wallets=args.wallets, clients=args.clients)
-        history, elapsed = run(
-            world, base_url=base_url, operations=args.ops, clients=args.clients, workdir=Path(args.workdir), seed=args.seed
-        )
+        history, elapsed = run(world, base_url=base_url, operations=args.ops, clients=args.clients,
+                               workdir=Path(args.workdir), seed=args.seed)
         verdict = verify(world, history)
     verdict.figures.update({"seconds": round(elapsed, 1), "ops/s": round(verdict.figures["operations"] / elapsed, 1)})
     print(json.dumps({**dict(verdict.figures), **latency_figures(history)}, indent=1, sort_keys=True))

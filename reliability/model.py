@@ -18,6 +18,9 @@ The rules modelled:
 - a key replays its first result with the same parameters (even on a frozen wallet) and is a
   conflict with other ones; a refused request leaves its key unused;
 - termination forfeits the balance (WALLET_TERMINATION) and closes the wallet;
+- a void (CREDIT_VOID) takes exactly what one named lot still holds, on an active or frozen
+  wallet, and nothing else (no other lot expires on the way); it is refused for a closed wallet,
+  a lot past its expiry ("expired"), and a lot with nothing left (credits a hold earmarks are not in it);
 - holds (wallets.services.holds): a hold earmarks spendable lots in the debit's order (after
   expiring what is due), taking the credits out of the lots but not out of the balance; too few
   spendable credits is "Insufficient balance"; a capture debits up to the hold from its earmarks
@@ -119,17 +122,8 @@ class Contract:
     def open(self, wallet_id: str) -> None:
         self.wallets[wallet_id] = WalletState()
 
-    def top_up(
-        self,
-        wallet_id: str,
-        *,
-        key: str,
-        credits: Decimal,
-        reason: str,
-        priority: int | None,
-        expiry: datetime | None,
-        now: datetime,
-    ) -> Prediction:
+    def top_up(self, wallet_id: str, *, key: str, credits: Decimal, reason: str, priority: int | None,
+               expiry: datetime | None, now: datetime) -> Prediction:
         if expiry is not None and expiry <= now:
             raise Refusal("validation_error", "Expiry date must be in the future")
         params = (credits, reason, priority, expiry)
@@ -202,6 +196,29 @@ class Contract:
             self.wallets[wallet_id] = planned
 
         return Prediction(commit, balance_after=planned.balance, consumed=list(consumed), expired=expired)
+
+    def void(self, wallet_id: str, *, key: str, lot_id: str, reason: str, now: datetime) -> Prediction:
+        params = (lot_id, reason)
+        replay = self._replay(key, wallet_id, "void", params)
+        if replay:
+            return replay
+        wallet = self.wallets[wallet_id]
+        lot = wallet.lots[lot_id]
+        if wallet.status == "closed":
+            raise Refusal("invalid_operation", "Wallet is closed")
+        if lot.available > 0 and lot.expiry is not None and lot.expiry <= now:
+            raise Refusal("invalid_operation", "The credit lot has expired")
+        if lot.available <= 0:
+            raise Refusal("invalid_operation", "The credit lot has nothing left to void")
+        after = wallet.balance - lot.available
+
+        def commit(tx_id):
+            lot.available = ZERO
+            wallet.balance = after
+            wallet.rows += 1
+            self.keys[key] = Keyed(wallet_id, "void", params, tx_id)
+
+        return Prediction(commit, balance_after=after, consumed=[lot_id])
 
     # --- holds --------------------------------------------------------------------------------
 

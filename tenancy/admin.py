@@ -1,13 +1,19 @@
 """Tenants, environments and API keys in the admin: read-only, for finding out who a row belongs to.
 
+One exception: the tenant's four-eyes threshold (approval_threshold_credits) is set on the tenant's
+page by staff with tenancy.change_tenant, with a reason, through tenancy.services and logged.
+
 Keys are created, rotated and revoked with the management commands (tenancy.services); the
 key hash is never shown.
 """
 
+from django import forms
 from django.contrib import admin
 
+from backoffice import activity
 from core.admin import ReadOnlyModelAdmin
 from core.admin_cells import short_id
+from tenancy import services
 from tenancy.models import ApiKey, Environment, Tenant
 
 
@@ -16,11 +22,68 @@ def id_column(obj):
     return short_id(obj.pk)
 
 
+class TenantSettingsForm(forms.ModelForm):
+    """The one tenant setting staff change here: the four-eyes threshold, with the reason for the change."""
+
+    change_reason = forms.CharField(
+        label="Reason for the change",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Required. Kept in the staff activity log.",
+    )
+
+    class Meta:
+        model = Tenant
+        fields = ["approval_threshold_credits"]
+        help_texts = {
+            "approval_threshold_credits": "Admin top-ups and debits of more credits than this wait for a second "
+            "staff member's approval. Empty: no approval needed.",
+        }
+
+    def clean_approval_threshold_credits(self):
+        value = self.cleaned_data["approval_threshold_credits"]
+        if value is not None and value <= 0:
+            raise forms.ValidationError("Give a positive number of credits, or leave it empty to turn approval off.")
+        return value
+
+    def clean_change_reason(self):
+        reason = self.cleaned_data["change_reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why the threshold changes.")
+        return reason
+
+
 @admin.register(Tenant)
 class TenantAdmin(ReadOnlyModelAdmin):
-    list_display = ["name", id_column, "auto_complete_purchased_credits", "created_at"]
+    """Read-only but for the four-eyes threshold, which staff with tenancy.change_tenant set (with a reason)."""
+
+    list_display = ["name", id_column, "auto_complete_purchased_credits", "approval_threshold_credits", "created_at"]
     search_fields = ["=id", "name"]
-    fields = ["id", "name", "auto_complete_purchased_credits", "created_at"]
+    fields = ["id", "name", "auto_complete_purchased_credits", "approval_threshold_credits", "created_at"]
+    form = TenantSettingsForm
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("tenancy.change_tenant")
+
+    def get_fields(self, request, obj=None):
+        if self.has_change_permission(request, obj):
+            return [*self.fields, "change_reason"]
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        if self.has_change_permission(request, obj):
+            return ["id", "name", "auto_complete_purchased_credits", "created_at"]
+        return self.fields
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, in the page's transaction, with its staff activity log row.
+        threshold = form.cleaned_data["approval_threshold_credits"]
+        note = form.cleaned_data["change_reason"]
+        with activity.logged(
+            staff=request.user.get_username(), kind=activity.Kind.APPROVAL_THRESHOLD, target=obj, note=note
+        ) as entry:
+            services.tenant_set_approval_threshold(obj, threshold)
+            entry.result = f"Approval threshold: {'off' if threshold is None else f'{threshold.normalize():f} credits'}"
 
 
 @admin.register(Environment)

@@ -1,13 +1,15 @@
-"""Writes for tenancy: tenants, environments, and API keys (creation, rotation, revocation)."""
+"""Writes for tenancy: tenants (and their settings), environments, and API keys (creation, rotation, revocation)."""
 
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
+from core.exceptions import ValidationFailed
 from tenancy.models import ApiKey, Environment, Tenant
 
 API_KEY_PREFIX = "sk_"
@@ -63,3 +65,16 @@ def api_key_rotate(api_key: ApiKey) -> IssuedApiKey:
     )
     api_key_revoke(api_key)
     return issued
+
+
+def tenant_set_approval_threshold(tenant: Tenant, threshold: Decimal | None) -> Tenant:
+    """Set the four-eyes threshold: admin top-ups and debits of more credits wait for a second
+    staff member (backoffice.approvals); None turns the rule off."""
+    if threshold is not None and (not isinstance(threshold, Decimal) or not threshold.is_finite() or threshold <= 0):
+        raise ValidationFailed(
+            "approval_threshold_credits must be a positive number of credits, or empty to turn approval off",
+            field="approval_threshold_credits",
+        )
+    tenant.approval_threshold_credits = threshold
+    tenant.save(update_fields=["approval_threshold_credits"])
+    return tenant

@@ -222,6 +222,12 @@ class WalletTransaction(models.Model):
     updated_by = models.CharField(max_length=100, blank=True)
 
     class Meta:
+        # Staff actions on one credit lot (wallets.admin): granted by migration 0012 to Support and
+        # Finance (void) and to Finance alone (refund, which issues a credit note against an invoice).
+        permissions = [
+            ("void_credits", "Can void the remaining credits of a lot"),
+            ("refund_credits", "Can refund the remaining credits of a paid purchased lot"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["wallet", "sequence"], name="wallet_transaction_unique_sequence"),
             models.UniqueConstraint(

@@ -386,6 +386,18 @@ def wallet_transaction_search(*, environment_id: str, query: TransactionQuery, e
     return rows.order_by(*ordering)
 
 
+def wallet_transaction_get(*, environment_id: str, transaction_id: str) -> WalletTransaction:
+    """The ledger row with this id in the environment; NotFound otherwise (a void's or refund's lot)."""
+    row = (
+        WalletTransaction.objects.filter(environment_id=environment_id, pk=transaction_id).first()
+        if _usable_id(transaction_id)
+        else None
+    )
+    if row is None:
+        raise NotFound("Wallet transaction not found", details={"transaction_id": transaction_id})
+    return row
+
+
 # ---------------------------------------------------------------------------------------------
 # Holds (wallets.services.holds writes them)
 

@@ -1,8 +1,9 @@
-"""Invoices and payments as the wire shows them (Flexprice's InvoiceResponse / PaymentResponse)."""
+"""Invoices, payments and credit notes as the wire shows them (Flexprice's InvoiceResponse / PaymentResponse)."""
 
-from invoices.models import Invoice, Payment
+from invoices.models import CreditNote, Invoice, Payment
 from wallets.api.render import timestamp
 from wallets.ledger.money import format_decimal
+from wallets.services.events import credit_note_payload
 
 
 def invoice_data(invoice: Invoice) -> dict:
@@ -42,6 +43,7 @@ def invoice_data(invoice: Invoice) -> dict:
         "metadata": invoice.metadata,
         "idempotency_key": invoice.idempotency_key,
         "line_items": lines,
+        "credit_notes": [credit_note_data(note) for note in invoice.credit_notes.all()],
         "issue_date": timestamp(invoice.issue_date),
         "due_date": timestamp(invoice.due_date),
         "finalized_at": timestamp(invoice.finalized_at),
@@ -52,6 +54,16 @@ def invoice_data(invoice: Invoice) -> dict:
         "updated_at": timestamp(invoice.updated_at),
         "created_by": invoice.created_by,
         "updated_by": invoice.updated_by,
+    }
+
+
+def credit_note_data(note: CreditNote) -> dict:
+    """A refund's credit note (wallets.services.voids.credit_refund): its webhook payload, plus its owners and author."""
+    return {
+        **credit_note_payload(note),
+        "tenant_id": note.tenant_id,
+        "environment_id": note.environment_id,
+        "created_by": note.created_by,
     }
 
 

@@ -55,6 +55,25 @@ class InvoiceLineItemResponseSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class CreditNoteResponseSerializer(serializers.Serializer):
+    """A refund's credit note: the credits a CREDIT_REFUND took back and the money owed for them."""
+
+    id = serializers.CharField(help_text="cn_...")
+    invoice_id = serializers.CharField()
+    wallet_transaction_id = serializers.CharField(help_text="The CREDIT_REFUND debit.")
+    credits = DecimalString()
+    amount = DecimalString(help_text="The invoice's price of the credits: amount_paid × credits / the lot's credits.")
+    currency = serializers.CharField()
+    reason = serializers.CharField()
+    tenant_id = serializers.CharField()
+    environment_id = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField(allow_blank=True)
+
+    class Meta:
+        ref_name = "CreditNoteResponse"
+
+
 class InvoiceResponseSerializer(serializers.Serializer):
     id = serializers.CharField()
     tenant_id = serializers.CharField()
@@ -77,6 +96,7 @@ class InvoiceResponseSerializer(serializers.Serializer):
     metadata = serializers.DictField(child=serializers.CharField())
     idempotency_key = serializers.CharField()
     line_items = InvoiceLineItemResponseSerializer(many=True)
+    credit_notes = CreditNoteResponseSerializer(many=True, help_text="Refunds of the purchased credits, oldest first.")
     issue_date = serializers.DateTimeField()
     due_date = serializers.DateTimeField()
     finalized_at = serializers.DateTimeField(allow_null=True)

@@ -16,6 +16,9 @@ _GROUP_GRANTS = [
     importlib.import_module("wallets.migrations.0004_wallet_permissions_support_groups").create_support_groups,
     importlib.import_module("invoices.migrations.0002_alter_invoice_options").grant,
     importlib.import_module("wallets.migrations.0008_support_groups_view_alert_and_status_changes").grant,
+    importlib.import_module("backoffice.migrations.0003_approval_permissions_groups").grant,
+    importlib.import_module("wallets.migrations.0012_voids").grant,
+    importlib.import_module("invoices.migrations.0003_credit_notes").grant,
     importlib.import_module("wallets.migrations.0010_holds").grant,
 ]
 

@@ -9,10 +9,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from backoffice import approvals
 from invoices.models import Invoice
+from tenancy.models import Tenant
 from tests.admin.browser import browser_page, horizontal_overflow, log_in, shoot
 from tests.admin.flows import PASSWORD
 from wallets import services
@@ -58,6 +61,20 @@ def seed_support_day(make_customer, make_wallet) -> dict:
     }
 
 
+def seed_approval(wallet: Wallet):
+    """A large top-up waiting for a second staff member (four eyes), with a long reason."""
+    Tenant.objects.filter(pk=wallet.tenant_id).update(approval_threshold_credits=Decimal("1000"))
+    wallet.refresh_from_db()
+    return approvals.request_approval(
+        wallet,
+        operation="top_up",
+        arguments={"credits": "12345678.123456789", "reason": "FREE_CREDIT_GRANT", "description": LONG_NAME},
+        note="Contract renewal for the production API, signed by both parties " * 5,
+        user=User.objects.create_user("layout-requester", password=PASSWORD, is_staff=True),
+        request_key="layout-approval",
+    ).approval
+
+
 def support_pages(data: dict) -> dict[str, str]:
     """page name -> admin path, for every page support staff live in."""
     return {
@@ -72,12 +89,15 @@ def support_pages(data: dict) -> dict[str, str]:
         "invoice": f"/admin/invoices/invoice/{data['invoice'].pk}/change/",
         "find-results": "/admin/find/?q=a",
         "activity-log": "/admin/backoffice/staffaction/",
+        "approval-list": "/admin/backoffice/approvalrequest/",
+        "approval": f"/admin/backoffice/approvalrequest/{quote(data['approval'].pk)}/change/",
     }
 
 
 @pytest.mark.parametrize("width", [1280, 1440, 1920])
 def test_support_pages_fit_the_window(width, live_server, monkeypatch, make_customer, make_wallet):
     data = seed_support_day(make_customer, make_wallet)
+    data["approval"] = seed_approval(data["wallet"])
     User.objects.create_superuser("root", "root@example.com", PASSWORD)
     overflowing = {}
     with browser_page(monkeypatch, width=width) as page:
@@ -97,7 +117,7 @@ def test_the_overflow_check_catches_a_page_that_is_too_wide(live_server, monkeyp
     User.objects.create_superuser("root", "root@example.com", PASSWORD)
     with browser_page(monkeypatch, width=1280) as page:
         log_in(page, live_server, "root")
-        page.goto(f"{live_server.url}{support_pages(data)['wallet-list']}")
+        page.goto(f"{live_server.url}/admin/wallets/wallet/")
         page.evaluate(
             "() => { const cell = document.querySelector('#result_list tbody td');"
             " cell.textContent = 'wallet_' + 'X'.repeat(400); cell.style.whiteSpace = 'nowrap'; }"

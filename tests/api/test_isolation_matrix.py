@@ -25,6 +25,7 @@ from rest_framework.test import APIClient
 
 from customers.services import customer_create
 from invoices.models import Invoice
+from invoices.services import invoice_pay
 from tenancy.services import api_key_create, api_key_revoke, environment_get_or_create
 from tests.api.routes import api_operations
 from wallets import services
@@ -48,6 +49,8 @@ class World:
     frozen_wallet: object
     invoice: object  # unpaid, for a pending invoiced purchase
     owner_ids: set = field(default_factory=set)
+    grant: object = None  # the wallet's 100 free credits, for a void
+    paid_lot: object = None  # 5 credits purchased on a paid invoice, for a refund
     hold: object = None  # an open hold of 10 on ``wallet``
 
 
@@ -56,7 +59,7 @@ def world(environment, other_environment) -> World:
     customer = customer_create(environment=environment, external_id="owner-ext", name="Owner")
     spare = customer_create(environment=environment, external_id="owner-spare", name="Spare")
     wallet = services.wallet_create(customer, currency="usd")
-    services.wallet_top_up(wallet, credits=Decimal("100"), reason="FREE_CREDIT_GRANT", idempotency_key="owner-grant")
+    grant = services.wallet_top_up(wallet, credits=Decimal("100"), reason="FREE_CREDIT_GRANT", idempotency_key="owner-grant")
     frozen = services.wallet_create(customer, currency="usd", wallet_type="PROMOTIONAL")
     services.wallet_freeze(frozen, reason="matrix")
     purchase = services.wallet_top_up(wallet, credits=Decimal("5"), reason="PURCHASED_CREDIT_INVOICED")
@@ -64,7 +67,9 @@ def world(environment, other_environment) -> World:
     # The other tenant has data of its own, so empty answers are not empty by accident.
     theirs = customer_create(environment=other_environment, external_id="their-ext", name="Theirs")
     services.wallet_top_up(services.wallet_create(theirs, currency="usd"), credits=Decimal("7"), reason="FREE_CREDIT_GRANT")
-    world = World(customer, spare, wallet, frozen, invoice)
+    paid = services.wallet_top_up(wallet, credits=Decimal("5"), reason="PURCHASED_CREDIT_INVOICED")
+    invoice_pay(Invoice.objects.get(wallet_transaction=paid.transaction))
+    world = World(customer, spare, wallet, frozen, invoice, grant=grant.transaction, paid_lot=paid.transaction)
     world.hold = holds.hold_place(wallet, credits=Decimal("10"), idempotency_key="owner-hold").hold
     for model in _data_models():
         rows = model.objects.filter(environment=environment) if _has_field(model, "environment") else []
@@ -133,6 +138,12 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/wallets"): Case(200, body=lambda w: {"customer_id": w.spare_customer.id, "currency": "eur"}),
     ("POST", "/v1/wallets/search"): Case(200, foreign=200, read=True, body=lambda w: {"wallet_ids": [w.wallet.id]}),
     ("POST", "/v1/wallets/transactions/search"): Case(200, foreign=200, read=True, body=lambda w: {"id": w.wallet.id}),
+    ("POST", "/v1/wallets/transactions/{id}/void"): Case(
+        200, path=lambda w: {"id": w.grant.id}, body=lambda w: {"reason": "matrix", "idempotency_key": "matrix-void"}
+    ),
+    ("POST", "/v1/wallets/transactions/{id}/refund"): Case(
+        200, path=lambda w: {"id": w.paid_lot.id}, body=lambda w: {"reason": "matrix", "idempotency_key": "matrix-refund"}
+    ),
     ("GET", "/v1/wallets/{id}"): Case(200, path=_wallet),
     ("PUT", "/v1/wallets/{id}"): Case(200, path=_wallet, body=lambda w: {"description": "changed"}),
     ("POST", "/v1/wallets/{id}/top-up"): Case(

@@ -34,6 +34,8 @@ from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
 from customers.services import customer_create
+from invoices.models import Invoice
+from invoices.services import invoice_pay
 from tenancy.services import api_key_create, environment_get_or_create
 from tests.e2e.server import live_api  # noqa: F401 (fixture)
 from wallets import services
@@ -58,6 +60,9 @@ def world(live_api, transactional_db):  # noqa: F811
     wallet = services.wallet_create(customer, currency="usd")
     services.wallet_top_up(wallet, credits=Decimal("1000"), reason="FREE_CREDIT_GRANT")
     invoice_id = services.wallet_top_up(wallet, credits=Decimal("10"), reason="PURCHASED_CREDIT_INVOICED").invoice_id
+    # A paid purchased lot: the void and refund routes act on it (until one of them empties it).
+    paid = services.wallet_top_up(wallet, credits=Decimal("50"), reason="PURCHASED_CREDIT_INVOICED")
+    invoice_pay(Invoice.objects.get(pk=paid.invoice_id))
     # An open hold (the capture and release cases may close it; later ones then meet a closed hold).
     hold_id = holds.hold_place(wallet, credits=Decimal("10"), idempotency_key="st-hold").hold.id
     raw_key = api_key_create(environment=environment, name="schemathesis").raw_key
@@ -84,6 +89,7 @@ def world(live_api, transactional_db):  # noqa: F811
         "/v1/wallets/": wallet.id,
         "/v1/customers/": customer.id,
         "/v1/invoices/": invoice_id,
+        "/v1/wallets/transactions/": paid.transaction.id,
         "/v1/holds/": hold_id,
         "external_id": customer.external_id,
     }

@@ -37,7 +37,9 @@ def server(django_db_setup):
 @pytest.mark.django_db(transaction=True)
 def test_every_acknowledged_operation_is_in_the_ledger_exactly_once(server, tmp_path, capsys):
     world = history.seed_world(name="history", wallets=WALLETS, clients=CLIENTS)
-    entries, elapsed = history.run(world, base_url=server, operations=OPERATIONS, clients=CLIENTS, workdir=tmp_path, seed=SEED)
+    entries, elapsed = history.run(
+        world, base_url=server, operations=OPERATIONS, clients=CLIENTS, workdir=tmp_path, seed=SEED
+    )
     verdict = history.verify(world, entries)
     figures = verdict.figures
     report(
@@ -51,6 +53,7 @@ def test_every_acknowledged_operation_is_in_the_ledger_exactly_once(server, tmp_
     assert figures["attempts unknown"] > 0 and figures["attempts fail"] > 0 and figures["attempts ok"] > OPERATIONS // 2
     assert figures["top_up ok"] and figures["debit ok"] and figures["freeze ok"] and figures["unfreeze ok"]
     assert figures["invalid fail"] > 0
+    assert figures["void ok"] > 0  # voids of lots the clients topped up (refusals too: spent lots)
     assert figures["hold ok"] and figures["capture ok"] and figures["release ok"] and figures["capture fail"]
 
 
@@ -58,7 +61,9 @@ def test_every_acknowledged_operation_is_in_the_ledger_exactly_once(server, tmp_
 @pytest.mark.django_db(transaction=True)
 def test_negative_control_a_double_crediting_client_is_caught(server, tmp_path, capsys):
     world = history.seed_world(name="rogue", wallets=3, clients=2)
-    entries, _ = history.run(world, base_url=server, operations=300, clients=2, workdir=tmp_path, seed=SEED, rogue_clients=1)
+    entries, _ = history.run(
+        world, base_url=server, operations=300, clients=2, workdir=tmp_path, seed=SEED, rogue_clients=1
+    )
     verdict = history.verify(world, entries)
     # What the rogue's unlogged second sends got (a wallet frozen in between refuses some).
     answers = (tmp_path / "client-0.jsonl.rogue").read_text().split()
@@ -77,34 +82,18 @@ def _entry(op, phase, kind="top_up", key=None, credits="5", **extra):
     body = {"credits_to_add": credits, "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": key or f"k{op}"}
     if kind == "debit":
         body = {"credits": credits, "transaction_reason": "MANUAL_BALANCE_DEBIT", "idempotency_key": key or f"k{op}"}
-    return {
-        "proc": 0,
-        "op": op,
-        "kind": kind,
-        "wallet": "w1",
-        "body": body,
-        "key": body["idempotency_key"],
-        "attempt": extra.pop("attempt", 0),
-        "phase": phase,
-        **extra,
-    }
+    return {"proc": 0, "op": op, "kind": kind, "wallet": "w1", "body": body, "key": body["idempotency_key"],
+            "attempt": extra.pop("attempt", 0), "phase": phase, **extra}
 
 
 def _row(key, credits="5", type_="credit", reason="FREE_CREDIT_GRANT", id_=None, wallet="w1"):
-    return history.LedgerRow(
-        id=id_ or f"wtxn_{key}", wallet_id=wallet, type=type_, reason=reason, credits=Decimal(credits), key=key
-    )
+    return history.LedgerRow(id=id_ or f"wtxn_{key}", wallet_id=wallet, type=type_, reason=reason,
+                             credits=Decimal(credits), key=key)
 
 
 HONEST = (
-    [
-        _entry(1, "ok", tx_id="wtxn_k1"),
-        _entry(2, "fail"),
-        _entry(3, "unknown"),
-        _entry(3, "ok", attempt=1, tx_id="wtxn_k3"),
-        _entry(4, "unknown"),
-        _entry(5, "ok", kind="debit"),
-    ],
+    [_entry(1, "ok", tx_id="wtxn_k1"), _entry(2, "fail"), _entry(3, "unknown"), _entry(3, "ok", attempt=1, tx_id="wtxn_k3"),
+     _entry(4, "unknown"), _entry(5, "ok", kind="debit")],
     [_row("k1"), _row("k3"), _row("k4"), _row("k5", type_="debit", reason="MANUAL_BALANCE_DEBIT")],
 )
 
@@ -113,6 +102,15 @@ def test_the_checker_accepts_an_honest_history():
     verdict = history.check_history(*HONEST, Counter())
     assert verdict.violations == []
     assert verdict.figures["unknown resolved present"] == 1  # op 4: timed out, then found by its key
+
+
+def test_the_checker_accepts_an_honest_void():
+    void = {"proc": 0, "op": 9, "kind": "void", "wallet": "w1", "lot": "wtxn_k1", "key": "v9", "attempt": 0,
+            "body": {"reason": "v9", "idempotency_key": "v9"}, "phase": "ok", "tx_id": "wtxn_v9"}
+    row = history.LedgerRow(id="wtxn_v9", wallet_id="w1", type="debit", reason="CREDIT_VOID", credits=Decimal("5"),
+                            key="v9", parent="wtxn_k1")
+    verdict = history.check_history([*HONEST[0], void], [*HONEST[1], row], Counter())
+    assert verdict.violations == [] and verdict.figures["void ok"] == 1
 
 
 @pytest.mark.parametrize(
@@ -126,6 +124,8 @@ def test_the_checker_accepts_an_honest_history():
         ("a row no one asked for", "matches no operation"),
         ("an acknowledged freeze is missing", "acknowledged but missing"),
         ("an invalid request was accepted", "accepted"),
+        ("a void emptied another lot", "void v9: asked"),
+        ("a void's answer named another transaction", "void v9: answers named"),
     ],
 )
 def test_negative_control_b_the_checker_catches_each_lie(lie, expected):
@@ -144,21 +144,18 @@ def test_negative_control_b_the_checker_catches_each_lie(lie, expected):
     elif lie == "a row no one asked for":
         rows.append(_row("k1-again"))
     elif lie == "an acknowledged freeze is missing":
-        entries.append(
-            {
-                "proc": 0,
-                "op": 9,
-                "kind": "freeze",
-                "wallet": "w1",
-                "body": {"reason": "f9"},
-                "key": "f9",
-                "attempt": 0,
-                "phase": "ok",
-            }
-        )
+        entries.append({"proc": 0, "op": 9, "kind": "freeze", "wallet": "w1", "body": {"reason": "f9"}, "key": "f9",
+                        "attempt": 0, "phase": "ok"})
     elif lie == "an invalid request was accepted":
         entries.append(_entry(8, "ok", kind="invalid"))
         rows.append(_row("k8"))
+    elif lie.startswith("a void"):
+        named = "wtxn_other" if "answer named" in lie else "wtxn_v9"
+        entries.append({"proc": 0, "op": 9, "kind": "void", "wallet": "w1", "lot": "wtxn_k1", "key": "v9", "attempt": 0,
+                        "body": {"reason": "v9", "idempotency_key": "v9"}, "phase": "ok", "tx_id": named})
+        parent = "wtxn_k3" if "another lot" in lie else "wtxn_k1"
+        rows.append(history.LedgerRow(id="wtxn_v9", wallet_id="w1", type="debit", reason="CREDIT_VOID",
+                                      credits=Decimal("5"), key="v9", parent=parent))
     verdict = history.check_history(entries, rows, changes)
     assert any(expected in violation for violation in verdict.violations), verdict.violations
 

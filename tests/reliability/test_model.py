@@ -2,12 +2,13 @@
 
 Hypothesis's RuleBasedStateMachine drives the real services on PostgreSQL with random sequences
 of create, top-up (expiry, priority), debit (regular and overdrawing MANUAL_BALANCE_DEBIT),
-clock jumps, the expiry sweep, freeze/unfreeze, terminate, holds (place, capture in full or in
-part, release, the hold expiry sweep) and key replays (same or changed parameters).
+void of one lot's remainder (any lot: spent, expired, on a frozen or closed wallet), clock
+jumps, the expiry sweep, freeze/unfreeze, terminate, holds (place, capture in full or in part,
+release, the hold expiry sweep) and key replays (same or changed parameters).
 reliability/model.py predicts each answer: the exact refusal, or the balance after, the lots a
-debit or a capture draws on in order and the lots expired on the way. After every step every
-wallet's balance, status, row count, held credits, every hold's status and every lot's
-remaining credits must equal the model's;
+debit (or a void, or a capture) draws on in order and the lots expired on the way. After every
+step every wallet's balance, status, row count, held credits, every hold's status and every
+lot's remaining credits must equal the model's;
 after every program wallets.ledger.integrity must find no drift.
 
 Time: ``django.utils.timezone.now`` is a fake clock for the run (the services read the time
@@ -33,15 +34,7 @@ from django.db import transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (
-    Bundle,
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
-    precondition,
-    rule,
-    run_state_machine_as_test,
-)
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 
 from core.exceptions import ServiceError
 from customers.services import customer_create
@@ -57,8 +50,6 @@ EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", 100))
 STEPS = int(os.environ.get("MODEL_STEPS", 30))
 TOP_UP_REASONS = ["FREE_CREDIT_GRANT", "PURCHASED_CREDIT_DIRECT", "SUBSCRIPTION_CREDIT_GRANT"]
 DEBIT_REASONS = ["MANUAL_BALANCE_DEBIT", "INVOICE_PAYMENT", "CREDIT_ADJUSTMENT"]
-
-
 def credits(top: int):
     """Whole credits shrink to readable programs; nine-place amounts keep the arithmetic honest."""
     return st.one_of(st.integers(1, top).map(Decimal), st.integers(1, top * 10**9).map(lambda n: Decimal(n).scaleb(-9)))
@@ -66,6 +57,13 @@ def credits(top: int):
 
 # Debits smaller than top-ups, so most debits are paid and many draw on several lots.
 TOP_UP_CREDITS, DEBIT_CREDITS = credits(60), credits(25)
+
+
+def _changed(kind: str, kwargs: dict) -> dict:
+    """Other parameters for the same key: one more credit, or (a void has no credits) another reason."""
+    if kind == "void":
+        return {**kwargs, "reason": kwargs["reason"] + " again"}
+    return {**kwargs, "credits": (kwargs["credits"] or 0) + 1}  # a full capture's credits are None
 
 
 class FakeClock:
@@ -143,15 +141,19 @@ class LedgerMachine(RuleBasedStateMachine):
         wallet = self.instances[wallet_id]
         if kind == "top_up":
             predict = lambda: self.model.top_up(  # noqa: E731
-                wallet_id,
-                key=kwargs["idempotency_key"],
-                credits=kwargs["credits"],
-                reason=kwargs["reason"],
-                priority=kwargs["priority"],
-                expiry=kwargs["expiry_date"],
-                now=now,
+                wallet_id, key=kwargs["idempotency_key"], credits=kwargs["credits"], reason=kwargs["reason"],
+                priority=kwargs["priority"], expiry=kwargs["expiry_date"], now=now,
             )
             prediction, result = self.expect(predict, lambda: services.wallet_top_up(wallet, **kwargs))
+        elif kind == "void":
+            predict = lambda: self.model.void(  # noqa: E731
+                wallet_id, key=kwargs["idempotency_key"], lot_id=kwargs["transaction_id"], reason=kwargs["reason"], now=now
+            )
+            call = lambda: services.credit_void(environment_id=self.environment.id, **kwargs)  # noqa: E731
+            prediction, result = self.expect(predict, call)
+            LedgerMachine.figures["voided"] += bool(prediction and prediction.replay_of is None)
+            if prediction and prediction.replay_of is None:
+                assert result.transaction.metadata["consumed_credit_tx_ids"] == kwargs["transaction_id"]
         else:
             predict = lambda: self.model.debit(  # noqa: E731
                 wallet_id, key=kwargs["idempotency_key"], credits=kwargs["credits"], reason=kwargs["reason"], now=now
@@ -205,22 +207,12 @@ class LedgerMachine(RuleBasedStateMachine):
     def create(self):
         return self._open()
 
-    @rule(
-        wallet=wallets,
-        credits=TOP_UP_CREDITS,
-        reason=st.sampled_from(TOP_UP_REASONS),
-        priority=st.none() | st.integers(0, 3),
-        expiry_hours=st.none() | st.integers(1, 72),
-    )
+    @rule(wallet=wallets, credits=TOP_UP_CREDITS, reason=st.sampled_from(TOP_UP_REASONS),
+          priority=st.none() | st.integers(0, 3), expiry_hours=st.none() | st.integers(1, 72))
     def top_up(self, wallet, credits, reason, priority, expiry_hours):
         expiry = self.clock.now() + timedelta(hours=expiry_hours, seconds=1) if expiry_hours else None
-        kwargs = {
-            "credits": credits,
-            "reason": reason,
-            "priority": priority,
-            "expiry_date": expiry,
-            "idempotency_key": self.key(),
-        }
+        kwargs = {"credits": credits, "reason": reason, "priority": priority, "expiry_date": expiry,
+                  "idempotency_key": self.key()}
         self.keyed("top_up", wallet, kwargs)
 
     @rule(wallet=wallets, credits=DEBIT_CREDITS, reason=st.sampled_from(DEBIT_REASONS))
@@ -235,7 +227,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if change and kind == "release":  # a release has no amount: the same key as a capture instead
             kind, kwargs = "capture", {**kwargs, "credits": None}
         elif change:
-            kwargs = {**kwargs, "credits": (kwargs["credits"] or 0) + 1}
+            kwargs = _changed(kind, kwargs)
         if kind in ("hold", "capture", "release"):
             self.hold_keyed(kind, target, kwargs)
         else:
@@ -266,6 +258,17 @@ class LedgerMachine(RuleBasedStateMachine):
         assert result == len(prediction.closed_holds)
         LedgerMachine.figures["holds expired"] += result
 
+    @precondition(lambda self: any(w.lots for w in self.model.wallets.values()))
+    @rule(data=st.data())
+    def void(self, data):
+        """Void a lot the model knows: half the time one still holding credits (spendable, or past its
+        expiry and not swept yet), otherwise any (often spent, or on a closed wallet)."""
+        lots = sorted((wallet_id, lot.id, lot.available > 0)
+                      for wallet_id, state in self.model.wallets.items() for lot in state.lots.values())  # fmt: skip
+        holding = [entry for entry in lots if entry[2]]
+        wallet, lot, _ = data.draw(st.sampled_from(holding if holding and data.draw(st.booleans()) else lots))
+        self.keyed("void", wallet, {"transaction_id": lot, "reason": "model", "idempotency_key": self.key()})
+
     @rule(hours=st.integers(1, 48))
     def advance(self, hours):
         self.clock.tick(hours * 3600)
@@ -273,14 +276,16 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule()
     def expire_sweep(self):
         now = self.clock.tick()
-        prediction, result = self.expect(lambda: self.model.expire_sweep(now), lambda: automation.credits_expire_sweep(now=now))
+        prediction, result = self.expect(lambda: self.model.expire_sweep(now),
+                                         lambda: automation.credits_expire_sweep(now=now))
         assert result.credits_expired == len(prediction.expired)
 
     @precondition(lambda self: all(w.status != "frozen" for w in self.model.wallets.values()))
     @rule(wallet=wallets)
     def freeze(self, wallet):
         self.clock.tick()
-        self.expect(lambda: self.model.freeze(wallet), lambda: services.wallet_freeze(self.instances[wallet], reason="model"))
+        self.expect(lambda: self.model.freeze(wallet),
+                    lambda: services.wallet_freeze(self.instances[wallet], reason="model"))
 
     @precondition(lambda self: any(w.status == "frozen" for w in self.model.wallets.values()))
     @rule(wallet=wallets, thaw=st.booleans())
@@ -289,15 +294,15 @@ class LedgerMachine(RuleBasedStateMachine):
         if thaw:
             wallet = next(pk for pk, state in self.model.wallets.items() if state.status == "frozen")
         self.clock.tick()
-        self.expect(lambda: self.model.unfreeze(wallet), lambda: services.wallet_unfreeze(self.instances[wallet], reason="model"))
+        self.expect(lambda: self.model.unfreeze(wallet),
+                    lambda: services.wallet_unfreeze(self.instances[wallet], reason="model"))
 
     @precondition(lambda self: len(self.instances) == 3)
     @rule(wallet=wallets)
     def terminate(self, wallet):
         now = self.clock.tick()
-        prediction, result = self.expect(
-            lambda: self.model.terminate(wallet, now=now), lambda: services.wallet_terminate(self.instances[wallet])
-        )
+        prediction, result = self.expect(lambda: self.model.terminate(wallet, now=now),
+                                         lambda: services.wallet_terminate(self.instances[wallet]))
         if prediction and result.transaction is not None:
             consumed = result.transaction.metadata["consumed_credit_tx_ids"]
             assert [part for part in consumed.split(",") if part] == prediction.consumed
@@ -325,7 +330,9 @@ class LedgerMachine(RuleBasedStateMachine):
         assert stored == modelled
         stored_holds = dict(WalletHold.objects.filter(wallet_id__in=ids).values_list("id", "hold_status"))
         assert stored_holds == {hold.id: hold.status for w in self.model.wallets.values() for hold in w.holds.values()}
-        lots = dict(WalletTransaction.objects.filter(wallet_id__in=ids, type="credit").values_list("id", "credits_available"))
+        lots = dict(
+            WalletTransaction.objects.filter(wallet_id__in=ids, type="credit").values_list("id", "credits_available")
+        )
         assert lots == {lot.id: lot.available for w in self.model.wallets.values() for lot in w.lots.values()}
 
 
@@ -342,13 +349,8 @@ def _run(machine, environment, *, examples: int, steps: int, phases=tuple(Phase)
     run_state_machine_as_test(
         machine,
         settings=settings(
-            max_examples=examples,
-            stateful_step_count=steps,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            phases=phases,
-            suppress_health_check=list(HealthCheck),
+            max_examples=examples, stateful_step_count=steps, deadline=None, database=None, derandomize=True,
+            phases=phases, suppress_health_check=list(HealthCheck),
         ),
     )
 

@@ -14,6 +14,10 @@ page's buttons start the same flow for one wallet (``origin=detail`` brings staf
 so do the customer page's (``origin=customer`` brings them back to the customer).
 Whether an action is allowed for a wallet is always the service's decision; the review only
 warns about wallets whose status the service will refuse.
+
+Four eyes: a top-up or debit of more credits than the tenant's approval threshold is not posted
+at confirmation but stored as an approval request (backoffice.approvals), which the review says
+beforehand; ``APPROVABLE`` lists the actions that wait.
 """
 
 from collections import defaultdict
@@ -30,7 +34,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
-from backoffice import activity
+from backoffice import activity, approvals
 from core.exceptions import ServiceError
 from wallets import services
 from wallets.admin.display import change_url, changelist_url, credits, timestamp
@@ -50,13 +54,12 @@ from wallets.services import holds
 
 # One page lists, reviews and reports every selected wallet; more than this is a batch job.
 MAX_WALLETS = 50
-ACTOR_MAX_LENGTH = WalletTransaction._meta.get_field("created_by").max_length
 Status = Wallet.Status
 
 
 def admin_actor(request: HttpRequest) -> str:
     """The actor string services record in created_by: "user:<username>", cut to the column's width."""
-    return f"user:{request.user.get_username()}"[:ACTOR_MAX_LENGTH]
+    return approvals.actor(request.user)
 
 
 def idempotency_key(data: dict, wallet: Wallet) -> str:
@@ -97,18 +100,8 @@ def top_up_form_kwargs(request: HttpRequest) -> dict:
 
 
 def _top_up(wallet: Wallet, data: dict, actor: str) -> Outcome:
-    result = services.wallet_top_up(
-        wallet,
-        reason=data["reason"],
-        credits=data["credits"],
-        amount=data["amount"],
-        expiry_date=data["expiry_date"],
-        priority=data["priority"],
-        idempotency_key=idempotency_key(data, wallet),
-        description=data["justification"],
-        metadata={"justification": data["justification"]},
-        actor=actor,
-    )
+    # The call an approved request makes too (backoffice.approvals.OPERATIONS), from the same arguments.
+    result = approvals.OPERATIONS["top_up"].post(wallet, _top_up_arguments(data), idempotency_key(data, wallet), actor)
     row = result.transaction
     return Outcome(
         result.replayed,
@@ -138,15 +131,7 @@ def _top_up_preview(wallet: Wallet, form: TopUpForm | None) -> str:
 
 
 def _debit(wallet: Wallet, data: dict, actor: str) -> Outcome:
-    result = services.wallet_debit(
-        wallet,
-        credits=data["credits"],
-        idempotency_key=idempotency_key(data, wallet),
-        reason=WalletTransaction.Reason.MANUAL_BALANCE_DEBIT,
-        description=data["justification"],
-        metadata={"justification": data["justification"]},
-        actor=actor,
-    )
+    result = approvals.OPERATIONS["debit"].post(wallet, _debit_arguments(data), idempotency_key(data, wallet), actor)
     row = result.transaction
     return Outcome(
         result.replayed,
@@ -317,9 +302,62 @@ RELEASE_HOLDS = WalletAction(
 ACTIONS = (TOP_UP, DEBIT, FREEZE, UNFREEZE, TERMINATE, RELEASE_HOLDS)
 
 
+# --- Four-eyes approval (backoffice.approvals) ------------------------------------------------------
+# A top-up or debit of more credits than the tenant's approval_threshold_credits does not post at
+# confirmation: it becomes an approval request that a second staff member with the approve
+# permission posts. Superusers are not exempt: four eyes means four eyes. At or under the
+# threshold (or with no threshold) the action posts as before.
+
+
+def _top_up_arguments(data: dict) -> dict:
+    return approvals.plain_arguments(
+        reason=data["reason"],
+        credits=data["credits"],
+        amount=data["amount"],
+        expiry_date=data["expiry_date"],
+        priority=data["priority"],
+        description=data["justification"],
+        metadata={"justification": data["justification"]},
+    )
+
+
+def _debit_arguments(data: dict) -> dict:
+    return approvals.plain_arguments(
+        credits=data["credits"],
+        reason=WalletTransaction.Reason.MANUAL_BALANCE_DEBIT,
+        description=data["justification"],
+        metadata={"justification": data["justification"]},
+    )
+
+
+# The actions that wait for approval above the threshold: action name (= the approvals operation)
+# → the operation's plain arguments from the form's cleaned data.
+APPROVABLE: dict[str, Callable[[dict], dict]] = {"top_up": _top_up_arguments, "debit": _debit_arguments}
+
+
+def _approval_needed(action: WalletAction, wallet: Wallet, data: dict) -> dict | None:
+    """The operation's arguments when this action on ``wallet`` must wait for approval, else None."""
+    if action.name not in APPROVABLE or wallet.wallet_status not in action.applies_to:
+        return None  # a wallet the service refuses anyway is refused at once, not after an approval
+    arguments = APPROVABLE[action.name](data)
+    credits = approvals.OPERATIONS[action.name].credits(wallet, arguments)
+    return arguments if approvals.needs_approval(wallet, credits) else None
+
+
+def _approval_notice(action: WalletAction, wallet: Wallet, data: dict) -> str:
+    """What the review says beforehand about a wallet whose movement will wait for approval."""
+    if _approval_needed(action, wallet, data) is None:
+        return ""
+    return format_html(
+        '<strong class="wallet-approval">Needs approval:</strong> more than this tenant\'s threshold of {} credits. '
+        "Confirming creates an approval request; nothing moves until a second staff member approves it.",
+        credits(approvals.threshold(wallet)),
+    )
+
+
 def run(model_admin, request: HttpRequest, queryset, action: WalletAction):
     """The admin action body: show the form, then the review, then apply and report."""
-    wallets = list(queryset.select_related("customer").order_by("pk")[: MAX_WALLETS + 1])
+    wallets = list(queryset.select_related("customer", "tenant").order_by("pk")[: MAX_WALLETS + 1])
     if len(wallets) > MAX_WALLETS:
         model_admin.message_user(
             request, f"Select at most {MAX_WALLETS} wallets for one action; nothing was done.", messages.ERROR
@@ -352,10 +390,24 @@ def _origin(request: HttpRequest, wallets: list[Wallet]) -> str:
 
 def _apply_all(model_admin, request: HttpRequest, action: WalletAction, wallets: list[Wallet], data: dict) -> None:
     actor = admin_actor(request)
-    done, repeated, refused = [], [], defaultdict(list)
+    done, repeated, refused, waiting = [], [], defaultdict(list), []
     note = data.get("justification") or data.get("reason", "")
     for wallet in wallets:
         try:
+            if (arguments := _approval_needed(action, wallet, data)) is not None:
+                # Not posted: it waits for a second staff member (the request is logged by the service).
+                requested = approvals.request_approval(
+                    wallet,
+                    operation=action.name,
+                    arguments=arguments,
+                    note=note,
+                    user=request.user,
+                    request_key=idempotency_key(data, wallet),
+                )
+                approval = requested.approval
+                # A repeated submit of this page finds its request again, which may be decided by now.
+                waiting.append(f"{approval.pk} (asked before, now {approval.status})" if requested.replayed else approval.pk)
+                continue
             # The action and its staff activity log row commit together; a refusal is logged too.
             with activity.logged(staff=request.user.get_username(), kind=action.name, target=wallet, note=note) as entry:
                 outcome = action.apply(wallet, data, actor)
@@ -371,11 +423,13 @@ def _apply_all(model_admin, request: HttpRequest, action: WalletAction, wallets:
             # Also Django's LogEntry: it feeds the wallet's History page and the index's "Recent actions";
             # the activity log above is the audit (every staff member, refusals too, filterable, exported).
             model_admin.log_change(request, wallet, outcome.log)
-    parts = [f"{len(done)} {action.done}"]
+    parts = [f"{len(done)} {action.done}"] if done or repeated or not waiting else []
+    if waiting:
+        parts.append(f"Waiting for approval by a second staff member: {', '.join(waiting)}")
     if repeated:
         parts.append(f"{len(repeated)} already {action.done} by an earlier submit of this page (not repeated)")
     parts += [f"{len(ids)} refused: {message} [{', '.join(ids)}]" for message, ids in refused.items()]
-    level = messages.SUCCESS if not refused else messages.WARNING if done or repeated else messages.ERROR
+    level = messages.SUCCESS if not refused else messages.WARNING if done or repeated or waiting else messages.ERROR
     model_admin.message_user(request, ", ".join(parts), level)
 
 
@@ -403,6 +457,7 @@ def _render(model_admin, request, action, wallets, form, confirm, *, reviewing: 
             "url": change_url(wallet),
             "refused": wallet.wallet_status not in action.applies_to,
             "preview": action.preview(wallet, form if reviewing else None),
+            "approval": _approval_notice(action, wallet, form.cleaned_data) if reviewing else "",
         }
         for wallet in wallets
     ]
@@ -415,6 +470,7 @@ def _render(model_admin, request, action, wallets, form, confirm, *, reviewing: 
         "reviewing": reviewing,
         "rows": rows,
         "show_preview": any(row["refused"] or row["preview"] for row in rows),
+        "needs_approval": any(row["approval"] for row in rows),
         "form": form,
         "confirm_form": confirm,
         "summary": _summary(form) if reviewing else [],

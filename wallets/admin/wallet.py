@@ -6,7 +6,8 @@
   each behind its own permission (Wallet.Meta.permissions); and "Check ledger integrity", which
   only reads: wallets.ledger.integrity audits the selected wallets and reports drift per wallet.
 - Wallet transactions: read-only for everyone, filterable, searchable, and exportable as CSV:
-  exactly the rows the filtered list shows.
+  exactly the rows the filtered list shows; a credit lot's page offers "Void remaining credits"
+  and, for a paid purchase, "Refund remaining credits" (wallets.admin.voids) to who may run them.
 
 Nothing here writes a balance or a status; the actions call wallets.services.
 """
@@ -27,7 +28,7 @@ from core.admin import ReadOnlyModelAdmin, may_view
 from core.admin_cells import amount, moment, short_id, truncated
 from core.db.replica import pinned, replica_reads
 from invoices.models import Invoice
-from wallets.admin import actions, selectors
+from wallets.admin import actions, selectors, voids
 from wallets.admin.actions import ACTIONS, DEBIT, FREEZE, RELEASE_HOLDS, TERMINATE, TOP_UP, UNFREEZE
 from wallets.admin.display import (
     badge,
@@ -417,7 +418,13 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
             self.admin_site.admin_view(self.export_view),
             name=f"{self.opts.app_label}_{self.opts.model_name}_export",
         )
-        return [export, *super().get_urls()]
+        return [export, *voids.urls(self), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        lot = self.get_object(request, unquote(object_id))
+        if lot is not None and self.has_view_permission(request, lot):
+            extra_context = {**(extra_context or {}), "lot_actions": voids.lot_actions(request, lot)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @replica_reads
     def export_view(self, request):

@@ -9,6 +9,7 @@ from django.urls import path
 
 from wallets.api.holds import HoldViewSet
 from wallets.api.views import CustomerWalletViewSet, WalletTransactionViewSet, WalletViewSet
+from wallets.api.voids import LotVoidViewSet
 
 urlpatterns = [
     path("wallets", WalletViewSet.as_view({"get": "list_wallets", "post": "create"}), name="wallet-list"),
@@ -18,6 +19,9 @@ urlpatterns = [
         WalletTransactionViewSet.as_view({"post": "search"}),
         name="wallet-transaction-search",
     ),
+    # Voids and refunds of one credit lot (wallets.api.voids)
+    path("wallets/transactions/<str:id>/void", LotVoidViewSet.as_view({"post": "void"}), name="wallet-transaction-void"),
+    path("wallets/transactions/<str:id>/refund", LotVoidViewSet.as_view({"post": "refund"}), name="wallet-transaction-refund"),
     path("wallets/<str:id>", WalletViewSet.as_view({"get": "retrieve", "put": "update"}), name="wallet-detail"),
     path("wallets/<str:id>/top-up", WalletViewSet.as_view({"post": "top_up"}), name="wallet-top-up"),
     path("wallets/<str:id>/debit", WalletViewSet.as_view({"post": "debit"}), name="wallet-debit"),

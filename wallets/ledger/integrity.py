@@ -22,11 +22,16 @@ Invariant labels follow guides/reliability.md §2:
 - IH  holds (wallets.services.holds): held_credits = Σ credits of the wallet's held holds; a held
       hold's earmarks hold exactly its credits, a closed hold's hold nothing; an earmark draws on a
       completed credit of the hold's wallet; a captured hold's ledger row is a HOLD_CAPTURE debit of
-      its wallet for exactly the captured credits.
+      its wallet for exactly the captured credits;
+- VOID a CREDIT_VOID or CREDIT_REFUND debit has exactly one allocation, of its whole amount, to
+      the credit lot of its own wallet it names as its parent (it emptied that one lot).
+
+What other apps keep beside the ledger (invoices' credit notes) is checked by the checks they add
+with ``add_check`` at start-up (invoices.apps), so every caller of this module runs them too.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Window
@@ -40,6 +45,9 @@ COMPLETED = WalletTransaction.Status.COMPLETED
 # Wallets are checked this many at a time, so memory stays flat on a large ledger.
 BATCH_SIZE = 200
 
+# A debit that empties one named lot: a void or a refund.
+LOT_DEBIT_REASONS = (WalletTransaction.Reason.CREDIT_VOID, WalletTransaction.Reason.CREDIT_REFUND)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -49,6 +57,16 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.wallet_id} [{self.invariant}] {self.detail}"
+
+
+Check = Callable[[list[str]], list["Problem"]]
+_added_checks: list[Check] = []
+
+
+def add_check(check: Check) -> None:
+    """Run ``check(wallet_ids)`` with the ledger's own checks from now on (once, however often added)."""
+    if check not in _added_checks:
+        _added_checks.append(check)
 
 
 def check_wallet(wallet: Wallet) -> list[Problem]:
@@ -88,6 +106,8 @@ def _check_batch(wallet_ids: list[str]) -> list[Problem]:
         *_duplicate_keys(wallet_ids),
         *_consumed_ids(wallet_ids),
         *_holds(wallet_ids),
+        *_lot_debits(wallet_ids),
+        *(problem for check in _added_checks for problem in check(wallet_ids)),
     ]
 
 
@@ -435,3 +455,33 @@ def _holds(wallet_ids: list[str]) -> list[Problem]:
         for earmark in strays.select_related("hold").order_by("pk")
     ]
     return problems
+
+
+def _lot_debits(wallet_ids: list[str]) -> list[Problem]:
+    """VOID: a void or refund took its whole amount from the one lot of its wallet it names."""
+    debits = (
+        _rows(wallet_ids)
+        .filter(type=Type.DEBIT, transaction_reason__in=LOT_DEBIT_REASONS)
+        .annotate(
+            allocations=Count("allocations_paid"),
+            to_parent=Count(
+                "allocations_paid",
+                filter=Q(
+                    allocations_paid__credit_id=F("parent_transaction_id"),
+                    allocations_paid__credit__wallet_id=F("wallet_id"),
+                    allocations_paid__credit__type=Type.CREDIT,
+                    allocations_paid__credits=F("credit_amount"),
+                ),
+            ),
+        )
+        .exclude(allocations=1, to_parent=1)
+    )
+    return [
+        Problem(
+            row.wallet_id,
+            "VOID",
+            f"{row.transaction_reason} {row.id} of {_fmt(row.credit_amount)} has {row.allocations} allocation(s), "
+            f"{row.to_parent} of its whole amount to its lot {row.parent_transaction_id} of its wallet",
+        )
+        for row in debits.order_by("wallet_id", "sequence", "id")
+    ]

@@ -58,6 +58,17 @@ def amount_to_credits(amount: Decimal, *, rate: Decimal) -> Decimal:
         return (amount / rate).quantize(CREDIT_QUANTUM, rounding=ROUNDING)
 
 
+def pro_rata(amount: Decimal, *, part: Decimal, whole: Decimal) -> Decimal:
+    """The share of ``amount`` that ``part`` of ``whole`` is worth: amount × part / whole, rounded once.
+
+    A refund's money: what was paid for a lot of ``whole`` credits, for the ``part`` left of it.
+    The product and the quotient are exact to 60 digits before the one rounding, so the whole
+    lot is worth exactly ``amount`` and no share is ever worth more than it.
+    """
+    with localcontext(prec=_EXACT_PRECISION):
+        return (amount * part / whole).quantize(CREDIT_QUANTUM, rounding=ROUNDING)
+
+
 def fits_credit_column(value: Decimal) -> bool:
     return abs(value) <= MAX_CREDITS
 

@@ -160,6 +160,7 @@ class Posting:
     reference_id: str = ""
     expiry_date: datetime | None = None
     priority: int | None = None
+    parent_transaction_id: str | None = None  # the row this one acts on (a void's or refund's lot)
 
 
 def spendable(now: datetime) -> Q:
@@ -282,6 +283,7 @@ def _new_row(wallet: Wallet, posting: Posting, **fields) -> WalletTransaction:
         metadata=dict(posting.metadata or {}),
         reference_type=posting.reference_type,
         reference_id=posting.reference_id,
+        parent_transaction_id=posting.parent_transaction_id,
         created_at=posting.now,
         updated_at=posting.now,
         created_by=posting.actor,
@@ -457,33 +459,54 @@ def post_expiries(wallet: Wallet, lots: list[WalletTransaction], *, actor: str, 
     Each row's idempotency key is its lot's id, so a lot can never expire twice. The caller
     re-read ``lots`` under the wallet lock; they must hold credits and be past their expiry.
     """
-    if not lots:
+    return post_lot_debits(
+        wallet,
+        [
+            (
+                lot,
+                Posting(
+                    credits=lot.credits_available,
+                    reason=Reason.CREDIT_EXPIRED,
+                    actor=actor,
+                    now=now,
+                    idempotency_key=lot.id,
+                    fingerprint=fingerprint("expire", lot_id=lot.id),
+                    description=f"Credit expiry for transaction {lot.id}",
+                    metadata={
+                        "expired_transaction_id": lot.id,
+                        "expiry_date": lot.expiry_date.isoformat().replace("+00:00", "Z"),
+                    },
+                    reference_type=WalletTransaction.ReferenceType.REQUEST,
+                    reference_id=lot.id,
+                ),
+            )
+            for lot in lots
+        ],
+    )
+
+
+def post_lot_debits(wallet: Wallet, debits: list[tuple[WalletTransaction, Posting]]) -> list[WalletTransaction]:
+    """Write one debit per (lot, posting) that takes everything the lot still holds, in bulk.
+
+    The way a single lot is emptied rather than spent: an expiry, a void, a refund. Unlike
+    ``post_debit`` the lot is named, not chosen in consumption order, and each row has exactly
+    one allocation, to its lot, of its whole amount (wallets.ledger.integrity checks the void
+    and refund reasons for it). Each posting's ``credits`` must be its lot's ``credits_available``,
+    re-read under the wallet lock, and positive; all postings share one ``now`` and actor.
+    """
+    if not debits:
         return []
     balance = wallet.credit_balance
-    rows, allocations = [], []
-    for lot in lots:
+    rows, allocations, lots = [], [], []
+    for lot, posting in debits:
         credits = lot.credits_available
-        posting = Posting(
-            credits=credits,
-            reason=Reason.CREDIT_EXPIRED,
-            actor=actor,
-            now=now,
-            idempotency_key=lot.id,
-            fingerprint=fingerprint("expire", lot_id=lot.id),
-            description=f"Credit expiry for transaction {lot.id}",
-            metadata={
-                "expired_transaction_id": lot.id,
-                "expiry_date": lot.expiry_date.isoformat().replace("+00:00", "Z"),
-                "consumed_credit_tx_ids": lot.id,
-            },
-            reference_type=WalletTransaction.ReferenceType.REQUEST,
-            reference_id=lot.id,
-        )
+        if posting.credits != credits or credits <= 0 or lot.wallet_id != wallet.pk:
+            raise ValueError(f"a lot debit must take all that lot {lot.id} of this wallet holds")
         row = _new_row(
             wallet,
             posting,
             type=WalletTransaction.Type.DEBIT,
-            transaction_reason=Reason.CREDIT_EXPIRED,
+            transaction_reason=posting.reason,
             amount=money.credits_to_amount(credits, rate=wallet.conversion_rate),
             conversion_rate=wallet.conversion_rate,
             transaction_status=WalletTransaction.Status.COMPLETED,
@@ -492,13 +515,16 @@ def post_expiries(wallet: Wallet, lots: list[WalletTransaction], *, actor: str, 
             credit_balance_after=balance - credits,
             credits_available=money.ZERO,
         )
+        row.metadata["consumed_credit_tx_ids"] = lot.id
         balance -= credits
         rows.append(row)
-        allocations.append(CreditAllocation(debit=row, credit=lot, credits=credits, created_at=now))
+        allocations.append(CreditAllocation(debit=row, credit=lot, credits=credits, created_at=posting.now))
         _lot_changed(wallet, lot, -credits)
         lot.credits_available = money.ZERO
-        lot.updated_at = now
+        lot.updated_at = posting.now
+        lots.append(lot)
     _check_balance_fits(wallet, balance)
+    now, actor = debits[0][1].now, debits[0][1].actor
     WalletTransaction.objects.bulk_create(rows)
     WalletTransaction.objects.bulk_update(lots, ["credits_available", "updated_at"])
     CreditAllocation.objects.bulk_create(allocations)

@@ -119,7 +119,8 @@ class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0001_initial"),
         ("tenancy", "0003_tenant_expiry_reminders_and_approval_threshold"),
-        ("wallets", "0009_ledger_reasons_for_holds_transfers_voids"),
+        # After main's 0012_voids (merged in before this branch went back): one chain, no second leaf.
+        ("wallets", "0012_voids"),
     ]
 
     operations = [

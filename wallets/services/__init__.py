@@ -5,8 +5,8 @@ transaction under the wallet's row lock (wallets.ledger.postings.lock_wallet). T
 domain layer (ARCHITECTURE.md): it stands on the ledger core and is called by the adapters
 (API, admin, tasks, commands), never the other way round. Besides the services exported here:
 alerts.py (alert settings and states), events.py (webhook payloads), after_posting.py (what
-follows every posting), automation.py (auto top-ups and the sweeps) and holds.py (credits reserved,
-then captured or released).
+follows every posting), automation.py (auto top-ups and the sweeps), holds.py (credits reserved,
+then captured or released) and voids.py (voiding or refunding what a credit lot has left).
 """
 
 from wallets.ledger.postings import PURCHASED_REASONS
@@ -21,12 +21,15 @@ from wallets.services.lifecycle import (
     wallet_unfreeze,
     wallet_update,
 )
+from wallets.services.voids import credit_refund, credit_void
 
 __all__ = [
     "DEBIT_REASONS",
     "PURCHASED_REASONS",
     "TOP_UP_REASONS",
     "AutoTopUp",
+    "credit_refund",
+    "credit_void",
     "current_auto_topup",
     "expire_due_lots",
     "wallet_create",

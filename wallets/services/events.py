@@ -4,6 +4,7 @@ Events are published inside the transaction that made the change (webhooks.servi
 exist exactly when the change committed.
 """
 
+from invoices.models import CreditNote
 from wallets.ledger.money import format_decimal
 from wallets.models import Wallet, WalletHold, WalletTransaction
 from webhooks.services import event_publish, events_publish
@@ -15,9 +16,14 @@ TRANSACTION_CREATED = "wallet.transaction.created"
 TRANSACTION_UPDATED = "wallet.transaction.updated"
 CREDIT_BALANCE_DROPPED = "wallet.credit_balance.dropped"
 CREDIT_BALANCE_RECOVERED = "wallet.credit_balance.recovered"
+# Holds (wallets.services.holds)
 HOLD_CREATED = "wallet.hold.created"
 HOLD_CAPTURED = "wallet.hold.captured"
 HOLD_RELEASED = "wallet.hold.released"  # released by a caller or support, or expired (the hold's status says which)
+
+# Voids and refunds (wallets.services.voids)
+CREDITS_VOIDED = "wallet.credits.voided"
+CREDIT_NOTE_CREATED = "invoice.credit_note.created"
 
 EVENT_TYPES = [
     WALLET_CREATED,
@@ -27,9 +33,13 @@ EVENT_TYPES = [
     TRANSACTION_UPDATED,
     CREDIT_BALANCE_DROPPED,
     CREDIT_BALANCE_RECOVERED,
+    # Holds
     HOLD_CREATED,
     HOLD_CAPTURED,
     HOLD_RELEASED,
+    # Voids and refunds
+    CREDITS_VOIDED,
+    CREDIT_NOTE_CREATED,
 ]
 
 
@@ -93,6 +103,9 @@ def publish_transaction_events(wallet: Wallet, rows: list[WalletTransaction], ev
     )
 
 
+# --- holds (wallets.services.holds) -----------------------------------------------------------
+
+
 def hold_payload(hold: WalletHold) -> dict:
     return {
         "id": hold.id,
@@ -116,3 +129,36 @@ def publish_hold_event(wallet: Wallet, hold: WalletHold, event_type: str) -> Non
     data = {"hold": hold_payload(hold), "wallet": wallet_payload(wallet)}
     data["wallet"]["held_credits"] = format_decimal(wallet.held_credits)
     event_publish(environment_id=wallet.environment_id, event_type=event_type, data=data)
+
+
+# --- voids and refunds (wallets.services.voids) ---------------------------------------------
+
+
+def credit_note_payload(note: CreditNote) -> dict:
+    return {
+        "id": note.id,
+        "invoice_id": note.invoice_id,
+        "wallet_transaction_id": note.wallet_transaction_id,
+        "credits": format_decimal(note.credits),
+        "amount": format_decimal(note.amount),
+        "currency": note.currency,
+        "reason": note.reason,
+        "created_at": _timestamp(note.created_at),
+    }
+
+
+def publish_credits_voided(wallet: Wallet, row: WalletTransaction, note: CreditNote | None = None) -> None:
+    """``wallet.credits.voided`` for a void or a refund (``row``'s reason says which), and for a
+    refund ``invoice.credit_note.created`` as well; ``wallet`` as it stands after ``row``."""
+    if _no_endpoints(wallet):
+        return
+    data = {"transaction": transaction_payload(row), "voided_transaction_id": row.parent_transaction_id}
+    event_publish(
+        environment_id=wallet.environment_id, event_type=CREDITS_VOIDED, data={**data, "wallet": wallet_payload(wallet)}
+    )
+    if note is not None:
+        event_publish(
+            environment_id=wallet.environment_id,
+            event_type=CREDIT_NOTE_CREATED,
+            data={"credit_note": credit_note_payload(note), "transaction": transaction_payload(row)},
+        )
