@@ -112,3 +112,9 @@ def test_wallet_page_has_the_button_and_transaction_page_links_both_sides(financ
             assert change_url(linked) in page
     plain = WalletTransaction.objects.filter(wallet=funded_wallet, type="credit").first()
     assert result.transfer.pk not in finance.get(change_url(plain)).content.decode()
+
+
+def test_a_customer_without_another_wallet_is_told_so(finance, funded_wallet):
+    review = post_step(finance, "transfer", [funded_wallet], "review", to_wallet="", credits="1", justification=NOTE)
+    assert not review.context["reviewing"]
+    assert "no other active wallet" in str(review.context["form"].non_field_errors())

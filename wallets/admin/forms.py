@@ -206,6 +206,10 @@ class TransferForm(WalletActionForm):
         data = super().clean()
         if len(self.wallets) != 1:
             raise forms.ValidationError("Select exactly one wallet to transfer credits from.")
+        if not self.destinations:
+            raise forms.ValidationError(
+                "The customer has no other active wallet of this currency and conversion rate to transfer credits to."
+            )
         return data
 
 
