@@ -30,6 +30,7 @@ class StaffAction(models.Model):
         APPROVAL_THRESHOLD = "approval_threshold", "Approval threshold set"
         CREDITS_VOIDED = "credits_voided", "Lot's credits voided"
         CREDITS_REFUNDED = "credits_refunded", "Lot's credits refunded"
+        RELEASE_HOLDS = "release_holds", "Holds released"
 
     class Outcome(models.TextChoices):
         DONE = "done", "Done"

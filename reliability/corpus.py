@@ -9,8 +9,9 @@ Paths and bodies name objects through placeholders, filled in by the test's worl
 ``@wallet@`` (active, credits to spare), ``@frozen@``, ``@closed@``, ``@big@`` (a wallet for the
 largest amounts), ``@customer@``, ``@spare@`` (a customer without wallets), ``@invoice@``
 (unpaid), ``@lot@`` (@wallet@'s big free grant), ``@small_lot@`` (@wallet@'s one-credit grant),
-``@pending_lot@`` (the purchase of @invoice@), ``@their_wallet@``, ``@their_customer@``,
-``@their_invoice@``, ``@their_lot@`` (another tenant's), and
+``@pending_lot@`` (the purchase of @invoice@), ``@hold@`` (an open hold of 10 on @wallet@, from @lot@),
+``@their_wallet@``, ``@their_customer@``, ``@their_invoice@``, ``@their_lot@``, ``@their_hold@``
+(another tenant's), and
 keys: ``@key@`` (the owner's read-write key, sent by default), ``@read_only_key@``, ``@their_key@``,
 ``@revoked_key@``, ``@expired_key@`` and spellings of the owner's key (``@KEY@``, ``@key_hash@``...).
 """
@@ -399,6 +400,58 @@ def _header_cases() -> list[Case]:
     return cases
 
 
+# --- holds (wallets.api.holds) ---------------------------------------------------------------------
+
+HOLDS = "/v1/wallets/@wallet@/holds"
+
+
+def _hold_cases() -> list[Case]:
+    """Amounts, expiry bounds, keys, states and ids of the hold routes; none may touch @hold@."""
+    cases = []
+    sample = ["0", "-1", "NaN", "Infinity", "١٢٣", "1_000", " 5 ", "0.0000000001", "100000000000", "1e400", "true", "[]"]
+    for value in sample:
+        literal = value if value in ("1e400", "true", "[]") else json.dumps(value)
+        cases.append(Case(f"hold credits = {literal}", "POST", HOLDS, raw('{"credits": %s, "idempotency_key": "hk"}' % literal)))
+        cases.append(Case(f"capture credits = {literal}", "POST", "/v1/holds/@hold@/capture",
+                          raw('{"credits": %s, "idempotency_key": "ck"}' % literal)))  # fmt: skip
+    for label, extra in {
+        "expires_in_seconds 59": {"expires_in_seconds": 59}, "expires_in_seconds 604801": {"expires_in_seconds": 604801},
+        "expires_in_seconds a string": {"expires_in_seconds": "60"}, "expires_in_seconds 60.5": {"expires_in_seconds": 60.5},
+        "expires_in_seconds true": {"expires_in_seconds": True}, "expires_at in the past": {"expires_at": "2001-01-01T00:00:00Z"},
+        "expires_at without a zone": {"expires_at": "2099-01-01T00:00:00"},
+        "expires_at too far": {"expires_at": "2099-01-01T00:00:00Z"},
+        "expires_at and expires_in_seconds": {"expires_at": "2099-01-01T00:00:00Z", "expires_in_seconds": 600},
+        "no idempotency_key": {"idempotency_key": None}, "a system idempotency_key": {"idempotency_key": "wallet_01ARZ3NDEKTSV4RRFFQ69G5FAV"},
+        "metadata not strings": {"metadata": {"a": 1}}, "more than is available": {"credits": "99999999999.999999999"},
+    }.items():  # fmt: skip
+        body = {"credits": "1", "idempotency_key": f"hostile-{label}"} | extra
+        cases.append(Case(f"hold {label}", "POST", HOLDS, js({k: v for k, v in body.items() if v is not None})))
+    cases += [
+        Case("hold on a frozen wallet", "POST", "/v1/wallets/@frozen@/holds", js({"credits": "1", "idempotency_key": "f"})),
+        Case("hold on a closed wallet", "POST", "/v1/wallets/@closed@/holds", js({"credits": "1", "idempotency_key": "c"})),
+        Case("hold on another tenant's wallet", "POST", "/v1/wallets/@their_wallet@/holds",
+             js({"credits": "1", "idempotency_key": "t"}), status=404),
+        Case("capture more than the hold", "POST", "/v1/holds/@hold@/capture",
+             js({"credits": "10.000000001", "idempotency_key": "more"}), status=400),
+        Case("capture without a key", "POST", "/v1/holds/@hold@/capture", js({}), status=400),
+        Case("release without a key", "POST", "/v1/holds/@hold@/release", js({}), status=400),
+        Case("GET another tenant's hold", "GET", "/v1/holds/@their_hold@", status=404),
+        Case("capture another tenant's hold", "POST", "/v1/holds/@their_hold@/capture", js({"idempotency_key": "x"}), status=404),
+        Case("release another tenant's hold", "POST", "/v1/holds/@their_hold@/release", js({"idempotency_key": "x"}), status=404),
+        Case("list another tenant's wallet's holds", "GET", "/v1/wallets/@their_wallet@/holds", status=404),
+        Case("list holds of an unknown status", "GET", HOLDS + "?status=pending"),
+        Case("a hold of 1e0 credits (legal)", "POST", HOLDS, raw('{"credits": "1e0", "idempotency_key": "legal-hold"}'),
+             accept=True, credits_delta=Decimal(0)),
+    ]  # fmt: skip
+    for label, hold_id in {
+        "dot-dot": "..", "NUL": "hold_%00", "10,000 characters": "hold_" + "A" * 10_000, "a wallet id": "@wallet@",
+        "an unknown ULID": "hold_01ARZ3NDEKTSV4RRFFQ69G5FAV",
+    }.items():  # fmt: skip
+        cases.append(Case(f"release hold id {label}", "POST", f"/v1/holds/{hold_id}/release", js({"idempotency_key": "x"}),
+                          status=404))  # fmt: skip
+    return cases
+
+
 # --- voids and refunds of one lot (wallets.api.voids) -----------------------------------------------
 
 
@@ -489,8 +542,9 @@ def _transfer_cases() -> list[Case]:
 
 
 def cases() -> list[Case]:
+    # The voids before the holds: the legal hold would otherwise earmark the one-credit lot the legal void empties.
     every = [*_amount_cases(), *_field_cases(), *_string_cases(), *_envelope_cases(), *_id_cases(), *_header_cases(),
-             *_void_cases(), *_transfer_cases()]  # fmt: skip
+             *_void_cases(), *_transfer_cases(), *_hold_cases()]  # fmt: skip
     names = [case.name for case in every]
     duplicated = {name for name in names if names.count(name) > 1}
     if duplicated:

@@ -221,8 +221,14 @@ def scenario_pg_restart(base_url: str, workdir: Path) -> Outcome:
 
 
 def scenario_pg_crash(base_url: str, workdir: Path) -> Outcome:
-    return _fault_under_load("pg-crash", base_url, workdir, begin=lambda: pg_ctl("stop", "-m", "immediate"),
-                             end=lambda: pg_ctl("start"), lasting=OUTAGE_SECONDS)
+    return _fault_under_load(
+        "pg-crash",
+        base_url,
+        workdir,
+        begin=lambda: pg_ctl("stop", "-m", "immediate"),
+        end=lambda: pg_ctl("start"),
+        lasting=OUTAGE_SECONDS,
+    )
 
 
 def scenario_pg_terminate(base_url: str, workdir: Path) -> Outcome:
@@ -276,8 +282,10 @@ def scenario_durability(base_url: str, workdir: Path) -> Outcome:
     with httpx.Client(base_url=base_url, headers={"x-api-key": world.api_keys[0]}, timeout=10) as client:
         for n in range(200):
             key = f"durable-{n}"
-            response = client.post(f"/v1/wallets/{world.wallet_ids[0]}/top-up",
-                                   json={"credits_to_add": "1", "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": key})
+            response = client.post(
+                f"/v1/wallets/{world.wallet_ids[0]}/top-up",
+                json={"credits_to_add": "1", "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": key},
+            )
             if response.status_code == 200:
                 acknowledged.append(key)
     pg_ctl("stop", "-m", "immediate")
@@ -323,8 +331,15 @@ def main(argv=None) -> int:
                     outcome = run_scenario(base_url, workdir, *extra)
                     outcome.figures["scenario seconds"] = round(time.monotonic() - started, 1)
                     outcomes.append(outcome)
-                    print(json.dumps({"scenario": outcome.name, **outcome.figures, "violations": outcome.violations[:20]},
-                                     indent=1, sort_keys=True, default=str), flush=True)
+                    print(
+                        json.dumps(
+                            {"scenario": outcome.name, **outcome.figures, "violations": outcome.violations[:20]},
+                            indent=1,
+                            sort_keys=True,
+                            default=str,
+                        ),
+                        flush=True,
+                    )
         finally:
             redis.kill()
     passed = [outcome.name for outcome in outcomes if not outcome.violations]

@@ -49,7 +49,7 @@ def seed_tenant() -> tuple[str, str]:
         ("^/v1/customers/external/", "external_id", customer.external_id),
     ]
     config = f"[checks.negative_data_rejection]\nexpected-statuses = {NEGATIVE_STATUSES}\n" + "".join(
-        f"\n[[operations]]\ninclude-path-regex = '{regex}'\nparameters = {{ \"path.{name}\" = \"{value}\" }}\n"
+        f'\n[[operations]]\ninclude-path-regex = \'{regex}\'\nparameters = {{ "path.{name}" = "{value}" }}\n'
         for regex, name, value in pins
     )
     return api_key_create(environment=environment, name="fuzz").raw_key, config

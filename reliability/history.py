@@ -26,6 +26,11 @@ connection, 5xx). ``check_history`` then compares the history with the ledger:
   both sides; a credit row is explained by its debit; and per customer the credits transferred
   out equal the credits transferred in (with wallets.ledger.integrity's balances, the customer's
   credits are conserved across its wallets);
+- holds follow them too, by their keys: a placed hold exists once, on the body's wallet, for the
+  body's credits, with exactly those credits earmarked (it never reserves more or less), and every
+  ``ok`` answer names it; a capture or release is recorded once on the hold it named, with the
+  status it asked for, and a capture's HOLD_CAPTURE row is on the hold's wallet for the captured
+  credits; no hold, and no capture row, is unexplained by the history;
 - no answer is a 5xx other than 503 (a dependency down: retry).
 
 The caller adds wallets.ledger.integrity's verdict (no drift). ``python -m reliability.history`` runs
@@ -105,6 +110,7 @@ class _Client:
         self.out = open(plan.history_path, "a", encoding="utf-8")
         self.done: list[tuple[str, str, dict, str]] = []  # (kind, wallet, body, tx id) of ok top-ups and debits
         self.lots: list[tuple[str, str]] = []  # (wallet, lot id) of ok top-ups: what a void may name
+        self.holds: list[tuple[str, str]] = []  # (wallet, hold id) of this client's placed holds
 
     def run(self) -> None:
         try:
@@ -133,12 +139,14 @@ class _Client:
                 expiry = datetime.now(timezone.utc) + timedelta(days=self.rng.randint(1, 90))
                 body["expiry_date_utc"] = expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
             self.keyed(n, "top_up", wallet, body)
-        elif roll < 0.80 and self.plan.pairs and self.rng.random() < 0.25:
+        elif roll < 0.70 and self.plan.pairs and self.rng.random() < 0.25:
             self.transfer(n, key)
-        elif roll < 0.80:
+        elif roll < 0.70:
             body = {"credits": random_credits(self.rng, 60), "transaction_reason": "MANUAL_BALANCE_DEBIT",
                     "idempotency_key": key}
             self.keyed(n, "debit", wallet, body)
+        elif roll < 0.80:
+            self.hold_operation(n, key, wallet)
         elif roll < 0.84:
             self.once(n, "freeze", wallet, {"reason": key})
         elif roll < 0.92:
@@ -162,12 +170,31 @@ class _Client:
                 "idempotency_key": key}
         self.keyed(n, "transfer", source, body)
 
-    def path(self, kind: str, wallet: str, lot: str | None = None) -> str:
+    def hold_operation(self, n: int, key: str, wallet: str) -> None:
+        """Place a hold, or capture (all or part) or release one this client placed (closed or not)."""
+        roll = self.rng.random()
+        if roll < 0.45 or not self.holds:
+            body = {"credits": random_credits(self.rng, 40), "idempotency_key": key, "expires_in_seconds": 3600}
+            self.keyed(n, "hold", wallet, body)
+            return
+        wallet, hold = self.rng.choice(self.holds)
+        body = {"idempotency_key": key}
+        if roll < 0.75:
+            if self.rng.random() < 0.5:
+                body["credits"] = random_credits(self.rng, 30)  # may exceed the hold: then refused
+            self.keyed(n, "capture", wallet, body, hold=hold)
+        else:
+            self.keyed(n, "release", wallet, body, hold=hold)
+
+    def path(self, kind: str, wallet: str, lot: str | None = None, hold: str | None = None) -> str:
         if kind == "void":
             return f"/v1/wallets/transactions/{lot}/void"
+        if kind in ("capture", "release"):
+            return f"/v1/holds/{hold}/{kind}"
         if kind == "transfer":
             return "/v1/wallets/transfers"
-        action = {"top_up": "top-up", "debit": "debit", "invalid": "debit", "freeze": "freeze", "unfreeze": "unfreeze"}
+        action = {"top_up": "top-up", "debit": "debit", "invalid": "debit", "freeze": "freeze", "unfreeze": "unfreeze",
+                  "hold": "holds"}  # fmt: skip
         return f"/v1/wallets/{wallet}/{action[kind]}"
 
     def first_timeout(self) -> float:
@@ -176,18 +203,22 @@ class _Client:
         return NORMAL_TIMEOUT
 
     def keyed(
-        self, n: int, kind: str, wallet: str, body: dict, replay_of: str | None = None, lot: str | None = None
+        self, n: int, kind: str, wallet: str, body: dict, replay_of: str | None = None, lot: str | None = None,
+        hold: str | None = None,
     ) -> None:
-        """Send until a definite answer, always with the same key and body (and for a void, lot)."""
+        """Send until a definite answer, always with the same key and body (and lot for a void, hold for a capture
+        or release)."""
         timeout, give_up = self.first_timeout(), time.monotonic() + self.plan.patience
         attempt = 0
         while True:
-            entry = self.send(n, kind, wallet, body, attempt, timeout, replay_of=replay_of, lot=lot)
+            entry = self.send(n, kind, wallet, body, attempt, timeout, replay_of=replay_of, lot=lot, hold=hold)
             attempt += 1
             if entry["phase"] != "unknown" or (attempt >= MAX_ATTEMPTS and time.monotonic() > give_up):
                 break
             timeout = NORMAL_TIMEOUT
             time.sleep(min(0.02 * attempt, 0.5))
+        if entry["phase"] == "ok" and kind == "hold":
+            self.holds.append((wallet, entry["hold_id"]))
         if entry["phase"] == "ok" and kind in ("top_up", "debit", "transfer") and replay_of is None:
             self.done.append((kind, wallet, body, entry.get("tx_id") or ""))
             if kind == "top_up" and entry.get("tx_id"):
@@ -210,16 +241,18 @@ class _Client:
         """Freeze and unfreeze carry no key; an unknown one is resolved by its unique reason."""
         self.send(n, kind, wallet, body, 0, self.first_timeout())
 
-    def send(self, n, kind, wallet, body, attempt, timeout, replay_of=None, lot=None) -> dict:
+    def send(self, n, kind, wallet, body, attempt, timeout, replay_of=None, lot=None, hold=None) -> dict:
         entry = {"proc": self.plan.index, "op": n, "kind": kind, "wallet": wallet, "body": body, "attempt": attempt,
                  "key": body.get("idempotency_key") or body.get("reason")}
         if replay_of is not None:
             entry["replay_of"] = replay_of
         if lot is not None:
             entry["lot"] = lot
+        if hold is not None:
+            entry["hold"] = hold
         started = time.time()
         try:
-            response = self.http.post(self.path(kind, wallet, lot), json=body, timeout=timeout)
+            response = self.http.post(self.path(kind, wallet, lot, hold), json=body, timeout=timeout)
         except httpx.HTTPError as exc:
             entry.update(phase="unknown", error=type(exc).__name__)
         else:
@@ -235,6 +268,9 @@ class _Client:
                 elif kind == "transfer":  # the debit carries the key; the credits follow from it
                     entry["tx_id"] = response.json()["debit_transaction"]["id"]
                     entry["credit_ids"] = [row["id"] for row in response.json()["credit_transactions"]]
+                elif kind in ("hold", "capture", "release"):
+                    answer = response.json()
+                    entry.update(hold_id=answer["id"], hold_status=answer["status"])
         entry.update(t0=started, t1=time.time())
         self.out.write(json.dumps(entry) + "\n")
         self.out.flush()
@@ -304,6 +340,19 @@ TRANSFER_OUT = "TRANSFER_OUT"
 TRANSFER_IN_REASONS = ("TRANSFER_IN", "TRANSFER_IN_PURCHASED")
 
 
+@dataclass(frozen=True)
+class HoldRow:
+    id: str
+    wallet_id: str
+    key: str
+    credits: Decimal
+    status: str
+    captured: Decimal
+    close_key: str | None
+    capture_tx_id: str | None
+    earmarked: Decimal  # what its earmarks reserved when it was placed
+
+
 @dataclass
 class Verdict:
     figures: Counter = field(default_factory=Counter)
@@ -322,9 +371,10 @@ def _expected_credits(body: dict) -> Decimal:
 
 
 def check_history(
-    history: list[dict], rows: list[LedgerRow], status_changes: Counter, *, allowed_keys: set[str] = frozenset()
+    history: list[dict], rows: list[LedgerRow], status_changes: Counter, *, allowed_keys: set[str] = frozenset(),
+    holds: list[HoldRow] = (),
 ) -> Verdict:
-    """Compare a history with the ledger rows and status changes of its environment.
+    """Compare a history with the ledger rows, status changes and holds of its environment.
 
     ``status_changes`` counts freeze/unfreeze records by reason; ``allowed_keys`` are the keys
     of rows written outside the history (the seed top-ups).
@@ -355,6 +405,11 @@ def check_history(
         figures[f"{kind} {outcome}"] += 1
         if kind in ("freeze", "unfreeze"):
             found = status_changes.get(key, 0)
+        elif kind in _HOLD_KINDS:
+            found_holds = _holds_by(holds, kind, key)
+            found = len(found_holds)
+            if found == 1 and outcome != "fail":
+                verdict.violations += _hold_mismatches(first, found_holds[0], attempts, rows)
         else:
             explained.add(key)
             found = len(by_key.get(key, []))
@@ -374,13 +429,20 @@ def check_history(
             verdict.violations += _void_mismatches(first, by_key[key][0], attempts)
         if found == 1 and kind == "transfer":
             verdict.violations += _transfer_mismatches(first, by_key[key][0], children[by_key[key][0].id], attempts)
-    # A transfer's credits carry no key: each is explained by the explained TRANSFER_OUT it follows from.
+    # A transfer's credits carry no key: each is explained by the explained TRANSFER_OUT it follows from;
+    # a capture's row carries the capture's key on its hold, not on the row.
     explained_debits = {row.id for row in rows if row.key in explained and row.reason == TRANSFER_OUT}
+    captures = {hold.capture_tx_id for hold in holds if hold.capture_tx_id}
     unexplained = [
         row for row in rows
-        if row.key not in explained and not (row.reason in TRANSFER_IN_REASONS and row.parent_id in explained_debits)
+        if row.key not in explained and row.id not in captures
+        and not (row.reason in TRANSFER_IN_REASONS and row.parent_id in explained_debits)
     ]  # fmt: skip
     verdict.violations += _transfer_conservation(rows, figures)
+    history_keys = {entry["key"] for entry in history if entry["kind"] == "hold"}
+    verdict.violations += [f"hold {hold.id} (key {hold.key!r}) matches no operation"
+                           for hold in holds if hold.key not in history_keys]  # fmt: skip
+    figures["holds"] = len(holds)
     figures["ledger rows"] = len(rows)
     figures["unexplained rows"] = len(unexplained)
     verdict.violations += [
@@ -401,6 +463,39 @@ def _effect_mismatches(first: dict, row: LedgerRow, attempts: list[dict]) -> lis
     named = {entry["tx_id"] for entry in attempts if entry.get("tx_id")} | {first.get("replay_of") or row.id}
     if named != {row.id}:
         problems.append(f"{first['kind']} {key}: answers named {sorted(named)} but the ledger row is {row.id}")
+    return problems
+
+
+_HOLD_KINDS = ("hold", "capture", "release")
+
+
+def _holds_by(holds, kind: str, key: str) -> list[HoldRow]:
+    return [hold for hold in holds if (hold.key if kind == "hold" else hold.close_key) == key]
+
+
+def _hold_mismatches(first: dict, hold: HoldRow, attempts: list[dict], rows: list[LedgerRow]) -> list[str]:
+    """A placed, captured or released hold as the history asked for it (rules in the module docstring)."""
+    kind, body, key = first["kind"], first["body"], first["key"]
+    problems = []
+    named = {entry["hold_id"] for entry in attempts if entry.get("hold_id")}
+    if kind == "hold":
+        asked = (first["wallet"], Decimal(body["credits"]))
+        if (hold.wallet_id, hold.credits) != asked:
+            problems.append(f"hold {key}: asked {asked} but the hold is {(hold.wallet_id, hold.credits)}")
+        if hold.earmarked != hold.credits:
+            problems.append(f"hold {key}: {hold.credits} held but {hold.earmarked} earmarked")
+        if named - {hold.id}:
+            problems.append(f"hold {key}: answers named {sorted(named)} but the hold is {hold.id}")
+        return problems
+    expected_status = {"capture": "captured", "release": "released"}[kind]
+    if (hold.id, hold.status) != (first["hold"], expected_status):
+        problems.append(f"{kind} {key}: asked {first['hold']} {expected_status} but {hold.id} is {hold.status}")
+    if kind == "capture":
+        captured = Decimal(body["credits"]) if body.get("credits") else hold.credits
+        row = next((row for row in rows if row.id == hold.capture_tx_id), None)
+        stored = (row.wallet_id, row.type, row.reason, row.credits) if row else None
+        if hold.captured != captured or stored != (hold.wallet_id, "debit", "HOLD_CAPTURE", captured):
+            problems.append(f"capture {key}: asked {captured} but the hold captured {hold.captured}, its row {stored}")
     return problems
 
 
@@ -524,6 +619,21 @@ def ledger_snapshot(environment_id: str) -> tuple[list[LedgerRow], Counter]:
     return rows, changes
 
 
+def holds_snapshot(environment_id: str) -> list[HoldRow]:
+    from django.db.models import Sum
+
+    from wallets.models import WalletHold
+
+    return [
+        HoldRow(
+            id=h.id, wallet_id=h.wallet_id, key=h.idempotency_key, credits=h.credits, status=h.hold_status,
+            captured=h.captured_credits, close_key=h.close_idempotency_key, capture_tx_id=h.capture_transaction_id,
+            earmarked=h.earmarked or Decimal(0),
+        )
+        for h in WalletHold.objects.filter(environment_id=environment_id).annotate(earmarked=Sum("earmarks__earmarked"))
+    ]  # fmt: skip
+
+
 def verify(world: World, history: list[dict]) -> Verdict:
     """The history checker plus wallets.ledger.integrity on the environment's wallets."""
     from django.db import connection
@@ -536,7 +646,7 @@ def verify(world: World, history: list[dict]) -> Verdict:
         cursor.execute("SET statement_timeout = 0")
 
     rows, changes = ledger_snapshot(world.environment_id)
-    verdict = check_history(history, rows, changes, allowed_keys=world.seed_keys)
+    verdict = check_history(history, rows, changes, allowed_keys=world.seed_keys, holds=holds_snapshot(world.environment_id))
     problems = integrity.check_environment(world.environment_id)
     verdict.figures["invariant problems"] = len(problems)
     verdict.violations += [f"integrity: {problem}" for problem in problems]

@@ -20,17 +20,25 @@ The rules modelled:
 - termination forfeits the balance (WALLET_TERMINATION) and closes the wallet;
 - a void (CREDIT_VOID) takes exactly what one named lot still holds, on an active or frozen
   wallet, and nothing else (no other lot expires on the way); it is refused for a closed wallet,
-  a lot past its expiry ("expired"), and a lot with nothing left.
+  a lot past its expiry ("expired"), and a lot with nothing left (credits a hold earmarks are not in it);
 - a transfer (issue 14) needs two different wallets of one customer (refused before its key is
   looked at), both active; it expires the source's due lots, takes the credits from the source
   in the same order as a debit (never overdrawing) and lands each lot it took as a lot of the
   destination with the same credits, priority and expiry (repaying an overdraft first).
+- holds (wallets.services.holds): a hold earmarks spendable lots in the debit's order (after
+  expiring what is due), taking the credits out of the lots but not out of the balance; too few
+  spendable credits is "Insufficient balance"; a capture debits up to the hold from its earmarks
+  in order and gives the rest back, a release (or the hold's expiry) gives everything back; a lot
+  earmarked by an open hold does not expire until the hold closes, and every hold operation
+  expires what is due before and after it; no MANUAL_BALANCE_DEBIT overdraft while a hold is open;
+  termination releases open holds first; capture needs an active wallet and an unexpired hold,
+  release does not; place, capture and release keys replay and conflict like the ledger's.
 """
 
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 ZERO = Decimal(0)
@@ -58,12 +66,23 @@ class Lot:
 
 
 @dataclass
+class Hold:
+    id: str
+    credits: Decimal
+    earmarks: list[tuple[str, Decimal]]  # (lot id, credits), in consumption order
+    expires_at: datetime
+    status: str = "held"
+
+
+@dataclass
 class WalletState:
     status: str = "active"
     balance: Decimal = ZERO
     lots: dict[str, Lot] = field(default_factory=dict)
     rows: int = 0
     owner: str = ""  # the customer: transfers stay within one
+    held: Decimal = ZERO
+    holds: dict[str, Hold] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,8 +100,9 @@ class Prediction:
     commit: Callable[[str | None], None]
     replay_of: str | None = None  # the transaction a replay must answer with
     balance_after: Decimal | None = None
-    consumed: list[str] = field(default_factory=list)  # lots a debit draws on, in order
+    consumed: list[str] = field(default_factory=list)  # lots a debit (or a capture) draws on, in order
     expired: list[str] = field(default_factory=list)  # lots expired on the way
+    closed_holds: list[str] = field(default_factory=list)  # holds the hold expiry sweep expires
 
 
 class Contract:
@@ -91,6 +111,8 @@ class Contract:
     def __init__(self):
         self.wallets: dict[str, WalletState] = {}
         self.keys: dict[str, Keyed] = {}
+        self.hold_keys: dict[str, Keyed] = {}  # a hold's placing key (tx_id: the hold's id)
+        self.close_keys: dict[str, Keyed] = {}  # a capture's or release's key
 
     @staticmethod
     def order(lot: Lot) -> tuple:
@@ -133,7 +155,7 @@ class Contract:
         planned = copy.deepcopy(wallet)
         expired = self._expire(planned, now)
         consumed = self._consume(planned, credits, now)
-        if sum(consumed.values(), ZERO) < credits and reason != MANUAL:
+        if sum(consumed.values(), ZERO) < credits and (reason != MANUAL or wallet.held > 0):
             raise Refusal("invalid_operation", INSUFFICIENT)
         planned.balance -= credits
         planned.rows += 1
@@ -164,7 +186,10 @@ class Contract:
         if wallet.status == "closed":
             raise Refusal("invalid_operation", "Wallet is already terminated")
         planned = copy.deepcopy(wallet)
-        expired = self._expire(planned, now)
+        expired = []
+        for hold in [hold for hold in planned.holds.values() if hold.status == "held"]:
+            expired += self._close(planned, hold, status="released", captured=ZERO, now=now)[1]
+        expired += self._expire(planned, now)
         consumed = {}
         if planned.balance > 0:
             consumed = self._consume(planned, planned.balance, now)
@@ -221,6 +246,8 @@ class Contract:
 
         def commit(ids):
             debit_id, credit_ids = ids
+            # The service landed one credit per lot it took: as many as the model's lots, or the two disagree.
+            assert len(credit_ids) == len(taken), f"the transfer landed {len(credit_ids)} lots, the model took {len(taken)}"
             for (lot, share), credit_id in zip(taken, credit_ids, strict=True):
                 destination.balance += share
                 available = min(share, max(ZERO, destination.balance))
@@ -230,6 +257,110 @@ class Contract:
             self.keys[key] = Keyed(from_id, "transfer", (to_id, credits), debit_id)
 
         return Prediction(commit, balance_after=source.balance, consumed=list(consumed), expired=expired)
+
+    # --- holds --------------------------------------------------------------------------------
+
+    def hold(self, wallet_id: str, *, key: str, credits: Decimal, expires_in: int, now: datetime) -> Prediction:
+        params = (wallet_id, credits, expires_in)
+        replay = self._replay_hold(self.hold_keys, key, "hold", params)
+        if replay:
+            return replay
+        wallet = self._active(wallet_id)
+        planned = copy.deepcopy(wallet)
+        expired = self._expire(planned, now)
+        consumed = self._consume(planned, credits, now)
+        if sum(consumed.values(), ZERO) < credits:
+            raise Refusal("invalid_operation", INSUFFICIENT)
+        planned.held += credits
+
+        def commit(hold_id):
+            planned.holds[hold_id] = Hold(hold_id, credits, list(consumed.items()), now + timedelta(seconds=expires_in))
+            self.wallets[wallet_id] = planned
+            self.hold_keys[key] = Keyed(wallet_id, "hold", params, hold_id)
+
+        return Prediction(commit, balance_after=planned.balance, consumed=list(consumed), expired=expired)
+
+    def capture(self, hold_id: str, *, key: str, credits: Decimal | None, now: datetime) -> Prediction:
+        return self._close_keyed(hold_id, key=key, kind="capture", credits=credits, now=now)
+
+    def release(self, hold_id: str, *, key: str, now: datetime) -> Prediction:
+        return self._close_keyed(hold_id, key=key, kind="release", credits=None, now=now)
+
+    def holds_expire_sweep(self, now: datetime) -> Prediction:
+        planned = copy.deepcopy(self.wallets)
+        due = sorted(
+            (
+                hold
+                for wallet in planned.values()
+                for hold in wallet.holds.values()
+                if hold.status == "held" and hold.expires_at <= now
+            ),
+            key=lambda hold: (hold.expires_at, hold.id),
+        )
+        owner = {hold_id: wallet for wallet in planned.values() for hold_id in wallet.holds}
+        expired = []
+        for hold in due:
+            expired += self._close(owner[hold.id], hold, status="expired", captured=ZERO, now=now)[1]
+
+        def commit(_):
+            self.wallets = planned
+
+        return Prediction(commit, expired=expired, closed_holds=[hold.id for hold in due])
+
+    def _wallet_of(self, hold_id: str) -> tuple[str, WalletState]:
+        return next((pk, wallet) for pk, wallet in self.wallets.items() if hold_id in wallet.holds)
+
+    def _close_keyed(self, hold_id: str, *, key: str, kind: str, credits: Decimal | None, now: datetime) -> Prediction:
+        wallet_id, wallet = self._wallet_of(hold_id)
+        params = (hold_id, credits)
+        replay = self._replay_hold(self.close_keys, key, kind, params)
+        if replay:
+            return replay
+        hold = wallet.holds[hold_id]
+        if hold.status != "held":
+            raise Refusal("invalid_operation", "Hold ")
+        captured = ZERO
+        if kind == "capture":
+            self._active(wallet_id)
+            if hold.expires_at <= now:
+                raise Refusal("invalid_operation", "Hold ")
+            captured = hold.credits if credits is None else credits
+            if captured > hold.credits:
+                raise Refusal("validation_error", "credits must be at most")
+        planned = copy.deepcopy(wallet)
+        consumed, expired = self._close(planned, planned.holds[hold_id], status=kind + "d", captured=captured, now=now)
+
+        def commit(_):
+            self.wallets[wallet_id] = planned
+            self.close_keys[key] = Keyed(wallet_id, kind, params, hold_id)
+
+        return Prediction(commit, balance_after=planned.balance, consumed=consumed, expired=expired)
+
+    def _close(self, wallet: WalletState, hold: Hold, *, status: str, captured: Decimal, now: datetime):
+        """Expire what is due, give the earmarks back, debit ``captured`` of them, expire again; in place."""
+        expired = self._expire(wallet, now)
+        consumed, remaining = [], captured
+        for lot_id, earmarked in hold.earmarks:
+            share = min(remaining, earmarked)
+            wallet.lots[lot_id].available += earmarked - share
+            if share > 0:
+                consumed.append(lot_id)
+                remaining -= share
+        hold.status = status
+        wallet.held -= hold.credits
+        if captured > 0:
+            wallet.balance -= captured
+            wallet.rows += 1
+        expired += self._expire(wallet, now)
+        return consumed, expired
+
+    def _replay_hold(self, keys: dict, key: str, kind: str, params: tuple) -> Prediction | None:
+        used = keys.get(key)
+        if used is None:
+            return None
+        if (used.kind, used.params) != (kind, params):
+            raise Refusal("already_exists", "A hold operation with this idempotency key already exists")
+        return Prediction(lambda _: None, replay_of=used.tx_id)
 
     # --- rules --------------------------------------------------------------------------------
 
@@ -262,8 +393,14 @@ class Contract:
     @staticmethod
     def _expire(wallet: WalletState, now: datetime) -> list[str]:
         """Expire the lots past due (expiry at or before now) in ``wallet``, in place."""
+        # A lot an open hold earmarks waits for the hold to close.
+        earmarked = {lot_id for hold in wallet.holds.values() if hold.status == "held" for lot_id, _ in hold.earmarks}
         due = sorted(
-            (lot for lot in wallet.lots.values() if lot.available > 0 and lot.expiry is not None and lot.expiry <= now),
+            (
+                lot
+                for lot in wallet.lots.values()
+                if lot.available > 0 and lot.expiry is not None and lot.expiry <= now and lot.id not in earmarked
+            ),
             key=lambda lot: (lot.expiry, lot.id),
         )
         for lot in due:
@@ -293,3 +430,22 @@ class FifoContract(Contract):
     @staticmethod
     def order(lot: Lot) -> tuple:
         return (lot.created_at, lot.id)
+
+
+class UnreservedHoldContract(Contract):
+    """A deliberately wrong model: a hold leaves its lots' credits spendable. The test must catch it."""
+
+    def hold(self, wallet_id: str, **kwargs) -> Prediction:
+        prediction = super().hold(wallet_id, **kwargs)
+        placed = prediction.commit
+
+        def commit(hold_id):
+            placed(hold_id)
+            hold = self.wallets[wallet_id].holds.get(hold_id)
+            if hold is not None and prediction.replay_of is None:
+                for lot_id, credits in hold.earmarks:
+                    self.wallets[wallet_id].lots[lot_id].available += credits
+                hold.earmarks = []
+
+        prediction.commit = commit
+        return prediction

@@ -25,6 +25,11 @@ def default_schedules() -> list[dict]:
             "every_seconds": 60,
         },
         {
+            "name": "Release holds past their expiry",
+            "task": "wallets.tasks.holds_expire_sweep_task",
+            "every_seconds": 60,
+        },
+        {
             "name": "Deliver due webhooks (retries and lost messages)",
             "task": "webhooks.tasks.webhooks_deliver_due_task",
             "every_seconds": 60,

@@ -7,6 +7,8 @@
 - ``WalletStatusChange`` is the freeze/unfreeze/terminate history: who, when, why.
 - ``AlertLog`` records each change of a wallet's alert state.
 - ``WalletTransfer`` ties a transfer's debit on one wallet to its credits on another.
+- ``WalletHold`` reserves credits for an in-flight job; ``HoldEarmark`` records which lot gave
+  how much to it (wallets.services.holds explains the accounting).
 
 The constraints below are the database's half of the ledger invariants; PostgreSQL-only ones
 (the balance-value identity and the append-only trigger) are in migration 0002.
@@ -63,6 +65,10 @@ class Wallet(models.Model):
     # with the balance. The balance breakdown reads it instead of summing every open lot: the
     # free part is max(credit_balance, 0) minus this (wallets.selectors.credits_breakdown).
     purchased_credits_available = credits_field()
+    # Credits reserved by open holds (WalletHold, status held): still part of credit_balance (and of
+    # purchased_credits_available when a purchased lot gave them), but out of every lot's
+    # credits_available, so no debit can spend them. Never above credit_balance.
+    held_credits = credits_field()
     conversion_rate = rate_field()
     topup_conversion_rate = rate_field()
     config = models.JSONField(default=dict, blank=True)
@@ -94,6 +100,7 @@ class Wallet(models.Model):
             ("unfreeze_wallet", "Can unfreeze wallets"),
             ("terminate_wallet", "Can terminate wallets"),
             ("export_transactions", "Can export wallet transactions as CSV"),
+            ("release_hold", "Can release a wallet's open holds"),
         ]
         constraints = [
             # A frozen wallet keeps its place, so freezing cannot be sidestepped by opening a twin.
@@ -105,6 +112,10 @@ class Wallet(models.Model):
             models.CheckConstraint(condition=Q(conversion_rate__gt=0), name="wallet_conversion_rate_positive"),
             models.CheckConstraint(condition=Q(purchased_credits_available__gte=0), name="wallet_purchased_credits_not_negative"),
             models.CheckConstraint(condition=Q(topup_conversion_rate__gt=0), name="wallet_topup_conversion_rate_positive"),
+            models.CheckConstraint(
+                condition=Q(held_credits=0) | Q(held_credits__gt=0, held_credits__lte=F("credit_balance")),
+                name="wallet_held_credits_within_balance",
+            ),
             models.CheckConstraint(condition=Q(wallet_status__in=["active", "frozen", "closed"]), name="wallet_status_valid"),
             models.CheckConstraint(
                 condition=Q(wallet_type__in=["PRE_PAID", "POST_PAID", "PROMOTIONAL"]), name="wallet_type_valid"
@@ -390,3 +401,110 @@ class WalletTransfer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.credits} {self.from_wallet_id} -> {self.to_wallet_id}"
+
+
+class WalletHold(models.Model):
+    """Credits reserved on a wallet until they are captured (debited), released or expire.
+
+    wallets.services.holds writes these; the reserved credits sit in the HoldEarmark rows.
+    """
+
+    class Status(models.TextChoices):
+        HELD = "held"
+        CAPTURED = "captured"
+        RELEASED = "released"
+        EXPIRED = "expired"
+
+    id = prefixed_id_field("hold")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="holds")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    credits = credits_field()
+    captured_credits = credits_field()
+    hold_status = models.CharField(max_length=20, choices=Status, default=Status.HELD)
+    expires_at = models.DateTimeField()
+    idempotency_key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    # The capture's idempotency key and fingerprint, or the release's: what closed the hold.
+    close_idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001  NULL = open or expired
+    close_fingerprint = models.CharField(max_length=64, blank=True)
+    capture_transaction = models.OneToOneField(
+        WalletTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="captured_hold"
+    )
+    description = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    created_by = models.CharField(max_length=100, blank=True)
+    updated_by = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "idempotency_key"], name="wallet_hold_unique_idempotency_key"),
+            models.UniqueConstraint(
+                fields=["environment", "close_idempotency_key"],
+                condition=Q(close_idempotency_key__isnull=False),
+                name="wallet_hold_unique_close_idempotency_key",
+            ),
+            models.CheckConstraint(condition=Q(credits__gt=0), name="wallet_hold_credits_positive"),
+            models.CheckConstraint(
+                condition=Q(captured_credits__gte=0, captured_credits__lte=F("credits")),
+                name="wallet_hold_captured_within_credits",
+            ),
+            models.CheckConstraint(
+                condition=Q(hold_status__in=["held", "captured", "released", "expired"]), name="wallet_hold_status_valid"
+            ),
+            # Only a capture takes credits, and it always writes its ledger row.
+            models.CheckConstraint(
+                condition=(Q(hold_status="captured", captured_credits__gt=0, capture_transaction__isnull=False))
+                | (~Q(hold_status="captured") & Q(captured_credits=0, capture_transaction__isnull=True)),
+                name="wallet_hold_capture_has_its_row",
+            ),
+            models.CheckConstraint(
+                condition=(Q(hold_status="held", closed_at__isnull=True, close_idempotency_key__isnull=True))
+                | (~Q(hold_status="held") & Q(closed_at__isnull=False)),
+                name="wallet_hold_closed_when_not_held",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["wallet", "-created_at", "-id"], name="wallet_hold_wallet_created_idx"),
+            # The expiry sweep: open holds past their expiry, across all wallets.
+            models.Index(fields=["expires_at"], condition=Q(hold_status="held"), name="wallet_hold_open_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.hold_status} {self.credits}"
+
+
+class HoldEarmark(models.Model):
+    """``earmarked`` credits of lot ``lot`` reserved for ``hold``; ``credits`` of them still reserved.
+
+    ``credits`` drops to zero when the hold closes (captured or returned to the lot); the row stays
+    as the record of what was reserved. Per lot: credit_amount = credits_available + Σ its
+    allocations + Σ its earmarks' credits (invariant I5, wallets.ledger.integrity).
+    """
+
+    hold = models.ForeignKey(WalletHold, on_delete=models.PROTECT, related_name="earmarks")
+    lot = models.ForeignKey(WalletTransaction, on_delete=models.PROTECT, related_name="earmarks")
+    # Position in the consumption order at the time of the hold: a capture draws in this order.
+    position = models.PositiveIntegerField()
+    earmarked = credits_field()
+    credits = credits_field()
+
+    class Meta:
+        ordering = ["hold", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["hold", "lot"], name="hold_earmark_unique_lot"),
+            models.UniqueConstraint(fields=["hold", "position"], name="hold_earmark_unique_position"),
+            models.CheckConstraint(condition=Q(earmarked__gt=0), name="hold_earmark_earmarked_positive"),
+            models.CheckConstraint(
+                condition=Q(credits__gte=0, credits__lte=F("earmarked")), name="hold_earmark_credits_within_earmarked"
+            ),
+        ]
+        indexes = [
+            # "Does this lot hold an open earmark?" (the expiry sweep skips such lots).
+            models.Index(fields=["lot"], condition=Q(credits__gt=0), name="hold_earmark_open_lot_idx"),
+        ]

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from core import rawsql
@@ -23,7 +23,7 @@ from core.exceptions import NotFound, ValidationFailed
 from customers import selectors as customer_selectors
 from customers.models import Customer
 from wallets.ledger import money, postings
-from wallets.models import Wallet, WalletTransaction, WalletTransfer
+from wallets.models import HoldEarmark, Wallet, WalletHold, WalletTransaction, WalletTransfer
 
 # Ids are at most 50 characters (core.ids); anything longer, or holding characters a database
 # string cannot (NUL), cannot name a row, and must not reach the database as a parameter.
@@ -496,3 +496,30 @@ def transaction_transfer(row: WalletTransaction) -> TransferView | None:
         .first()
     )
     return transfer_view(transfer) if transfer is not None else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Holds (wallets.services.holds writes them)
+
+HOLD_STATUSES = tuple(WalletHold.Status.values)
+_EARMARKS = Prefetch("earmarks", queryset=HoldEarmark.objects.order_by("position"))
+
+
+def hold_get(*, environment_id: str, hold_id: str) -> WalletHold:
+    """The hold with this id in the environment, with its earmarks; NotFound otherwise."""
+    hold = (
+        WalletHold.objects.filter(environment_id=environment_id, pk=hold_id).prefetch_related(_EARMARKS).first()
+        if _usable_id(hold_id)
+        else None
+    )
+    if hold is None:
+        raise NotFound("Hold not found", details={"hold_id": hold_id})
+    return hold
+
+
+def wallet_holds(*, environment_id: str, wallet_id: str, status: str | None = None) -> QuerySet[WalletHold]:
+    """The wallet's holds, newest first, with their earmarks (one more query per page)."""
+    holds = WalletHold.objects.filter(environment_id=environment_id, wallet_id=wallet_id)
+    if status:
+        holds = holds.filter(hold_status=status)
+    return holds.prefetch_related(_EARMARKS).order_by("-created_at", "-id")

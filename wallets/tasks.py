@@ -11,7 +11,7 @@ from django.db import OperationalError, transaction
 
 from wallets.ledger.hooks import Posted
 from wallets.models import WalletTransaction
-from wallets.services import automation
+from wallets.services import automation, holds
 
 logger = get_task_logger(__name__)
 
@@ -42,6 +42,15 @@ def credits_expire_sweep_task() -> int:
 @shared_task(ignore_result=True, expires=50)
 def wallets_unfreeze_due_task() -> int:
     return automation.wallets_unfreeze_due()
+
+
+@shared_task(ignore_result=True, expires=50)
+def holds_expire_sweep_task() -> int:
+    """Release the holds past their expiry (status expired); wallets.services.holds."""
+    expired = holds.holds_expire_sweep()
+    if expired:
+        logger.info("hold expiry sweep: %s holds expired", expired)
+    return expired
 
 
 def queue_auto_top_up(posted: Posted) -> None:

@@ -19,6 +19,7 @@ _GROUP_GRANTS = [
     importlib.import_module("backoffice.migrations.0003_approval_permissions_groups").grant,
     importlib.import_module("wallets.migrations.0012_voids").grant,
     importlib.import_module("invoices.migrations.0003_credit_notes").grant,
+    importlib.import_module("wallets.migrations.0013_holds").grant,
     importlib.import_module("wallets.migrations.0011_transfers").grant,
 ]
 

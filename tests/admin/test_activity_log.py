@@ -36,7 +36,11 @@ def test_top_up_is_logged_with_who_what_note_and_result(support, funded_wallet):
     entry = only_entry(kind="top_up")
     row = WalletTransaction.objects.get(wallet=funded_wallet, description="Outage, ticket #1")
     assert (entry.staff, entry.target_type, entry.target_id, entry.note, entry.outcome) == (
-        "sam", "wallet", funded_wallet.pk, "Outage, ticket #1", "done"
+        "sam",
+        "wallet",
+        funded_wallet.pk,
+        "Outage, ticket #1",
+        "done",
     )
     assert f"Topped up 25 credits (FREE_CREDIT_GRANT), transaction {row.pk}" in entry.result
 
@@ -54,7 +58,11 @@ def test_freeze_and_unfreeze_are_logged(support, funded_wallet):
     apply(support, "unfreeze", [funded_wallet], reason="New card issued")
 
     freeze, unfreeze = only_entry(kind="freeze"), only_entry(kind="unfreeze")
-    assert (freeze.note, freeze.outcome, freeze.result) == ("Card reported stolen", "done", "Frozen. Reason: Card reported stolen")
+    assert (freeze.note, freeze.outcome, freeze.result) == (
+        "Card reported stolen",
+        "done",
+        "Frozen. Reason: Card reported stolen",
+    )
     assert (unfreeze.note, unfreeze.outcome) == ("New card issued", "done")
 
 
@@ -147,7 +155,7 @@ def test_api_key_changes_are_logged_with_the_operator(environment, capsys):
 
 @pytest.fixture
 def logged_actions(support, finance, funded_wallet):
-    apply(support, "freeze", [funded_wallet], reason="=HYPERLINK(\"http://evil\")")
+    apply(support, "freeze", [funded_wallet], reason='=HYPERLINK("http://evil")')
     apply(finance, "unfreeze", [funded_wallet], reason="Resolved")
     StaffAction.objects.filter(kind="freeze").update(created_at=timezone.now() - timedelta(days=40))
 
@@ -172,7 +180,7 @@ def test_the_log_exports_its_filtered_rows_as_csv_with_formulas_neutralised(supe
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert [(row["staff"], row["kind"], row["outcome"]) for row in rows] == [("sam", "freeze", "done")]
-    assert rows[0]["note"] == "'=HYPERLINK(\"http://evil\")"
+    assert rows[0]["note"] == '\'=HYPERLINK("http://evil")'
     when = rows[0]["created_at"]  # RFC 3339 UTC with "Z", as the ledger export writes it
     assert when.endswith("Z") and datetime.fromisoformat(when) == StaffAction.objects.get(staff="sam").created_at
 

@@ -27,6 +27,7 @@ from wallets.models import WalletTransaction
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
+
 @pytest.fixture
 def page(monkeypatch):
     with browser_page(monkeypatch) as page:
@@ -100,9 +101,7 @@ def test_support_agent_round_trip(live_server, page, support_groups, make_custom
     expect(page.locator("#ledger")).to_contain_text("Outage compensation, ticket #9001")
     shoot(page, "08-topped-up")
     lot = WalletTransaction.objects.get(wallet=wallet, description="Outage compensation, ticket #9001")
-    assert (lot.credit_amount, lot.expiry_date, lot.priority, lot.created_by) == (
-        Decimal("250"), expiry, 1, "user:sam"
-    )
+    assert (lot.credit_amount, lot.expiry_date, lot.priority, lot.created_by) == (Decimal("250"), expiry, 1, "user:sam")
 
     # freeze
     page.get_by_role("button", name="Freeze…").click()
@@ -123,7 +122,9 @@ def test_support_agent_round_trip(live_server, page, support_groups, make_custom
     page.locator("button[name=index]").click()
     page.fill("#id_credits", "10")
     page.fill("#id_justification", "Customer asked again")
-    review_and_confirm(page, "11-top-up-while-frozen", review_shows=(".wallet-warning", "Will be refused: this wallet is frozen."))
+    review_and_confirm(
+        page, "11-top-up-while-frozen", review_shows=(".wallet-warning", "Will be refused: this wallet is frozen.")
+    )
     expect_message(page, f"0 topped up, 1 refused: Wallet is frozen [{wallet.pk}]")
     shoot(page, "12-top-up-refused")
     assert WalletTransaction.objects.filter(wallet=wallet).count() == rows_before

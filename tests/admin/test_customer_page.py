@@ -31,13 +31,23 @@ def customer_day(customer, make_wallet):
     services.wallet_freeze(eur, reason="Chargeback dispute", actor="user:sam")
     AlertLog.objects.create(wallet=usd, previous_state="ok", state="in_alarm", credit_balance=Decimal("16"))
     return {
-        "usd": usd, "eur": eur, "soon": soon.transaction, "sooner": sooner.transaction, "late": late.transaction,
+        "usd": usd,
+        "eur": eur,
+        "soon": soon.transaction,
+        "sooner": sooner.transaction,
+        "late": late.transaction,
         "invoice": Invoice.objects.get(pk=purchase.invoice_id),
     }
 
 
-SECTIONS = ("customer-wallets", "customer-expiring", "customer-invoices", "customer-ledger", "customer-alerts",
-            "customer-freeze-history")
+SECTIONS = (
+    "customer-wallets",
+    "customer-expiring",
+    "customer-invoices",
+    "customer-ledger",
+    "customer-alerts",
+    "customer-freeze-history",
+)
 
 
 def _page(client, customer):

@@ -52,7 +52,8 @@ def test_an_idempotency_key_of_a_ledger_row_or_an_invoice(superuser_client, thin
     # A purchase's invoice and its pending credit share the key: both are listed.
     page = superuser_client.get(FIND_URL, {"q": things["invoice"].idempotency_key})
     assert {(hit.kind, hit.object_id) for hit in page.context["hits"]} == {
-        ("Invoice", things["invoice"].pk), ("Wallet transaction", things["invoice"].wallet_transaction_id),
+        ("Invoice", things["invoice"].pk),
+        ("Wallet transaction", things["invoice"].wallet_transaction_id),
     }
 
 
@@ -61,7 +62,8 @@ def test_several_matches_are_listed_with_what_they_matched(superuser_client, thi
 
     assert page.status_code == 200
     assert [(hit.object_id, hit.matched) for hit in page.context["hits"]] == [
-        (things["ada"].pk, "name"), (things["byron"].pk, "name"),  # by name
+        (things["ada"].pk, "name"),
+        (things["byron"].pk, "name"),  # by name
     ]
     assert f'href="{change_url(things["ada"])}"' in page.content.decode()
 

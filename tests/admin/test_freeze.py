@@ -22,18 +22,14 @@ def test_freeze_with_until_records_who_when_and_why(support, funded_wallet):
     funded_wallet.refresh_from_db()
     assert funded_wallet.wallet_status == "active"
 
-    response = apply(
-        support, "freeze", [funded_wallet], reason="Chargeback dispute", until=until.strftime("%Y-%m-%dT%H:%M")
-    )
+    response = apply(support, "freeze", [funded_wallet], reason="Chargeback dispute", until=until.strftime("%Y-%m-%dT%H:%M"))
 
     assert messages_of(response) == ["1 frozen"]
     funded_wallet.refresh_from_db()
     assert funded_wallet.wallet_status == "frozen"
     assert funded_wallet.frozen_until == until
     change = WalletStatusChange.objects.get(wallet=funded_wallet)
-    assert (change.action, change.reason, change.until, change.created_by) == (
-        "freeze", "Chargeback dispute", until, "user:sam"
-    )
+    assert (change.action, change.reason, change.until, change.created_by) == ("freeze", "Chargeback dispute", until, "user:sam")
     assert LogEntry.objects.get(object_id=funded_wallet.pk).get_change_message().startswith("Frozen until")
 
 

@@ -37,10 +37,19 @@ def seed_support_day(make_customer, make_wallet) -> dict:
     frozen = make_wallet(owner=customer, currency="gbp", name="Old wallet")
     now = timezone.now()
     for days in (5, 12, 25, 90):
-        services.wallet_top_up(usd, credits=Decimal("12345678.123456789"), reason="FREE_CREDIT_GRANT",
-                               expiry_date=now + timedelta(days=days), description="Promotional credits " * 6)
-    services.wallet_debit(usd, credits=Decimal("1234.5"), idempotency_key="usage-2026-12-04-batch-000000000001",
-                          description="Usage for the first week of December")
+        services.wallet_top_up(
+            usd,
+            credits=Decimal("12345678.123456789"),
+            reason="FREE_CREDIT_GRANT",
+            expiry_date=now + timedelta(days=days),
+            description="Promotional credits " * 6,
+        )
+    services.wallet_debit(
+        usd,
+        credits=Decimal("1234.5"),
+        idempotency_key="usage-2026-12-04-batch-000000000001",
+        description="Usage for the first week of December",
+    )
     services.wallet_top_up(eur, credits=Decimal("500"), reason="FREE_CREDIT_GRANT")
     purchase = services.wallet_top_up(usd, credits=Decimal("250"), reason="PURCHASED_CREDIT_INVOICED")
     services.wallet_freeze(frozen, reason="Card reported stolen", actor="user:sam")

@@ -58,8 +58,9 @@ def test_customer_page_lists_its_wallets_with_links(support, people, make_wallet
 def wallets(people, make_wallet):
     ada = make_wallet(owner=people["ada"], alert_settings={"alert_enabled": True, "critical": {"threshold": "5"}})
     grace = make_wallet(owner=people["grace"], currency="eur", wallet_type="PROMOTIONAL")
-    services.wallet_top_up(grace, credits=Decimal("10"), reason="FREE_CREDIT_GRANT",
-                           expiry_date=timezone.now() + timedelta(days=3))
+    services.wallet_top_up(
+        grace, credits=Decimal("10"), reason="FREE_CREDIT_GRANT", expiry_date=timezone.now() + timedelta(days=3)
+    )
     services.wallet_freeze(grace, reason="check")
     Wallet.objects.filter(pk=ada.pk).update(alert_state=Wallet.AlertState.IN_ALARM)
     return {"ada": ada, "grace": grace}
@@ -110,8 +111,9 @@ def busy_wallet(funded_wallet):
     for n in range(29):
         services.wallet_debit(funded_wallet, credits=Decimal("1"), idempotency_key=f"use-{n}")
     for n in range(30):
-        services.wallet_top_up(funded_wallet, credits=Decimal("2"), reason="FREE_CREDIT_GRANT",
-                               expiry_date=timezone.now() + timedelta(days=n + 1))
+        services.wallet_top_up(
+            funded_wallet, credits=Decimal("2"), reason="FREE_CREDIT_GRANT", expiry_date=timezone.now() + timedelta(days=n + 1)
+        )
     services.wallet_freeze(funded_wallet, reason="Suspicious usage", actor="user:sam")
     services.wallet_unfreeze(funded_wallet, reason="Customer verified", actor="user:sam")
     return funded_wallet

@@ -25,7 +25,7 @@ def _codenames(group_name: str) -> set[str]:
 def test_migration_creates_the_support_and_finance_groups(support_groups):
     assert _codenames("Support") == VIEW | {
         "wallets.top_up_wallet", "wallets.freeze_wallet", "wallets.unfreeze_wallet", "wallets.export_transactions",
-        "wallets.void_credits",
+        "wallets.void_credits", "wallets.release_hold",
     }
     assert _codenames("Finance") == VIEW | {
         "wallets.top_up_wallet", "wallets.top_up_wallet_unlimited", "wallets.debit_wallet", "wallets.freeze_wallet",
@@ -42,7 +42,7 @@ def _offered_actions(client) -> set[str]:
 
 def test_each_user_is_offered_only_the_actions_they_hold(support, finance, viewer):
     # "Check ledger integrity" only reads: whoever may see wallets may run it.
-    assert _offered_actions(support) == {"top_up", "freeze", "unfreeze", "check_ledger_integrity"}
+    assert _offered_actions(support) == {"top_up", "freeze", "unfreeze", "release_holds", "check_ledger_integrity"}
     assert _offered_actions(finance) == {
         "top_up", "debit", "freeze", "unfreeze", "terminate", "transfer", "check_ledger_integrity",
     }  # fmt: skip

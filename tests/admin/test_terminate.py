@@ -23,9 +23,7 @@ def test_form_and_review_show_the_credits_that_will_be_forfeited(finance, funded
 
 def test_without_the_typed_confirmation_nothing_happens(finance, funded_wallet):
     for typed in ("", "terminate", "yes"):
-        response = post_step(
-            finance, "terminate", [funded_wallet], "apply", reason="Customer left", confirmation=typed
-        )
+        response = post_step(finance, "terminate", [funded_wallet], "apply", reason="Customer left", confirmation=typed)
 
         assert response.context["reviewing"] is True
         assert response.context["confirm_form"].errors["confirmation"]

@@ -29,6 +29,7 @@ from invoices.services import invoice_pay
 from tenancy.services import api_key_create, api_key_revoke, environment_get_or_create
 from tests.api.routes import api_operations
 from wallets import services
+from wallets.services import holds
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +53,7 @@ class World:
     owner_ids: set = field(default_factory=set)
     grant: object = None  # the wallet's 100 free credits, for a void
     paid_lot: object = None  # 5 credits purchased on a paid invoice, for a refund
+    hold: object = None  # an open hold of 10 on ``wallet``
 
 
 @pytest.fixture
@@ -75,6 +77,7 @@ def world(environment, other_environment) -> World:
     world = World(
         customer, spare, wallet, frozen, invoice, second, moved.transfer, grant=grant.transaction, paid_lot=paid.transaction
     )
+    world.hold = holds.hold_place(wallet, credits=Decimal("10"), idempotency_key="owner-hold").hold
     for model in _data_models():
         rows = model.objects.filter(environment=environment) if _has_field(model, "environment") else []
         world.owner_ids.update(str(row.pk) for row in rows if not isinstance(row.pk, int))
@@ -178,6 +181,18 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/wallets/transfers/{id}"): Case(200, path=lambda w: {"id": w.transfer.id}),
     ("GET", "/v1/customers/wallets"): Case(200, query=lambda w: {"id": w.customer.id}),
     ("GET", "/v1/customers/{id}/wallets"): Case(200, path=_customer),
+    # holds
+    ("GET", "/v1/wallets/{id}/holds"): Case(200, path=_wallet),
+    ("POST", "/v1/wallets/{id}/holds"): Case(
+        201, path=_wallet, body=lambda w: {"credits": "1", "idempotency_key": "matrix-hold"}
+    ),
+    ("GET", "/v1/holds/{id}"): Case(200, path=lambda w: {"id": w.hold.id}),
+    ("POST", "/v1/holds/{id}/capture"): Case(
+        200, path=lambda w: {"id": w.hold.id}, body=lambda w: {"credits": "4", "idempotency_key": "matrix-capture"}
+    ),
+    ("POST", "/v1/holds/{id}/release"): Case(
+        200, path=lambda w: {"id": w.hold.id}, body=lambda w: {"idempotency_key": "matrix-release"}
+    ),
     # customers
     ("GET", "/v1/customers"): Case(200, foreign=200, query=lambda w: {"customer_ids": w.customer.id}),
     ("POST", "/v1/customers"): Case(201, foreign=201, body=lambda w: {"external_id": "matrix-new", "name": "New"}),

@@ -91,12 +91,13 @@ def test_writes_document_the_read_only_refusal_and_searches_do_not(schema):
 
 # The SDK accepts exactly one success status per method: 201 for these creates (its
 # create_customer and create_payment), 204 for delete_customer, 200 everywhere else.
-# Our own routes beyond the SDK follow the same rule: a create answers 201 (a transfer, issue 14).
+# Our own routes beyond the SDK follow the same rule: a create answers 201 (a transfer or a hold, issue 14).
 SDK_SUCCESS = {
     ("POST", "/v1/customers"): "201",
     ("POST", "/v1/payments"): "201",
     ("DELETE", "/v1/customers/{id}"): "204",
     ("POST", "/v1/wallets/transfers"): "201",
+    ("POST", "/v1/wallets/{id}/holds"): "201",
 }
 
 

@@ -39,6 +39,7 @@ from invoices.services import invoice_pay
 from tenancy.services import api_key_create, environment_get_or_create
 from tests.e2e.server import live_api  # noqa: F401 (fixture)
 from wallets import services
+from wallets.services import holds
 
 SEED = 20261122
 MAX_EXAMPLES = 7  # per operation and strategy: about 400 cases in all
@@ -64,6 +65,8 @@ def world(live_api, transactional_db):  # noqa: F811
     invoice_pay(Invoice.objects.get(pk=paid.invoice_id))
     second = services.wallet_create(customer, currency="usd", wallet_type="PROMOTIONAL")
     transfer_id = services.wallet_transfer(wallet, second, credits=Decimal("5"), idempotency_key="st-transfer").transfer.id
+    # An open hold (the capture and release cases may close it; later ones then meet a closed hold).
+    hold_id = holds.hold_place(wallet, credits=Decimal("10"), idempotency_key="st-hold").hold.id
     raw_key = api_key_create(environment=environment, name="schemathesis").raw_key
     config = SchemathesisConfig.from_dict(
         {
@@ -90,6 +93,7 @@ def world(live_api, transactional_db):  # noqa: F811
         "/v1/customers/": customer.id,
         "/v1/invoices/": invoice_id,
         "/v1/wallets/transactions/": paid.transaction.id,
+        "/v1/holds/": hold_id,
         "external_id": customer.external_id,
     }
     return World(schema, real_ids)

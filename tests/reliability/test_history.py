@@ -57,6 +57,7 @@ def test_every_acknowledged_operation_is_in_the_ledger_exactly_once(server, tmp_
     assert figures["invalid fail"] > 0
     assert figures["void ok"] > 0  # voids of lots the clients topped up (refusals too: spent lots)
     assert figures["transfer ok"] > 0 and figures["transfer fail"] > 0  # some refused: too few credits, a frozen side
+    assert figures["hold ok"] and figures["capture ok"] and figures["release ok"] and figures["capture fail"]
 
 
 @pytest.mark.slow
@@ -186,4 +187,82 @@ def test_negative_control_b_the_checker_catches_each_lie(lie, expected):
     elif lie == "an ok transfer is missing":
         rows = [row for row in rows if row.key != "k6" and row.parent_id != "wtxn_k6"]
     verdict = history.check_history(entries, rows, changes)
+    assert any(expected in violation for violation in verdict.violations), verdict.violations
+
+
+# --- holds in hand-made histories ----------------------------------------------------------------------
+
+
+def _hold_entry(op, phase, kind="hold", key=None, hold="hold_1", credits="5", **extra):
+    body = {"credits": credits, "idempotency_key": key or f"h{op}", "expires_in_seconds": 3600}
+    if kind != "hold":
+        body = {"idempotency_key": key or f"h{op}", **({"credits": credits} if credits else {})}
+    entry = {"proc": 1, "op": op, "kind": kind, "wallet": "w1", "body": body, "key": body["idempotency_key"]}
+    if kind != "hold":
+        entry["hold"] = hold
+    if phase == "ok":
+        extra.setdefault("hold_id", hold)
+    return {**entry, "attempt": extra.pop("attempt", 0), "phase": phase, **extra}
+
+
+def _hold(id_="hold_1", key="h1", credits="5", status="held", captured="0", close_key=None, capture=None, earmarked=None):
+    return history.HoldRow(
+        id=id_, wallet_id="w1", key=key, credits=Decimal(credits), status=status, captured=Decimal(captured),
+        close_key=close_key, capture_tx_id=capture, earmarked=Decimal(earmarked or credits),
+    )  # fmt: skip
+
+
+HOLDS_HONEST = (
+    [
+        _hold_entry(1, "ok"),
+        _hold_entry(2, "ok", kind="capture", credits="3"),
+        _hold_entry(3, "unknown", hold="hold_2", key="h3"),
+        _hold_entry(3, "ok", hold="hold_2", key="h3", attempt=1),
+        _hold_entry(4, "ok", kind="release", hold="hold_2", credits=None),
+        _hold_entry(5, "fail", kind="capture", hold="hold_2", credits=None),
+    ],
+    [_row(None, credits="3", type_="debit", reason="HOLD_CAPTURE", id_="wtxn_capture")],
+    [
+        _hold(status="captured", captured="3", close_key="h2", capture="wtxn_capture"),
+        _hold(id_="hold_2", key="h3", status="released", close_key="h4"),
+    ],
+)
+
+
+def test_the_checker_accepts_an_honest_history_with_holds():
+    entries, rows, holds = HOLDS_HONEST
+    verdict = history.check_history(entries, rows, Counter(), holds=holds)
+    assert verdict.violations == []
+    assert (verdict.figures["hold ok"], verdict.figures["capture ok"], verdict.figures["release ok"]) == (2, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "lie, expected",
+    [
+        ("an acknowledged hold is missing", "acknowledged but missing"),
+        ("a hold reserves more than it holds", "earmarked"),
+        ("a hold no one asked for", "matches no operation"),
+        ("a capture took another amount", "asked 3"),
+        ("a capture row no hold explains", "matches no operation"),
+        ("a refused capture closed the hold", "refused"),
+        ("a release recorded as a capture", "asked hold_2 released"),
+    ],
+)
+def test_negative_control_c_the_checker_catches_each_lie_about_holds(lie, expected):
+    entries, rows, holds = list(HOLDS_HONEST[0]), list(HOLDS_HONEST[1]), list(HOLDS_HONEST[2])
+    if lie == "an acknowledged hold is missing":
+        holds.pop(1)
+    elif lie == "a hold reserves more than it holds":
+        holds[1] = _hold(id_="hold_2", key="h3", status="released", close_key="h4", earmarked="6")
+    elif lie == "a hold no one asked for":
+        holds.append(_hold(id_="hold_3", key="h-unknown"))
+    elif lie == "a capture took another amount":
+        holds[0] = _hold(status="captured", captured="4", close_key="h2", capture="wtxn_capture")
+    elif lie == "a capture row no hold explains":
+        rows.append(_row(None, credits="1", type_="debit", reason="HOLD_CAPTURE", id_="wtxn_stray"))
+    elif lie == "a refused capture closed the hold":
+        holds[1] = _hold(id_="hold_2", key="h3", status="released", close_key="h5")
+    elif lie == "a release recorded as a capture":
+        holds[1] = _hold(id_="hold_2", key="h3", status="captured", captured="5", close_key="h4", capture="wtxn_capture")
+    verdict = history.check_history(entries, rows, Counter(), holds=holds)
     assert any(expected in violation for violation in verdict.violations), verdict.violations

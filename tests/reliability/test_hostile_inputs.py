@@ -27,6 +27,7 @@ from tenancy.services import api_key_create, api_key_revoke
 from wallets import services
 from wallets.ledger import money
 from wallets.models import Wallet
+from wallets.services import holds
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +62,7 @@ def world(environment, other_environment, api_key) -> dict[str, str]:
     spare = customer_create(environment=environment, external_id="hostile-spare", name="Spare")
     wallet = services.wallet_create(customer, currency="usd")
     lot = services.wallet_top_up(wallet, credits=Decimal("1000"), reason="FREE_CREDIT_GRANT").transaction
+    hold = holds.hold_place(wallet, credits=Decimal("10"), idempotency_key="ours").hold  # from @lot@, the only lot yet
     # Spent after every lot without a priority: the corpus's debits never reach it.
     small_lot = services.wallet_top_up(wallet, credits=Decimal("1"), reason="FREE_CREDIT_GRANT", priority=1000).transaction
     purchase = services.wallet_top_up(wallet, credits=Decimal("5"), reason="PURCHASED_CREDIT_INVOICED")
@@ -74,6 +76,8 @@ def world(environment, other_environment, api_key) -> dict[str, str]:
     their_wallet = services.wallet_create(theirs, currency="usd")
     their_invoice = services.wallet_top_up(their_wallet, credits=Decimal("5"), reason="PURCHASED_CREDIT_INVOICED").invoice_id
     their_lot = services.wallet_top_up(their_wallet, credits=Decimal("5"), reason="FREE_CREDIT_GRANT").transaction
+    services.wallet_top_up(their_wallet, credits=Decimal("5"), reason="FREE_CREDIT_GRANT")
+    their_hold = holds.hold_place(their_wallet, credits=Decimal("1"), idempotency_key="theirs").hold
     revoked = api_key_create(environment=environment, name="revoked")
     api_key_revoke(revoked.api_key)
     key = api_key.raw_key
@@ -82,6 +86,7 @@ def world(environment, other_environment, api_key) -> dict[str, str]:
         "@big@": big.id, "@customer@": customer.id, "@spare@": spare.id, "@invoice@": invoice_id,
         "@their_wallet@": their_wallet.id, "@their_customer@": theirs.id, "@their_invoice@": their_invoice,
         "@lot@": lot.id, "@small_lot@": small_lot.id, "@pending_lot@": purchase.transaction.id, "@their_lot@": their_lot.id,
+        "@hold@": hold.id, "@their_hold@": their_hold.id,
         "@key@": key, "@KEY@": key.upper(), "@key_truncated@": key[:-1], "@key_prefix@": api_key.api_key.prefix,
         "@key_hash@": hashlib.sha256(key.encode()).hexdigest(),
         "@read_only_key@": api_key_create(environment=environment, name="ro", read_only=True).raw_key,

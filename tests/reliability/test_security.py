@@ -153,7 +153,7 @@ def rows_containing(needle: str) -> list[str]:
 def test_no_plaintext_key_in_the_database_or_the_logs(environment, customer, caplog):
     caplog.set_level(logging.DEBUG)
     issued = api_key_create(environment=environment, name="scan")
-    secret = issued.raw_key[len(issued.api_key.prefix):]  # the part never shown again
+    secret = issued.raw_key[len(issued.api_key.prefix) :]  # the part never shown again
     client = APIClient(HTTP_X_API_KEY=issued.raw_key)
     assert client.get("/v1/customers").status_code == 200
     assert client.post("/v1/customers", {"external_id": 1}, format="json").status_code == 400
@@ -173,10 +173,12 @@ def test_negative_control_the_scan_finds_a_planted_key(environment, customer):
     customer.name = f"note: {issued.raw_key}"
     customer.save(update_fields=["name"])
 
-    assert rows_containing(issued.raw_key[len(issued.api_key.prefix):]) == ["customers_customer"]
+    assert rows_containing(issued.raw_key[len(issued.api_key.prefix) :]) == ["customers_customer"]
 
 
-COMPARE_ON_SECRET = re.compile(r"\b\w*(hash|digest|signature|secret|token)\w*\s*(==|!=)|(==|!=)\s*\w*(hash|digest|signature|secret)\w*\b")
+COMPARE_ON_SECRET = re.compile(
+    r"\b\w*(hash|digest|signature|secret|token)\w*\s*(==|!=)|(==|!=)\s*\w*(hash|digest|signature|secret)\w*\b"
+)
 
 
 def secret_comparisons(text: str) -> list[str]:

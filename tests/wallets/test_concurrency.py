@@ -56,9 +56,11 @@ def wallets(make_customer, make_wallet):
     made = [make_wallet(first), make_wallet(first, currency="eur"), make_wallet(second), make_wallet(second, currency="eur")]
     later = timezone.now()
     for wallet in made:
-        for credits, fields in (("400", {"priority": 1, "expiry_date": later + timedelta(days=30)}),
-                                ("350", {"expiry_date": later + timedelta(days=60)}),
-                                ("250", {})):
+        for credits, fields in (
+            ("400", {"priority": 1, "expiry_date": later + timedelta(days=30)}),
+            ("350", {"expiry_date": later + timedelta(days=60)}),
+            ("250", {}),
+        ):
             services.wallet_top_up(wallet, credits=D(credits), reason="FREE_CREDIT_GRANT", **fields)
     return made
 
@@ -206,7 +208,9 @@ def race_on(wallet, rng_seed: int) -> Counter:
             key = f"r{rng_seed}-{i}-{r}"
             try:
                 if rng.random() < 0.7:
-                    services.wallet_top_up(wallet, credits=random_credits(rng, 20), reason="FREE_CREDIT_GRANT", idempotency_key=key)
+                    services.wallet_top_up(
+                        wallet, credits=random_credits(rng, 20), reason="FREE_CREDIT_GRANT", idempotency_key=key
+                    )
                 else:
                     services.wallet_debit(wallet, credits=random_credits(rng, 20), idempotency_key=key, reason="INVOICE_PAYMENT")
                 outcome = "ok"
@@ -254,7 +258,9 @@ def test_negative_control_b_lock_and_guards_off_the_reconcile_finds_drift(wallet
         stats = race_on(wallets[0], rng_seed=11)
         problems = integrity.check_all()
         by_invariant = Counter(problem.invariant for problem in problems)
-        report(capsys, f"control (b), lock and guards off: {dict(stats)}; {len(problems)} invariant problems {dict(by_invariant)}")
+        report(
+            capsys, f"control (b), lock and guards off: {dict(stats)}; {len(problems)} invariant problems {dict(by_invariant)}"
+        )
         assert not any(outcome.startswith("error") for outcome in stats), stats
         assert problems, "lost updates must not go unnoticed"
         assert {"I1", "I8"} <= set(by_invariant)
@@ -263,7 +269,9 @@ def test_negative_control_b_lock_and_guards_off_the_reconcile_finds_drift(wallet
         settings.LEDGER_UNSAFE_SKIP_WALLET_LOCK = False
         with connection.cursor() as cursor:
             # The drifted rows would block the unique constraint; the test database is flushed after this test anyway.
-            cursor.execute("TRUNCATE wallets_creditallocation, wallets_wallettransaction, wallets_walletstatuschange, wallets_wallet CASCADE")
+            cursor.execute(
+                "TRUNCATE wallets_creditallocation, wallets_wallettransaction, wallets_walletstatuschange, wallets_wallet CASCADE"
+            )
             for table, name, definition in saved:
                 cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
     assert sorted(_constraint_definitions()) == sorted(saved)

@@ -37,10 +37,20 @@ def row(wallet, **fields) -> WalletTransaction:
     """An unsaved completed credit of 5 that would extend ``wallet``'s chain correctly."""
     wallet.refresh_from_db()
     values = dict(
-        tenant_id=wallet.tenant_id, environment_id=wallet.environment_id, wallet=wallet, customer_id=wallet.customer_id,
-        currency=wallet.currency, type="credit", transaction_reason="FREE_CREDIT_GRANT", transaction_status="completed",
-        credit_amount=D("5"), amount=D("5"), credits_available=D("5"), sequence=wallet.transaction_count + 1,
-        credit_balance_before=wallet.credit_balance, credit_balance_after=wallet.credit_balance + 5,
+        tenant_id=wallet.tenant_id,
+        environment_id=wallet.environment_id,
+        wallet=wallet,
+        customer_id=wallet.customer_id,
+        currency=wallet.currency,
+        type="credit",
+        transaction_reason="FREE_CREDIT_GRANT",
+        transaction_status="completed",
+        credit_amount=D("5"),
+        amount=D("5"),
+        credits_available=D("5"),
+        sequence=wallet.transaction_count + 1,
+        credit_balance_before=wallet.credit_balance,
+        credit_balance_after=wallet.credit_balance + 5,
     )
     values.update(fields)
     return WalletTransaction(**values)
@@ -60,7 +70,10 @@ def spent(wallet, lot):
 
 
 def test_negative_credits_available(lot):
-    refused("wallet_transaction_credits_available_within_lot", lambda: sql(f"UPDATE {TXN} SET credits_available = -1 WHERE id = %s", [lot.id]))
+    refused(
+        "wallet_transaction_credits_available_within_lot",
+        lambda: sql(f"UPDATE {TXN} SET credits_available = -1 WHERE id = %s", [lot.id]),
+    )
 
 
 def test_credits_available_above_the_grant(wallet):
@@ -101,13 +114,21 @@ def test_duplicate_idempotency_key(wallet, lot, other_environment, make_customer
 
 
 def test_duplicate_sequence(wallet, lot):
-    refused("wallet_transaction_unique_sequence", lambda: row(wallet, sequence=1, credit_balance_before=D("0"), credit_balance_after=D("5")).save())
+    refused(
+        "wallet_transaction_unique_sequence",
+        lambda: row(wallet, sequence=1, credit_balance_before=D("0"), credit_balance_after=D("5")).save(),
+    )
 
 
 def twin_of(wallet, **fields) -> Wallet:
     values = dict(
-        tenant_id=wallet.tenant_id, environment_id=wallet.environment_id, customer_id=wallet.customer_id,
-        currency=wallet.currency, wallet_type=wallet.wallet_type, conversion_rate=D("1"), topup_conversion_rate=D("1"),
+        tenant_id=wallet.tenant_id,
+        environment_id=wallet.environment_id,
+        customer_id=wallet.customer_id,
+        currency=wallet.currency,
+        wallet_type=wallet.wallet_type,
+        conversion_rate=D("1"),
+        topup_conversion_rate=D("1"),
     )
     values.update(fields)
     return Wallet(**values)
@@ -195,8 +216,9 @@ def test_ledger_rows_cannot_be_deleted(wallet, lot, spent, credit):
 
 
 def test_pending_row_can_settle_once(wallet):
-    pending = row(wallet, transaction_status="pending", sequence=None, credits_available=D("0"),
-                  credit_balance_after=wallet.credit_balance)
+    pending = row(
+        wallet, transaction_status="pending", sequence=None, credits_available=D("0"), credit_balance_after=wallet.credit_balance
+    )
     pending.save()
     assert sql(f"UPDATE {TXN} SET transaction_status = 'failed' WHERE id = %s", [pending.id]) == 1
     refused("is settled", lambda: sql(f"UPDATE {TXN} SET transaction_status = 'pending' WHERE id = %s", [pending.id]))
@@ -204,10 +226,18 @@ def test_pending_row_can_settle_once(wallet):
 
 def test_allocations_are_append_only(spent):
     allocation = CreditAllocation.objects.get(debit=spent)
-    refused("credit allocations are append-only", lambda: sql("UPDATE wallets_creditallocation SET credits = 1 WHERE id = %s", [allocation.pk]))
-    refused("credit allocations are append-only", lambda: sql("DELETE FROM wallets_creditallocation WHERE id = %s", [allocation.pk]))
+    refused(
+        "credit allocations are append-only",
+        lambda: sql("UPDATE wallets_creditallocation SET credits = 1 WHERE id = %s", [allocation.pk]),
+    )
+    refused(
+        "credit allocations are append-only", lambda: sql("DELETE FROM wallets_creditallocation WHERE id = %s", [allocation.pk])
+    )
 
 
 def test_allocation_must_be_positive_and_unique(spent, lot):
-    refused("credit_allocation_positive", lambda: CreditAllocation.objects.create(debit=spent, credit=lot, credits=D("0"), created_at=timezone.now()))
+    refused(
+        "credit_allocation_positive",
+        lambda: CreditAllocation.objects.create(debit=spent, credit=lot, credits=D("0"), created_at=timezone.now()),
+    )
     refused("credit_allocation_unique_pair", lambda: CreditAllocation.objects.create(debit=spent, credit=lot, credits=D("1")))

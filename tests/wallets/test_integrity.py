@@ -69,12 +69,13 @@ def test_busy_ledger_is_clean_and_has_the_expected_shape(busy):
     assert busy.wallet.credit_balance == Decimal("20")
     lots = {row.id: row.credits_available for row in busy.wallet.transactions.filter(type="credit")}
     assert lots == {
-        busy.first_lot.id: 0, busy.expiring_lot.id: 0, busy.plain_lot.id: 0,
-        busy.partial_repayment.id: 0, busy.repayment.id: Decimal("20"),
+        busy.first_lot.id: 0,
+        busy.expiring_lot.id: 0,
+        busy.plain_lot.id: 0,
+        busy.partial_repayment.id: 0,
+        busy.repayment.id: Decimal("20"),
     }
-    overdraft_cover = dict(
-        CreditAllocation.objects.filter(debit=busy.overdraft).values_list("credit_id", "credits")
-    )
+    overdraft_cover = dict(CreditAllocation.objects.filter(debit=busy.overdraft).values_list("credit_id", "credits"))
     assert overdraft_cover == {busy.plain_lot.id: 30, busy.partial_repayment.id: 15, busy.repayment.id: 5}
     assert busy.overdraft.metadata["consumed_credit_tx_ids"] == busy.plain_lot.id
 

@@ -66,9 +66,37 @@ def test_parse_accepts(raw, value):
 @pytest.mark.parametrize(
     "raw",
     [
-        "١٢٣", "１２", "1_000", " 1", "1 ", "1\n", "", "1.2.3", "+", ".", "e5", "--1", "0x10",
-        "NaN", "nan", "sNaN", "Infinity", "-Infinity", "inf", "1" * 65, "1e9999999999999999999999",
-        1.5, 0.1, True, False, None, [1], {"a": 1}, D("NaN"), D("sNaN"), D("Infinity"),
+        "١٢٣",
+        "１２",
+        "1_000",
+        " 1",
+        "1 ",
+        "1\n",
+        "",
+        "1.2.3",
+        "+",
+        ".",
+        "e5",
+        "--1",
+        "0x10",
+        "NaN",
+        "nan",
+        "sNaN",
+        "Infinity",
+        "-Infinity",
+        "inf",
+        "1" * 65,
+        "1e9999999999999999999999",
+        1.5,
+        0.1,
+        True,
+        False,
+        None,
+        [1],
+        {"a": 1},
+        D("NaN"),
+        D("sNaN"),
+        D("Infinity"),
     ],
     ids=lambda raw: repr(raw)[:20],
 )
@@ -118,7 +146,9 @@ def test_check_credits_refuses_what_it_would_have_to_round(value, message):
         money.check_credits(D(value), field="credits")
 
 
-@pytest.mark.parametrize("value, ok", [("99999.99999", True), ("0.00001", True), ("0.000001", False), ("100000", False), ("-1", False), ("0", False)])
+@pytest.mark.parametrize(
+    "value, ok", [("99999.99999", True), ("0.00001", True), ("0.000001", False), ("100000", False), ("-1", False), ("0", False)]
+)
 def test_check_rate_shape(value, ok):
     if ok:
         assert money.check_rate(D(value), field="rate") == D(value)
@@ -141,7 +171,18 @@ def test_column_bounds():
 
 @pytest.mark.parametrize(
     "value, zero",
-    [(D("0"), True), (D("-0"), True), (D("0E-9"), True), (0, True), (False, False), (0.0, False), ("0", False), (D("sNaN"), False), (D("NaN"), False), (D("1"), False)],
+    [
+        (D("0"), True),
+        (D("-0"), True),
+        (D("0E-9"), True),
+        (0, True),
+        (False, False),
+        (0.0, False),
+        ("0", False),
+        (D("sNaN"), False),
+        (D("NaN"), False),
+        (D("1"), False),
+    ],
     ids=repr,
 )
 def test_is_zero(value, zero):

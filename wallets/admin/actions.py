@@ -1,4 +1,4 @@
-"""The support actions on wallets: top up, manual debit, freeze, unfreeze, terminate, transfer.
+"""The support actions on wallets: top up, manual debit, freeze, unfreeze, terminate, transfer, release holds.
 
 Each is a Django admin action whose intermediate page has two screens:
 
@@ -32,7 +32,7 @@ from django.contrib import messages
 from django.contrib.admin import helpers
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from backoffice import activity, approvals
 from core.exceptions import ServiceError
@@ -41,6 +41,7 @@ from wallets.admin.display import change_url, changelist_url, credits, timestamp
 from wallets.admin.forms import (
     DebitForm,
     FreezeForm,
+    ReleaseHoldsForm,
     TerminateConfirmForm,
     TerminateForm,
     TopUpForm,
@@ -49,7 +50,8 @@ from wallets.admin.forms import (
     WalletActionForm,
 )
 from wallets.ledger import money
-from wallets.models import Wallet, WalletTransaction
+from wallets.models import Wallet, WalletHold, WalletTransaction
+from wallets.services import holds
 
 # One page lists, reviews and reports every selected wallet; more than this is a batch job.
 MAX_WALLETS = 50
@@ -86,6 +88,11 @@ class WalletAction:
     preview: Callable[[Wallet, WalletActionForm | None], str]  # HTML-safe when a SafeString
     confirm_form_class: type[forms.Form] | None = None
     form_kwargs: Callable[[HttpRequest], dict] = field(default=lambda request: {})
+    # Whether a page offers the action's button for a wallet its status allows (the review still lists any).
+    offered: Callable[[Wallet], bool] = field(default=lambda wallet: True)
+
+    def offered_for(self, wallet: Wallet) -> bool:
+        return wallet.wallet_status in self.applies_to and self.offered(wallet)
 
 
 def top_up_form_kwargs(request: HttpRequest) -> dict:
@@ -320,7 +327,42 @@ TRANSFER = WalletAction(
     apply=_transfer,
     preview=_transfer_preview,
 )
-ACTIONS = (TOP_UP, DEBIT, FREEZE, UNFREEZE, TERMINATE, TRANSFER)
+
+
+def _release_holds(wallet: Wallet, data: dict, actor: str) -> Outcome:
+    results = holds.wallet_release_holds(wallet, key_prefix=f"admin:{data['request_id']}", actor=actor)
+    released = ", ".join(f"{result.hold.id} ({credits(result.hold.credits)} credits)" for result in results) or "none open"
+    return Outcome(
+        bool(results) and all(result.replayed for result in results),
+        f"Released holds: {released}. Reason: {data['reason']}",
+    )
+
+
+def _release_holds_preview(wallet: Wallet, form: ReleaseHoldsForm | None) -> str:
+    open_holds = list(WalletHold.objects.filter(wallet=wallet, hold_status=WalletHold.Status.HELD).order_by("created_at", "id"))
+    if not open_holds:
+        return "Has no open hold: nothing to release."
+    listed = format_html_join(
+        ", ", "{} ({} credits, expires {})", ((hold.id, credits(hold.credits), timestamp(hold.expires_at)) for hold in open_holds)
+    )
+    return format_html("Gives back every reserved credit of its open holds to their lots: {}.", listed)
+
+
+RELEASE_HOLDS = WalletAction(
+    name="release_holds",
+    permission="wallets.release_hold",
+    label="Release holds",
+    title="Release open holds",
+    done="released",
+    intro="Releases every open hold of each selected wallet: the reserved credits go back to their lots and "
+    "the holds' owners can no longer capture them. For holds stuck after a failed job.",
+    form_class=ReleaseHoldsForm,
+    applies_to=(Status.ACTIVE, Status.FROZEN),
+    apply=_release_holds,
+    preview=_release_holds_preview,
+    offered=lambda wallet: wallet.held_credits > 0,
+)
+ACTIONS = (TOP_UP, DEBIT, FREEZE, UNFREEZE, TERMINATE, TRANSFER, RELEASE_HOLDS)
 
 
 # --- Four-eyes approval (backoffice.approvals) ------------------------------------------------------

@@ -108,7 +108,7 @@ class CustomerAdmin(ReadOnlyModelAdmin):
             # Per wallet, the buttons of the actions this user may run and the wallet's status allows
             # (get_actions asks each action's has_<name>_permission); no wallets shown, no buttons.
             "wallet_rows": [
-                (wallet, [a for a in ACTIONS if a.name in permitted and wallet.wallet_status in a.applies_to])
+                (wallet, [a for a in ACTIONS if a.name in permitted and a.offered_for(wallet)])
                 for wallet in summary.wallets or []
             ],
             "wallet_changelist_url": changelist_url(Wallet),

@@ -213,6 +213,10 @@ class TransferForm(WalletActionForm):
         return data
 
 
+class ReleaseHoldsForm(WalletActionForm):
+    reason = _required_text("Reason", "Required. Kept in the staff activity log and the wallet's history.", REASON_MAX_LENGTH)
+
+
 TERMINATE_CONFIRMATION_WORD = "TERMINATE"
 
 

@@ -14,7 +14,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from invoices.models import Invoice
 from wallets.ledger import postings
-from wallets.models import Wallet, WalletStatusChange, WalletTransaction
+from wallets.models import Wallet, WalletHold, WalletStatusChange, WalletTransaction
 
 # "Expiring soon" on the overview and in the wallet list filter.
 EXPIRING_WINDOW = timedelta(days=7)
@@ -118,3 +118,8 @@ def wallet_status_history(*, wallet: Wallet, limit: int = 50) -> list[WalletStat
 def wallet_currencies() -> list[str]:
     """Every currency a wallet is held in: the choices of the currency filters (a small table's DISTINCT)."""
     return list(Wallet.objects.order_by("currency").values_list("currency", flat=True).distinct())
+
+
+def wallet_open_holds(*, wallet: Wallet, limit: int = 50) -> list[WalletHold]:
+    """The wallet's open holds, oldest first (the stuck ones on top), with how much each reserves."""
+    return list(wallet.holds.filter(hold_status=WalletHold.Status.HELD).order_by("created_at", "id")[:limit])

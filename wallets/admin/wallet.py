@@ -30,7 +30,7 @@ from core.db.replica import pinned, replica_reads
 from invoices.models import Invoice
 from wallets import selectors as wallet_selectors
 from wallets.admin import actions, selectors, voids
-from wallets.admin.actions import ACTIONS, DEBIT, FREEZE, TERMINATE, TOP_UP, TRANSFER, UNFREEZE
+from wallets.admin.actions import ACTIONS, DEBIT, FREEZE, RELEASE_HOLDS, TERMINATE, TOP_UP, TRANSFER, UNFREEZE
 from wallets.admin.display import (
     badge,
     balance_chart_svg,
@@ -108,7 +108,7 @@ class WalletAdmin(ReadOnlyModelAdmin):
     list_select_related = ["customer"]
     ordering = ["-created_at", "-id"]
     show_full_result_count = False
-    actions = ["top_up", "debit", "freeze", "unfreeze", "terminate", "transfer", "check_ledger_integrity"]
+    actions = ["top_up", "debit", "freeze", "unfreeze", "terminate", "transfer", "release_holds", "check_ledger_integrity"]
 
     class Media:
         css = {"all": [SUPPORT_CSS]}
@@ -218,6 +218,10 @@ class WalletAdmin(ReadOnlyModelAdmin):
     def transfer(self, request, queryset):
         return actions.run(self, request, queryset, TRANSFER)
 
+    @admin.action(description="Release the open holds of selected wallets…", permissions=["release_holds"])
+    def release_holds(self, request, queryset):
+        return actions.run(self, request, queryset, RELEASE_HOLDS)
+
     @admin.action(description="Check ledger integrity", permissions=["view"])
     def check_ledger_integrity(self, request, queryset):
         drift = defaultdict(list)
@@ -246,6 +250,9 @@ class WalletAdmin(ReadOnlyModelAdmin):
     def has_transfer_permission(self, request):
         return request.user.has_perm(TRANSFER.permission)
 
+    def has_release_holds_permission(self, request):
+        return request.user.has_perm(RELEASE_HOLDS.permission)
+
     def changelist_view(self, request, extra_context=None):
         # Django answers an action the user may not run with "No action selected"; say no plainly.
         if request.method == "POST":
@@ -264,7 +271,7 @@ class WalletAdmin(ReadOnlyModelAdmin):
         permitted = self.get_actions(request)
         context = {
             # Buttons for the actions this user may run and the wallet's status allows.
-            "wallet_actions": [a for a in ACTIONS if a.name in permitted and wallet.wallet_status in a.applies_to],
+            "wallet_actions": [a for a in ACTIONS if a.name in permitted and a.offered_for(wallet)],
             "wallet_changelist_url": changelist_url(Wallet),
             "hidden_sections": [],
         }
@@ -279,6 +286,7 @@ class WalletAdmin(ReadOnlyModelAdmin):
                 "chart": balance_chart_svg(selectors.wallet_balance_history(wallet=wallet, limit=CHART_POINTS)),
                 "chart_points": CHART_POINTS,
                 "transactions_url": changelist_url(WalletTransaction, wallet__id__exact=wallet.pk),
+                "open_holds": selectors.wallet_open_holds(wallet=wallet),
             }
         else:
             context["hidden_sections"].append("the balance chart, credit lots and ledger")

@@ -60,6 +60,8 @@ def wallet_data(wallet: Wallet, breakdown: selectors.CreditsBreakdown) -> dict:
         "metadata": wallet.metadata or {},
         "balance": format_decimal(wallet.balance),
         "credit_balance": format_decimal(wallet.credit_balance),
+        "held_credits": format_decimal(wallet.held_credits),
+        "available_credit_balance": format_decimal(wallet.credit_balance - wallet.held_credits),
         "wallet_status": wallet.wallet_status,
         "wallet_type": wallet.wallet_type,
         "conversion_rate": format_decimal(wallet.conversion_rate),

@@ -409,6 +409,8 @@ class WalletResponseSerializer(serializers.Serializer):
     metadata = serializers.DictField(child=serializers.CharField())
     balance = DecimalString(help_text="credit_balance × conversion_rate, in the wallet's currency.")
     credit_balance = DecimalString(help_text="Credits held; negative only after a manual overdraft.")
+    held_credits = DecimalString(help_text="Credits reserved by open holds (part of credit_balance).")
+    available_credit_balance = DecimalString(help_text="credit_balance − held_credits: what a debit or a new hold may take.")
     wallet_status = serializers.ChoiceField(choices=Wallet.Status.choices)
     wallet_type = serializers.ChoiceField(choices=Wallet.Type.choices)
     conversion_rate = DecimalString()

@@ -7,6 +7,7 @@ No trailing slashes: a redirect would turn the SDK's POST into a GET.
 
 from django.urls import path
 
+from wallets.api.holds import HoldViewSet
 from wallets.api.transfers import WalletTransferViewSet
 from wallets.api.views import CustomerWalletViewSet, WalletTransactionViewSet, WalletViewSet
 from wallets.api.voids import LotVoidViewSet
@@ -46,6 +47,11 @@ urlpatterns = [
         WalletViewSet.as_view({"get": "transactions"}),
         name="wallet-transactions",
     ),
+    # Holds (wallets.api.holds): a hold's own routes are top-level, so no wallet catch-all can shadow them.
+    path("wallets/<str:id>/holds", HoldViewSet.as_view({"get": "list_holds", "post": "create"}), name="wallet-holds"),
+    path("holds/<str:id>", HoldViewSet.as_view({"get": "retrieve"}), name="hold-detail"),
+    path("holds/<str:id>/capture", HoldViewSet.as_view({"post": "capture"}), name="hold-capture"),
+    path("holds/<str:id>/release", HoldViewSet.as_view({"post": "release"}), name="hold-release"),
     path("customers/wallets", CustomerWalletViewSet.as_view({"get": "by_lookup"}), name="customer-wallets"),
     path(
         "customers/<str:id>/wallets",

@@ -7,17 +7,22 @@ per batch of wallets. Nothing here writes.
 
 Invariant labels follow guides/reliability.md §2:
 - I1  credit_balance = Σ completed credits − Σ completed debits; balance = round(credit_balance × rate, 9);
-- I2  Σ credits_available of completed credits = max(0, credit_balance) (a credit landing on a
-      negative wallet repays the overdraft first, and debits expire past-due lots first, so a
-      negative wallet holds no credits), and the purchased part of it = purchased_credits_available;
+- I2  Σ credits_available of completed credits + Σ open earmarks = max(0, credit_balance) (a credit
+      landing on a negative wallet repays the overdraft first, debits expire past-due lots first,
+      and no overdraft is allowed while a hold is open, so a negative wallet holds no credits), and
+      the purchased part of it = purchased_credits_available;
 - I3  0 ≤ credits_available ≤ credit_amount; only completed credits hold credits;
-- I5  per lot, credit_amount = credits_available + Σ its allocations; a debit's allocations never
+- I5  per lot, credit_amount = credits_available + Σ its allocations + Σ its open earmarks; a debit's allocations never
       exceed it, only MANUAL_BALANCE_DEBIT may be uncovered, and the uncovered part of all debits
       is the overdraft max(0, −credit_balance); allocations join a credit and a debit of one wallet;
 - I8  the rows with a sequence run 1..n, each starts where the previous ended, the first at 0,
       the last at credit_balance; completed rows and only they carry a sequence;
 - I9  at most one row per (environment, idempotency key);
 - IDS a debit's ``consumed_credit_tx_ids`` metadata lists the lots its allocations drew on, in order;
+- IH  holds (wallets.services.holds): held_credits = Σ credits of the wallet's held holds; a held
+      hold's earmarks hold exactly its credits, a closed hold's hold nothing; an earmark draws on a
+      completed credit of the hold's wallet; a captured hold's ledger row is a HOLD_CAPTURE debit of
+      its wallet for exactly the captured credits;
 - VOID a CREDIT_VOID or CREDIT_REFUND debit has exactly one allocation, of its whole amount, to
       the credit lot of its own wallet it names as its parent (it emptied that one lot).
 
@@ -37,7 +42,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce, Lag, RowNumber
 
 from wallets.ledger import money, postings, transfers
-from wallets.models import CreditAllocation, Wallet, WalletTransaction, WalletTransfer
+from wallets.models import CreditAllocation, HoldEarmark, Wallet, WalletHold, WalletTransaction, WalletTransfer
 
 Type = WalletTransaction.Type
 COMPLETED = WalletTransaction.Status.COMPLETED
@@ -104,6 +109,7 @@ def _check_batch(wallet_ids: list[str]) -> list[Problem]:
         *_chain(wallet_ids),
         *_duplicate_keys(wallet_ids),
         *_consumed_ids(wallet_ids),
+        *_holds(wallet_ids),
         *_lot_debits(wallet_ids),
         *(problem for check in _added_checks for problem in check(wallet_ids)),
         *_transfers(wallet_ids),
@@ -127,6 +133,13 @@ def _balances(wallet_ids: list[str]) -> list[Problem]:
     allocated_to_debits = dict(
         CreditAllocation.objects.filter(debit__wallet_id__in=wallet_ids, debit__transaction_status=COMPLETED)
         .values_list("debit__wallet_id")
+        .annotate(total=Sum("credits"))
+        .order_by()
+    )
+    earmarked, purchased_earmarked = _open_earmarks(wallet_ids)
+    held = dict(
+        WalletHold.objects.filter(wallet_id__in=wallet_ids, hold_status=WalletHold.Status.HELD)
+        .values_list("wallet_id")
         .annotate(total=Sum("credits"))
         .order_by()
     )
@@ -168,15 +181,27 @@ def _balances(wallet_ids: list[str]) -> list[Problem]:
                     f"balance {_fmt(wallet.balance)} but credit_balance × conversion_rate is {_fmt(value)}",
                 )
             )
-        if wallet.lots != max(money.ZERO, cb):
-            problems.append(Problem(wallet.pk, "I2", f"lots hold {_fmt(wallet.lots)} but credit_balance is {_fmt(cb)}"))
-        if wallet.purchased_lots != wallet.purchased_credits_available:
+        lots = wallet.lots + earmarked.get(wallet.pk, money.ZERO)
+        if lots != max(money.ZERO, cb):
+            problems.append(
+                Problem(wallet.pk, "I2", f"lots and open earmarks hold {_fmt(lots)} but credit_balance is {_fmt(cb)}")
+            )
+        purchased_lots = wallet.purchased_lots + purchased_earmarked.get(wallet.pk, money.ZERO)
+        if purchased_lots != wallet.purchased_credits_available:
             problems.append(
                 Problem(
                     wallet.pk,
                     "I2",
-                    f"purchased lots hold {_fmt(wallet.purchased_lots)} but purchased_credits_available is "
+                    f"purchased lots and their open earmarks hold {_fmt(purchased_lots)} but purchased_credits_available is "
                     f"{_fmt(wallet.purchased_credits_available)}",
+                )
+            )
+        if wallet.held_credits != held.get(wallet.pk, money.ZERO):
+            problems.append(
+                Problem(
+                    wallet.pk,
+                    "IH",
+                    f"held_credits {_fmt(wallet.held_credits)} but its open holds hold {_fmt(held.get(wallet.pk, money.ZERO))}",
                 )
             )
         uncovered = wallet.debited - allocated_to_debits.get(wallet.pk, money.ZERO)
@@ -202,6 +227,16 @@ def _balances(wallet_ids: list[str]) -> list[Problem]:
     return problems
 
 
+def _open_earmarks(wallet_ids: list[str]) -> tuple[dict, dict]:
+    """Credits still earmarked per wallet (by the earmarked lot's wallet): all of them, and those of purchased lots."""
+    open_ = HoldEarmark.objects.filter(lot__wallet_id__in=wallet_ids, credits__gt=0).values_list("lot__wallet_id").order_by()
+    every = dict(open_.annotate(total=Sum("credits")))
+    purchased = dict(
+        open_.filter(lot__transaction_reason__in=postings.PURCHASED_REASONS).annotate(total=Sum("credits")).order_by()
+    )
+    return every, purchased
+
+
 def _lot_bounds(wallet_ids: list[str]) -> list[Problem]:
     """I3: no lot negative or above its grant; debits and unsettled rows hold nothing."""
     bad = _rows(wallet_ids).filter(
@@ -222,17 +257,29 @@ def _lot_bounds(wallet_ids: list[str]) -> list[Problem]:
 
 def _lot_conservation(wallet_ids: list[str]) -> list[Problem]:
     """I5 per lot: what a grant gave plus what it still holds is what it granted."""
-    credits = (
-        _rows(wallet_ids).filter(type=Type.CREDIT).annotate(allocated=Coalesce(Sum("allocations_given__credits"), money.ZERO))
+    # A subquery, not a second join: two joins would multiply each other's rows in the sums.
+    earmarked = (
+        HoldEarmark.objects.filter(lot=OuterRef("pk"), credits__gt=0).values("lot").annotate(total=Sum("credits")).values("total")
     )
-    unbalanced = credits.filter(transaction_status=COMPLETED).exclude(credit_amount=F("credits_available") + F("allocated"))
+    credits = (
+        _rows(wallet_ids)
+        .filter(type=Type.CREDIT)
+        .annotate(
+            allocated=Coalesce(Sum("allocations_given__credits"), money.ZERO),
+            earmarked=Coalesce(Subquery(earmarked[:1]), money.ZERO),
+        )
+    )
+    unbalanced = credits.filter(transaction_status=COMPLETED).exclude(
+        credit_amount=F("credits_available") + F("allocated") + F("earmarked")
+    )
     unsettled_but_spent = credits.exclude(transaction_status=COMPLETED).exclude(allocated=0)
     return [
         Problem(
             row.wallet_id,
             "I5",
             f"lot {row.id} granted {_fmt(row.credit_amount)} but holds {_fmt(row.credits_available)} "
-            f"and gave {_fmt(row.allocated)}",
+            f"and gave {_fmt(row.allocated)}"
+            + (f", with {_fmt(row.earmarked)} earmarked by open holds" if row.earmarked else ""),
         )
         for row in [*unbalanced.order_by("id"), *unsettled_but_spent.order_by("id")]
     ]
@@ -364,6 +411,54 @@ def _consumed_ids(wallet_ids: list[str]) -> list[Problem]:
                     f"{','.join(consumed.get(debit_id, []))!r}",
                 )
             )
+    return problems
+
+
+def _holds(wallet_ids: list[str]) -> list[Problem]:
+    """IH: each hold's earmarks and capture agree with its status."""
+    holds = (
+        WalletHold.objects.filter(wallet_id__in=wallet_ids)
+        .annotate(earmarked=Coalesce(Sum("earmarks__credits"), money.ZERO))
+        .select_related("capture_transaction")
+    )
+    problems = []
+    for hold in holds.order_by("wallet_id", "created_at", "id"):
+        expected = hold.credits if hold.hold_status == WalletHold.Status.HELD else money.ZERO
+        if hold.earmarked != expected:
+            problems.append(
+                Problem(
+                    hold.wallet_id,
+                    "IH",
+                    f"{hold.hold_status} hold {hold.id} of {_fmt(hold.credits)} has {_fmt(hold.earmarked)} earmarked, "
+                    f"expected {_fmt(expected)}",
+                )
+            )
+        row = hold.capture_transaction
+        if row is not None and (
+            row.wallet_id != hold.wallet_id
+            or row.type != Type.DEBIT
+            or row.transaction_reason != WalletTransaction.Reason.HOLD_CAPTURE
+            or row.credit_amount != hold.captured_credits
+        ):
+            problems.append(
+                Problem(
+                    hold.wallet_id,
+                    "IH",
+                    f"hold {hold.id} captured {_fmt(hold.captured_credits)} but its row {row.id} is a {row.type} "
+                    f"{row.transaction_reason} of {_fmt(row.credit_amount)} on {row.wallet_id}",
+                )
+            )
+    strays = HoldEarmark.objects.filter(hold__wallet_id__in=wallet_ids).exclude(
+        lot__wallet_id=F("hold__wallet_id"), lot__type=Type.CREDIT, lot__transaction_status=COMPLETED
+    )
+    problems += [
+        Problem(
+            earmark.hold.wallet_id,
+            "IH",
+            f"hold {earmark.hold_id} earmarks {earmark.lot_id}, not a completed credit of its wallet",
+        )
+        for earmark in strays.select_related("hold").order_by("pk")
+    ]
     return problems
 
 

@@ -8,6 +8,9 @@ owns the bookkeeping that must never differ between them:
 - the wallet's ``credit_balance`` and ``balance`` change in the same transaction as the row;
 - a credit that lands on a negative wallet first repays the overdraft (recorded as allocations);
 - a debit consumes lots in the contract's order and records one allocation per lot it touched;
+- a hold (wallets.services.holds) earmarks lots in the same order: the credits leave the lots'
+  ``credits_available`` (so no debit, expiry or void can take them) but stay in the balance;
+  its capture is a debit drawn from those earmarks (``post_debit``'s ``drawn``);
 - every posting is announced through wallets.ledger.hooks, the one way its side effects (alert
   state, webhook events, an auto top-up) leave this package.
 """
@@ -20,7 +23,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q, Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -28,7 +31,7 @@ from core import rawsql
 from core.exceptions import InvalidOperation, ValidationFailed
 from wallets.ledger import hooks, money
 from wallets.ledger.fingerprints import fingerprint
-from wallets.models import CreditAllocation, Wallet, WalletTransaction
+from wallets.models import CreditAllocation, HoldEarmark, Wallet, WalletTransaction
 
 Reason = WalletTransaction.Reason
 # Credits that were paid for; everything else counts as free in the balance breakdown.
@@ -198,9 +201,20 @@ def open_lots(wallet: Wallet, *, now: datetime):
     )
 
 
+def unearmarked() -> Q:
+    """Lots no open hold has earmarked: only these may expire.
+
+    A lot expires once (its expiry row's key is its id); while a hold reserves part of it, the
+    lot waits, and expires whole once the hold is captured, released or expired.
+    """
+    return ~Q(Exists(HoldEarmark.objects.filter(lot=OuterRef("pk"), credits__gt=0)))
+
+
 def expired_lots(wallet: Wallet, *, now: datetime):
-    """Lots whose expiry has passed but which still hold credits (the sweep has not reached them)."""
+    """Lots whose expiry has passed but which still hold credits (the sweep has not reached them),
+    and no open hold earmarks (``unearmarked``)."""
     return WalletTransaction.objects.filter(
+        unearmarked(),
         wallet=wallet,
         type=WalletTransaction.Type.CREDIT,
         transaction_status=WalletTransaction.Status.COMPLETED,
@@ -220,7 +234,15 @@ def _check_balance_fits(wallet: Wallet, new_credit_balance: Decimal) -> None:
 
 
 # What a posting changes on the wallet row.
-_BALANCE_FIELDS = ["credit_balance", "balance", "purchased_credits_available", "transaction_count", "updated_at", "updated_by"]
+_BALANCE_FIELDS = [
+    "credit_balance",
+    "balance",
+    "purchased_credits_available",
+    "held_credits",
+    "transaction_count",
+    "updated_at",
+    "updated_by",
+]
 
 
 def _store_balance(wallet: Wallet, new_credit_balance: Decimal, *, rows: int, actor: str, now: datetime) -> None:
@@ -247,6 +269,12 @@ def _lot_changed(wallet: Wallet, lot: WalletTransaction, credits: Decimal) -> No
     purchased = lot.transaction_reason in PURCHASED_REASONS
     if purchased:
         wallet.purchased_credits_available += credits
+    _expired_lot_changed(wallet, lot, credits)
+
+
+def _expired_lot_changed(wallet: Wallet, lot: WalletTransaction, credits: Decimal) -> None:
+    """Keep ``expired_holdings`` exact when ``lot``'s credits_available moves by ``credits``."""
+    purchased = lot.transaction_reason in PURCHASED_REASONS
     expired_as_of = getattr(wallet, "expired_as_of", None)
     if expired_as_of is not None and lot.expiry_date is not None and lot.expiry_date <= expired_as_of:
         expired_purchased, expired_free = wallet.expired_holdings
@@ -391,14 +419,23 @@ def _repay_overdraft(wallet: Wallet, credit: WalletTransaction, *, repaid: Decim
 Taken = list[tuple[WalletTransaction, Decimal]]
 
 
-def post_debit(wallet: Wallet, posting: Posting, *, allow_overdraft: bool = False) -> WalletTransaction:
+def post_debit(
+    wallet: Wallet,
+    posting: Posting,
+    *,
+    allow_overdraft: bool = False,
+    drawn: Taken | None = None,
+) -> WalletTransaction:
     """Write a debit row, consuming lots in order.
 
     Raises InvalidOperation("Insufficient balance ...") when the spendable lots do not cover
     the debit, unless ``allow_overdraft`` (MANUAL_BALANCE_DEBIT), which takes what the lots
     hold and lets the balance go negative by the rest.
+
+    ``drawn``: the (lot, credits) pairs to consume instead, chosen by the caller and adding up
+    to the debit (a hold's capture: its earmarks, given back to their lots first with ``unearmark``).
     """
-    return post_debit_taking(wallet, posting, allow_overdraft=allow_overdraft)[0]
+    return post_debit_taking(wallet, posting, allow_overdraft=allow_overdraft, drawn=drawn)[0]
 
 
 def post_debit_taking(
@@ -406,6 +443,7 @@ def post_debit_taking(
     posting: Posting,
     *,
     allow_overdraft: bool = False,
+    drawn: Taken | None = None,
     lots_metadata: Callable[[Taken], dict] | None = None,
 ) -> tuple[WalletTransaction, Taken]:
     """``post_debit``, also answering which lots the debit took and how much from each.
@@ -416,7 +454,7 @@ def post_debit_taking(
     before = wallet.credit_balance
     after = before - posting.credits
     _check_balance_fits(wallet, after)
-    taken = _take_from_lots(wallet, posting, allow_overdraft)
+    taken = drawn if drawn is not None else _take_from_lots(wallet, posting.credits, posting.now, allow_overdraft)
     metadata = dict(posting.metadata or {})
     metadata["consumed_credit_tx_ids"] = ",".join(lot.id for lot, _ in taken)
     if lots_metadata is not None:
@@ -549,10 +587,12 @@ def _pages(lots, *, first: list | None = None):
         start, size = start + size, size * 2
 
 
-def _take_from_lots(wallet: Wallet, posting: Posting, allow_overdraft: bool) -> list[tuple[WalletTransaction, Decimal]]:
-    remaining = posting.credits
+def _take_from_lots(
+    wallet: Wallet, credits: Decimal, now: datetime, allow_overdraft: bool, operation: str = "debit"
+) -> list[tuple[WalletTransaction, Decimal]]:
+    remaining = credits
     taken = []
-    lots = open_lots(wallet, now=posting.now).only(
+    lots = open_lots(wallet, now=now).only(
         "id", "transaction_reason", "credits_available", "expiry_date", "priority", "created_at"
     )
     # Read with the lock, for this debit only: a later posting must read the lots as they are then.
@@ -565,11 +605,45 @@ def _take_from_lots(wallet: Wallet, posting: Posting, allow_overdraft: bool) -> 
             break
     if remaining > 0 and not allow_overdraft:
         raise InvalidOperation(
-            "Insufficient balance to process debit operation",
+            f"Insufficient balance to process {operation} operation",
             details={
                 "wallet_id": wallet.id,
-                "requested_credits": money.format_decimal(posting.credits),
-                "available_credits": money.format_decimal(posting.credits - remaining),
+                "requested_credits": money.format_decimal(credits),
+                "available_credits": money.format_decimal(credits - remaining),
             },
         )
     return taken
+
+
+# ---------------------------------------------------------------------------------------------
+# Holds: earmarked credits are out of their lots' credits_available but still in credit_balance
+# and purchased_credits_available (wallets.services.holds writes the WalletHold and its earmarks).
+
+
+def lots_to_earmark(wallet: Wallet, *, credits: Decimal, now: datetime) -> list[tuple[WalletTransaction, Decimal]]:
+    """The (lot, credits) a hold of ``credits`` reserves, in consumption order, exactly as a debit would take them.
+
+    Raises the debit's InvalidOperation("Insufficient balance ...") when the spendable lots fall short.
+    """
+    return _take_from_lots(wallet, credits, now, allow_overdraft=False, operation="hold")
+
+
+def earmark(wallet: Wallet, lot: WalletTransaction, credits: Decimal) -> None:
+    """Move ``credits`` out of ``lot``'s credits_available into an earmark (the caller writes the lot)."""
+    lot.credits_available -= credits
+    _expired_lot_changed(wallet, lot, -credits)
+
+
+def unearmark(wallet: Wallet, lot: WalletTransaction, credits: Decimal) -> None:
+    """Give an earmark's ``credits`` back to ``lot`` (the caller writes the lot, then zeroes the earmark:
+    the ledger's trigger lets a lot rise only by what its open earmarks hold)."""
+    lot.credits_available += credits
+    _expired_lot_changed(wallet, lot, credits)
+
+
+def store_held(wallet: Wallet, held_credits: Decimal, *, actor: str, now: datetime) -> None:
+    """Store the wallet's held credits when no ledger row moves its balance (a hold placed or released)."""
+    wallet.held_credits = held_credits
+    wallet.updated_at = now
+    wallet.updated_by = actor
+    rawsql.update(wallet, ["held_credits", "updated_at", "updated_by"])

@@ -5,8 +5,8 @@ transaction under the wallet's row lock (wallets.ledger.postings.lock_wallet). T
 domain layer (ARCHITECTURE.md): it stands on the ledger core and is called by the adapters
 (API, admin, tasks, commands), never the other way round. Besides the services exported here:
 alerts.py (alert settings and states), events.py (webhook payloads), after_posting.py (what
-follows every posting), automation.py (auto top-ups and the sweeps) and voids.py (voiding
-or refunding what a credit lot has left).
+follows every posting), automation.py (auto top-ups and the sweeps), holds.py (credits reserved,
+then captured or released) and voids.py (voiding or refunding what a credit lot has left).
 """
 
 from wallets.ledger.postings import PURCHASED_REASONS

@@ -156,6 +156,7 @@ def credits_expire_sweep(*, now: datetime | None = None, batch_size: int | None 
     while True:
         wallet_ids = list(
             WalletTransaction.objects.filter(
+                postings.unearmarked(),  # a lot an open hold earmarks waits for the hold (postings.unearmarked)
                 type=WalletTransaction.Type.CREDIT,
                 transaction_status=WalletTransaction.Status.COMPLETED,
                 credits_available__gt=0,

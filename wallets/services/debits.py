@@ -32,7 +32,7 @@ def wallet_debit(
 ) -> LedgerResult:
     """Take ``credits`` from an active wallet, consuming its lots in order.
 
-    Only MANUAL_BALANCE_DEBIT may take the wallet below zero; any other reason raises
+    Only MANUAL_BALANCE_DEBIT may take the wallet below zero, and only while no hold is open; any other reason raises
     InvalidOperation("Insufficient balance ...") when the spendable lots fall short. Lots past
     their expiry are expired first, in the same transaction. The idempotency key is required.
     ``wallet`` may be a WalletRef (the API): its row lock is then the only read of it, and a
@@ -65,7 +65,9 @@ def wallet_debit(
                 reference_type=WalletTransaction.ReferenceType.REQUEST,
                 reference_id=key,
             ),
-            allow_overdraft=reason == Reason.MANUAL_BALANCE_DEBIT,
+            # Not while holds are open: the wallet would owe credits while credits sit reserved
+            # (wallets.services.holds), so the debit must fit in what is not held.
+            allow_overdraft=reason == Reason.MANUAL_BALANCE_DEBIT and locked.held_credits == 0,
         )
 
     return run_on(wallet, key=key, fingerprint_=fingerprint_, write=write, now=now, lots_page=True)
@@ -105,4 +107,6 @@ def wallet_credit_expire(
             raise InvalidOperation("Only a credit with an expiry date can expire", details={"transaction_id": lot.id})
         if lot.expiry_date > now or lot.credits_available <= 0 or lot.transaction_status != WalletTransaction.Status.COMPLETED:
             return None
+        if not postings.expired_lots(wallet, now=now).filter(pk=lot.pk).exists():
+            return None  # an open hold earmarks part of it: it expires when the hold closes
         return postings.post_expiries(wallet, [lot], actor=actor, now=now)[0]

@@ -6,7 +6,7 @@ exist exactly when the change committed.
 
 from invoices.models import CreditNote
 from wallets.ledger.money import format_decimal
-from wallets.models import Wallet, WalletTransaction
+from wallets.models import Wallet, WalletHold, WalletTransaction
 from webhooks.services import event_publish, events_publish
 
 WALLET_CREATED = "wallet.created"
@@ -16,6 +16,11 @@ TRANSACTION_CREATED = "wallet.transaction.created"
 TRANSACTION_UPDATED = "wallet.transaction.updated"
 CREDIT_BALANCE_DROPPED = "wallet.credit_balance.dropped"
 CREDIT_BALANCE_RECOVERED = "wallet.credit_balance.recovered"
+# Holds (wallets.services.holds)
+HOLD_CREATED = "wallet.hold.created"
+HOLD_CAPTURED = "wallet.hold.captured"
+HOLD_RELEASED = "wallet.hold.released"  # released by a caller or support, or expired (the hold's status says which)
+
 # Voids and refunds (wallets.services.voids)
 CREDITS_VOIDED = "wallet.credits.voided"
 CREDIT_NOTE_CREATED = "invoice.credit_note.created"
@@ -29,6 +34,10 @@ EVENT_TYPES = [
     TRANSACTION_UPDATED,
     CREDIT_BALANCE_DROPPED,
     CREDIT_BALANCE_RECOVERED,
+    # Holds
+    HOLD_CREATED,
+    HOLD_CAPTURED,
+    HOLD_RELEASED,
     # Voids and refunds
     CREDITS_VOIDED,
     CREDIT_NOTE_CREATED,
@@ -94,6 +103,34 @@ def publish_transaction_events(wallet: Wallet, rows: list[WalletTransaction], ev
         event_type=event_type,
         payloads=[{"transaction": transaction_payload(row), "wallet": wallet_data} for row in rows],
     )
+
+
+# --- holds (wallets.services.holds) -----------------------------------------------------------
+
+
+def hold_payload(hold: WalletHold) -> dict:
+    return {
+        "id": hold.id,
+        "wallet_id": hold.wallet_id,
+        "customer_id": hold.customer_id,
+        "credits": format_decimal(hold.credits),
+        "captured_credits": format_decimal(hold.captured_credits),
+        "status": hold.hold_status,
+        "expires_at": _timestamp(hold.expires_at),
+        "capture_transaction_id": hold.capture_transaction_id,
+        "idempotency_key": hold.idempotency_key,
+        "created_at": _timestamp(hold.created_at),
+        "closed_at": _timestamp(hold.closed_at),
+    }
+
+
+def publish_hold_event(wallet: Wallet, hold: WalletHold, event_type: str) -> None:
+    """A hold placed, captured or released (or expired), with the wallet as it stands after it."""
+    if _no_endpoints(wallet):
+        return
+    data = {"hold": hold_payload(hold), "wallet": wallet_payload(wallet)}
+    data["wallet"]["held_credits"] = format_decimal(wallet.held_credits)
+    event_publish(environment_id=wallet.environment_id, event_type=event_type, data=data)
 
 
 # --- voids and refunds (wallets.services.voids) ---------------------------------------------

@@ -16,7 +16,7 @@ from wallets.ledger import money, postings
 from wallets.ledger.fingerprints import fingerprint
 from wallets.ledger.idempotency import LedgerResult
 from wallets.models import Wallet, WalletStatusChange, WalletTransaction
-from wallets.services import alerts, events
+from wallets.services import alerts, events, holds
 from wallets.services.debits import expire_due_lots
 
 Reason = WalletTransaction.Reason
@@ -330,7 +330,7 @@ def _set_status(wallet: Wallet, status: str, *, frozen_until, actor: str, now: d
 def wallet_terminate(wallet: Wallet, *, reason: str = "", actor: str = "") -> LedgerResult:
     """Close a wallet, forfeiting its remaining credits.
 
-    In one transaction: lots past their expiry are expired, whatever credit balance remains is
+    In one transaction: open holds are released, lots past their expiry are expired, whatever credit balance remains is
     debited as WALLET_TERMINATION (idempotency key = the wallet id), and the wallet is closed. A
     negative balance stays on the closed wallet. Raises InvalidOperation if already closed.
     """
@@ -340,6 +340,8 @@ def wallet_terminate(wallet: Wallet, *, reason: str = "", actor: str = "") -> Le
         wallet = postings.lock_wallet(wallet.pk)
         if wallet.wallet_status == Wallet.Status.CLOSED:
             raise InvalidOperation("Wallet is already terminated", details={"wallet_id": wallet.id})
+        # Open holds are released first, so the termination debit takes the whole balance.
+        holds.release_open_holds(wallet, actor=actor, now=now)
         expire_due_lots(wallet, now=now, actor=actor)
         row = None
         if wallet.credit_balance > 0:

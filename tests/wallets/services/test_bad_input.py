@@ -77,17 +77,27 @@ def test_top_up_amount(funded, snapshot, value):
 
 @pytest.mark.parametrize("value", [None, D("0"), D("-0"), D("0E-9")], ids=["none", "zero", "minus_zero", "zero_places"])
 def test_top_up_without_a_positive_quantity(funded, snapshot, value):
-    assert_refused(snapshot, "credits_to_add", lambda: services.wallet_top_up(funded, credits=value, amount=value, reason="FREE_CREDIT_GRANT"))
+    assert_refused(
+        snapshot,
+        "credits_to_add",
+        lambda: services.wallet_top_up(funded, credits=value, amount=value, reason="FREE_CREDIT_GRANT"),
+    )
 
 
 @pytest.mark.parametrize("value", [*BAD_QUANTITIES.values(), D("0")], ids=[*BAD_QUANTITIES.keys(), "zero"])
 def test_debit_credits(funded, snapshot, value):
-    assert_refused(snapshot, "credits", lambda: services.wallet_debit(funded, credits=value, idempotency_key="k", reason="MANUAL_BALANCE_DEBIT"))
+    assert_refused(
+        snapshot,
+        "credits",
+        lambda: services.wallet_debit(funded, credits=value, idempotency_key="k", reason="MANUAL_BALANCE_DEBIT"),
+    )
 
 
 @pytest.mark.parametrize("value", BAD_QUANTITIES.values(), ids=BAD_QUANTITIES.keys())
 def test_create_initial_credits(customer, snapshot, value):
-    assert_refused(snapshot, "initial_credits_to_load", lambda: services.wallet_create(customer, currency="usd", initial_credits=value))
+    assert_refused(
+        snapshot, "initial_credits_to_load", lambda: services.wallet_create(customer, currency="usd", initial_credits=value)
+    )
 
 
 @pytest.mark.parametrize("value", BAD_RATES.values(), ids=BAD_RATES.keys())
@@ -98,17 +108,24 @@ def test_create_rates(customer, snapshot, field, value):
 
 def test_create_zero_topup_rate(customer, snapshot):
     """A zero conversion_rate means "default" (as upstream); a zero top-up rate would divide by zero."""
-    assert_refused(snapshot, "topup_conversion_rate", lambda: services.wallet_create(customer, currency="usd", topup_conversion_rate=D("0")))
+    assert_refused(
+        snapshot, "topup_conversion_rate", lambda: services.wallet_create(customer, currency="usd", topup_conversion_rate=D("0"))
+    )
 
 
 @pytest.mark.parametrize("value", [-1, 2**31, True, 1.0, "1"], ids=["minus_one", "two_pow_31", "bool", "float", "str"])
 def test_priority(funded, snapshot, value):
-    assert_refused(snapshot, "priority", lambda: services.wallet_top_up(funded, credits=D("1"), reason="FREE_CREDIT_GRANT", priority=value))
+    assert_refused(
+        snapshot, "priority", lambda: services.wallet_top_up(funded, credits=D("1"), reason="FREE_CREDIT_GRANT", priority=value)
+    )
 
 
 def test_priority_bounds_are_inclusive(funded):
     for value in (0, 2**31 - 1):
-        assert services.wallet_top_up(funded, credits=D("1"), reason="FREE_CREDIT_GRANT", priority=value).transaction.priority == value
+        assert (
+            services.wallet_top_up(funded, credits=D("1"), reason="FREE_CREDIT_GRANT", priority=value).transaction.priority
+            == value
+        )
 
 
 @pytest.mark.parametrize(
@@ -122,7 +139,11 @@ def test_priority_bounds_are_inclusive(funded):
     ids=["past", "naive", "str", "yyyymmdd_int"],
 )
 def test_expiry(funded, snapshot, value):
-    assert_refused(snapshot, "expiry_date_utc", lambda: services.wallet_top_up(funded, credits=D("1"), reason="FREE_CREDIT_GRANT", expiry_date=value))
+    assert_refused(
+        snapshot,
+        "expiry_date_utc",
+        lambda: services.wallet_top_up(funded, credits=D("1"), reason="FREE_CREDIT_GRANT", expiry_date=value),
+    )
 
 
 @pytest.mark.parametrize(
@@ -142,25 +163,37 @@ def test_expiry(funded, snapshot, value):
     ids=["int", "null", "object", "nul_value", "nul_key", "empty_key", "int_key", "list", "str", "too_many"],
 )
 def test_metadata(funded, snapshot, metadata, field):
-    assert_refused(snapshot, field, lambda: services.wallet_top_up(funded, credits=D("1"), reason="FREE_CREDIT_GRANT", metadata=metadata))
+    assert_refused(
+        snapshot, field, lambda: services.wallet_top_up(funded, credits=D("1"), reason="FREE_CREDIT_GRANT", metadata=metadata)
+    )
     assert_refused(snapshot, field, lambda: services.wallet_debit(funded, credits=D("1"), idempotency_key="k", metadata=metadata))
     assert_refused(snapshot, field, lambda: services.wallet_create(funded.customer, currency="eur", metadata=metadata))
 
 
 @pytest.mark.parametrize("value", ["nul\x00", "x" * 5001, 5], ids=["nul", "too_long", "int"])
 def test_description(funded, snapshot, value):
-    assert_refused(snapshot, "description", lambda: services.wallet_top_up(funded, credits=D("1"), reason="FREE_CREDIT_GRANT", description=value))
-    assert_refused(snapshot, "description", lambda: services.wallet_debit(funded, credits=D("1"), idempotency_key="k", description=value))
+    assert_refused(
+        snapshot,
+        "description",
+        lambda: services.wallet_top_up(funded, credits=D("1"), reason="FREE_CREDIT_GRANT", description=value),
+    )
+    assert_refused(
+        snapshot, "description", lambda: services.wallet_debit(funded, credits=D("1"), idempotency_key="k", description=value)
+    )
 
 
-@pytest.mark.parametrize("reason", ["BOGUS", "", None, "free_credit_grant", "CREDIT_EXPIRED", "WALLET_TERMINATION", "MANUAL_BALANCE_DEBIT"])
+@pytest.mark.parametrize(
+    "reason", ["BOGUS", "", None, "free_credit_grant", "CREDIT_EXPIRED", "WALLET_TERMINATION", "MANUAL_BALANCE_DEBIT"]
+)
 def test_top_up_reason(funded, snapshot, reason):
     assert_refused(snapshot, "transaction_reason", lambda: services.wallet_top_up(funded, credits=D("1"), reason=reason))
 
 
 @pytest.mark.parametrize("reason", ["BOGUS", None, "FREE_CREDIT_GRANT", "CREDIT_EXPIRED", "WALLET_TERMINATION"])
 def test_debit_reason(funded, snapshot, reason):
-    assert_refused(snapshot, "transaction_reason", lambda: services.wallet_debit(funded, credits=D("1"), idempotency_key="k", reason=reason))
+    assert_refused(
+        snapshot, "transaction_reason", lambda: services.wallet_debit(funded, credits=D("1"), idempotency_key="k", reason=reason)
+    )
 
 
 @pytest.mark.parametrize("key", [None, ""], ids=["none", "empty"])
@@ -168,7 +201,9 @@ def test_debit_needs_a_key(funded, snapshot, key):
     assert_refused(snapshot, "idempotency_key", lambda: services.wallet_debit(funded, credits=D("1"), idempotency_key=key))
 
 
-@pytest.mark.parametrize("currency", ["US", "usdd", "u$d", "üsd", "", None, 840], ids=["short", "long", "symbol", "non_ascii", "empty", "none", "int"])
+@pytest.mark.parametrize(
+    "currency", ["US", "usdd", "u$d", "üsd", "", None, 840], ids=["short", "long", "symbol", "non_ascii", "empty", "none", "int"]
+)
 def test_create_currency(customer, snapshot, currency):
     assert_refused(snapshot, "currency", lambda: services.wallet_create(customer, currency=currency))
 

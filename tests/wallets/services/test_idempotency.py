@@ -86,7 +86,9 @@ def test_keys_are_scoped_to_the_environment(wallet, other_environment, make_cust
     assert WalletTransaction.objects.filter(idempotency_key="shared").count() == 2
 
 
-@pytest.mark.parametrize("key", ["x" * 256, "   ", "tab\there", 42, "wallet_01J0000000000000000000000A", "wtxn_01J0000000000000000000000A"])
+@pytest.mark.parametrize(
+    "key", ["x" * 256, "   ", "tab\there", 42, "wallet_01J0000000000000000000000A", "wtxn_01J0000000000000000000000A"]
+)
 def test_malformed_or_reserved_keys_are_refused(wallet, snapshot, key):
     before = snapshot()
     with pytest.raises(ValidationFailed) as raised:

@@ -20,7 +20,8 @@ def test_terminate_forfeits_every_lot_and_records_why(wallet, credit):
     row = result.transaction
     assert (row.transaction_reason, row.credit_amount, row.idempotency_key) == ("WALLET_TERMINATION", D("50"), wallet.id)
     assert dict(CreditAllocation.objects.filter(debit=row).values_list("credit_id", "credits")) == {
-        big.id: D("30"), small.id: D("20")
+        big.id: D("30"),
+        small.id: D("20"),
     }
     assert (result.wallet.wallet_status, result.wallet.credit_balance, result.wallet.balance) == ("closed", 0, 0)
     change = WalletStatusChange.objects.get(wallet=wallet)

@@ -87,8 +87,14 @@ def test_overdraft_past_the_floor_is_refused(wallet, snapshot):
 
 def test_top_up_records_its_parameters(wallet):
     row = services.wallet_top_up(
-        wallet, credits=D("5"), reason="SUBSCRIPTION_CREDIT_GRANT", priority=0, description="monthly",
-        metadata={"plan": "pro"}, idempotency_key="k1", actor="key_1",
+        wallet,
+        credits=D("5"),
+        reason="SUBSCRIPTION_CREDIT_GRANT",
+        priority=0,
+        description="monthly",
+        metadata={"plan": "pro"},
+        idempotency_key="k1",
+        actor="key_1",
     ).transaction
     row.refresh_from_db()
     assert (row.priority, row.description, row.metadata, row.created_by) == (0, "monthly", {"plan": "pro"}, "key_1")

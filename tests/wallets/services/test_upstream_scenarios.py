@@ -292,7 +292,9 @@ def test_23_terminate_forfeits_everything(wallet):
     result = services.wallet_terminate(wallet)
     wallet.refresh_from_db()
     assert (wallet.wallet_status, wallet.balance, wallet.credit_balance) == ("closed", 0, 0)
-    rows = list(wallet.transactions.order_by("sequence").values_list("type", "transaction_reason", "credit_amount", "credits_available"))
+    rows = list(
+        wallet.transactions.order_by("sequence").values_list("type", "transaction_reason", "credit_amount", "credits_available")
+    )
     assert rows == [("credit", "FREE_CREDIT_GRANT", D("1000"), 0), ("debit", "WALLET_TERMINATION", D("1000"), 0)]
     assert result.transaction.idempotency_key == wallet.id
     assert not postings.open_lots(wallet, now=result.transaction.created_at).exists()
