@@ -79,10 +79,7 @@ def load_ledger(environment, rows: int) -> tuple[int, datetime]:
          "transaction_count", "created_at", "updated_at"),
         ((wallet_id(w), tenant, env, customer_id(w), LOT * OPEN_LOTS, LOT * OPEN_LOTS, open_purchased, ROWS_PER_WALLET,
           start, now) for w in range(wallets)),
-        defaults={"currency": "usd", "name": "", "description": "", "metadata": "{}", "wallet_type": "PRE_PAID",
-                  "wallet_status": "active", "conversion_rate": "1", "topup_conversion_rate": "1", "config": "{}",
-                  "auto_topup_enabled": "f", "auto_topup_invoicing": "f", "auto_topup_cooldown_unit": "",
-                  "alert_state": "ok", "status": "published", "created_by": "", "updated_by": ""},
+        defaults={**harness.WALLET_DEFAULTS, "name": ""},
     )
 
     def ledger():

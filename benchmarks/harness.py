@@ -118,6 +118,15 @@ class Lot:
     expiry: datetime | None = None
 
 
+# Every wallets_wallet column a bulk load does not set: COPY bypasses the model's defaults.
+WALLET_DEFAULTS = {
+    "currency": "usd", "name": "Bench", "description": "", "metadata": "{}", "wallet_type": "PRE_PAID",
+    "wallet_status": "active", "conversion_rate": "1", "topup_conversion_rate": "1", "config": "{}",
+    "auto_topup_enabled": "f", "auto_topup_invoicing": "f", "auto_topup_cooldown_unit": "", "alert_state": "ok",
+    "status": "published", "created_by": "", "updated_by": "", "held_credits": "0",
+}  # fmt: skip
+
+
 def bulk_wallets(environment, count: int, *, lots: list[Lot] = (), prefix: str = "bench") -> list:
     """``count`` customers (external ids ``{prefix}-{n}``), each with one usd wallet holding ``lots``.
 
@@ -162,10 +171,7 @@ def bulk_wallets(environment, count: int, *, lots: list[Lot] = (), prefix: str =
         ("id", "tenant_id", "environment_id", "customer_id", "credit_balance", "balance", "purchased_credits_available",
          "transaction_count", "created_at", "updated_at"),
         wallets,
-        defaults={"currency": "usd", "name": "Bench", "description": "", "metadata": "{}", "wallet_type": "PRE_PAID",
-                  "wallet_status": "active", "conversion_rate": "1", "topup_conversion_rate": "1", "config": "{}",
-                  "auto_topup_enabled": "f", "auto_topup_invoicing": "f", "auto_topup_cooldown_unit": "",
-                  "alert_state": "ok", "status": "published", "created_by": "", "updated_by": ""},
+        defaults=WALLET_DEFAULTS,
     )
     copy_ledger(rows)
     analyze()
