@@ -81,9 +81,12 @@ def reused(database: str) -> tuple[str, "harness.Tenant", list]:
 def main() -> int:
     parser = harness.arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]), database="billing_bench_b1")
     parser.add_argument("--wallets", type=int, default=10_000)
-    parser.add_argument("--reuse", action="store_true",
-                        help="top up the wallets of an existing database (e.g. a B4 ledger kept with --keep; "
-                        "pass --keep too) instead of loading --wallets new ones")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="top up the wallets of an existing database (e.g. a B4 ledger kept with --keep; "
+        "pass --keep too) instead of loading --wallets new ones",
+    )
     args = parser.parse_args()
     if args.reuse:
         machine, tenant, wallets = reused(args.database)
@@ -114,37 +117,51 @@ def main() -> int:
         problems = check_wallets(Wallet.objects.filter(pk__in=sample))
     else:
         problems = check_all()
-    print(json.dumps({"ratio": round(ratio, 3), "http": http.as_dict(), "floor": floor.as_dict(), "server": run.server,
-                      "ledger_rows_written_by_http": written, "ledger_problems": len(problems)}))
+    print(
+        json.dumps(
+            {
+                "ratio": round(ratio, 3),
+                "http": http.as_dict(),
+                "floor": floor.as_dict(),
+                "server": run.server,
+                "ledger_rows_written_by_http": written,
+                "ledger_problems": len(problems),
+            }
+        )
+    )
     ok = not problems and http.failures == 0 and floor.failures == 0 and run.accounts_for(written)
     if not args.no_results:
         met = ratio >= TARGET_RATIO and http.p99_ms <= TARGET_P99_MS and http.failures == 0
         results.record(
             "B1",
-            [[
-                "B1 top-ups over HTTP",
-                http.summary("top-ups"),
-                f"pgbench {floor.ops:.0f} tx/s",
-                f"{ratio:.2f}",
-                f"≥ {TARGET_RATIO}, p99 ≤ {TARGET_P99_MS:.0f} ms, 0 errors",
-                ("met: " if met else "not met: ") + f"ratio {results.distance(ratio, TARGET_RATIO)}, "
-                f"p99 {results.distance(http.p99_ms, TARGET_P99_MS, higher_is_better=False)}",
-                harness.today(),
-                f"`{harness.command_line()}`",
-            ]],
+            [
+                [
+                    "B1 top-ups over HTTP",
+                    http.summary("top-ups"),
+                    f"pgbench {floor.ops:.0f} tx/s",
+                    f"{ratio:.2f}",
+                    f"≥ {TARGET_RATIO}, p99 ≤ {TARGET_P99_MS:.0f} ms, 0 errors",
+                    ("met: " if met else "not met: ") + f"ratio {results.distance(ratio, TARGET_RATIO)}, "
+                    f"p99 {results.distance(http.p99_ms, TARGET_P99_MS, higher_is_better=False)}",
+                    harness.today(),
+                    f"`{harness.command_line()}`",
+                ]
+            ],
             f"""### B1: top-ups over HTTP ({harness.today()})
 
 Machine: {machine}. Server: {run.server}, DEBUG off, production settings. {args.clients} clients,
 {args.wallets} wallets, {args.rounds} rounds of {args.seconds:g} s per phase, floor and HTTP alternating;
 figures are medians over rounds, the ratio is the median of each round's HTTP/floor.
 
-{results.pgbench_comparison(
-    run,
-    written=f"Ledger rows written over HTTP: {written} ({run.answered} answered 2xx; accounted for: "
-    f"{run.accounts_for(written)}); ledger checker problems: {len(problems)}.",
-    floor_heading=f"Floor script (pgbench, {args.clients} clients):",
-    floor_sql=floor_script(args.wallets),
-)}""",
+{
+                results.pgbench_comparison(
+                    run,
+                    written=f"Ledger rows written over HTTP: {written} ({run.answered} answered 2xx; accounted for: "
+                    f"{run.accounts_for(written)}); ledger checker problems: {len(problems)}.",
+                    floor_heading=f"Floor script (pgbench, {args.clients} clients):",
+                    floor_sql=floor_script(args.wallets),
+                )
+            }""",
             path=args.results,
         )
     if not args.keep:

@@ -75,36 +75,50 @@ def main() -> int:
     floor, http, ratio = run.floor, run.http, run.ratio
     written = WalletTransaction.objects.filter(type="debit").exclude(created_by="floor").count()
     problems = check_wallet(wallet)
-    print(json.dumps({"ratio": round(ratio, 3), "http": http.as_dict(), "floor": floor.as_dict(), "server": run.server,
-                      "debits_written_by_http": written, "ledger_problems": len(problems)}))
+    print(
+        json.dumps(
+            {
+                "ratio": round(ratio, 3),
+                "http": http.as_dict(),
+                "floor": floor.as_dict(),
+                "server": run.server,
+                "debits_written_by_http": written,
+                "ledger_problems": len(problems),
+            }
+        )
+    )
     ok = not problems and http.failures == 0 and floor.failures == 0 and run.accounts_for(written)
     if not args.no_results:
         met = ratio >= TARGET_RATIO and http.failures == 0
         results.record(
             "B2",
-            [[
-                "B2 debits on one hot wallet",
-                http.summary("debits"),
-                f"pgbench {floor.ops:.0f} tx/s",
-                f"{ratio:.2f}",
-                f"≥ {TARGET_RATIO}",
-                ("met: " if met else "not met: ") + results.distance(ratio, TARGET_RATIO),
-                harness.today(),
-                f"`{harness.command_line()}`",
-            ]],
+            [
+                [
+                    "B2 debits on one hot wallet",
+                    http.summary("debits"),
+                    f"pgbench {floor.ops:.0f} tx/s",
+                    f"{ratio:.2f}",
+                    f"≥ {TARGET_RATIO}",
+                    ("met: " if met else "not met: ") + results.distance(ratio, TARGET_RATIO),
+                    harness.today(),
+                    f"`{harness.command_line()}`",
+                ]
+            ],
             f"""### B2: debits on one hot wallet ({harness.today()})
 
 Machine: {setup.machine}. Server: {run.server}, DEBUG off, production settings. {args.clients} clients on
 one wallet, {args.rounds} rounds of {args.seconds:g} s per phase, floor and HTTP alternating; figures are
 medians over rounds, the ratio is the median of each round's HTTP/floor.
 
-{results.pgbench_comparison(
-    run,
-    written=f"Debits written over HTTP: {written} ({run.answered} answered 2xx; accounted for: "
-    f"{run.accounts_for(written)}); ledger checker problems on the wallet: {len(problems)}.",
-    floor_heading=f"Floor script (pgbench, {args.clients} clients; the wallet id is written in):",
-    floor_sql=floor_script("WALLET_ID"),
-)}""",
+{
+                results.pgbench_comparison(
+                    run,
+                    written=f"Debits written over HTTP: {written} ({run.answered} answered 2xx; accounted for: "
+                    f"{run.accounts_for(written)}); ledger checker problems on the wallet: {len(problems)}.",
+                    floor_heading=f"Floor script (pgbench, {args.clients} clients; the wallet id is written in):",
+                    floor_sql=floor_script("WALLET_ID"),
+                )
+            }""",
             path=args.results,
         )
     if not args.keep:

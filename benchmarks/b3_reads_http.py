@@ -14,7 +14,7 @@ bytes built once. Target: each read >= 0.40 x the floor's requests/s.
 import argparse
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,7 +30,7 @@ def wallet_lots() -> list[harness.Lot]:
     """Each read wallet's lots (the peer benchmark's too): one purchased, one free that expires in a year."""
     return [
         harness.Lot(Decimal("100"), "PURCHASED_CREDIT_DIRECT"),
-        harness.Lot(Decimal("25"), "FREE_CREDIT_GRANT", expiry=datetime.now(timezone.utc) + timedelta(days=365)),
+        harness.Lot(Decimal("25"), "FREE_CREDIT_GRANT", expiry=datetime.now(UTC) + timedelta(days=365)),
     ]
 
 
@@ -79,7 +79,7 @@ def main() -> int:
             for name in routes
         ]
         each_round = "; ".join(
-            f"{name}: " + ", ".join(f"{m.ops:.0f}/{f.ops:.0f}" for m, f in zip(runs[name], runs["constant floor"]))
+            f"{name}: " + ", ".join(f"{m.ops:.0f}/{f.ops:.0f}" for m, f in zip(runs[name], runs["constant floor"], strict=True))
             for name in routes
         )
         results.record(

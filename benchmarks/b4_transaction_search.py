@@ -26,7 +26,7 @@ import argparse
 import json
 import random
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -53,8 +53,8 @@ def load_ledger(environment, rows: int) -> tuple[int, datetime]:
     """COPY ``rows`` ledger rows (100 per wallet) with their customers, wallets and allocations; (wallets, first row time)."""
     wallets = max(1, rows // ROWS_PER_WALLET)
     tenant, env = environment.tenant_id, environment.id
-    start = datetime.now(timezone.utc).replace(microsecond=0) - STEP * (wallets * ROWS_PER_WALLET)
-    now = datetime.now(timezone.utc)
+    start = datetime.now(UTC).replace(microsecond=0) - STEP * (wallets * ROWS_PER_WALLET)
+    now = datetime.now(UTC)
 
     def customer_id(w):
         return f"cust_B4{w:024d}"
@@ -66,19 +66,54 @@ def load_ledger(environment, rows: int) -> tuple[int, datetime]:
         return "PURCHASED_CREDIT_DIRECT" if (i // 2) % 2 else "FREE_CREDIT_GRANT"
 
     harness.copy_rows(
-        "customers_customer", ("id", "tenant_id", "environment_id", "external_id", "created_at", "updated_at"),
+        "customers_customer",
+        ("id", "tenant_id", "environment_id", "external_id", "created_at", "updated_at"),
         ((customer_id(w), tenant, env, f"b4-{w}", start, start) for w in range(wallets)),
-        defaults={"name": "", "email": "", "address_line1": "", "address_line2": "", "address_city": "",
-                  "address_state": "", "address_postal_code": "", "address_country": "", "metadata": "{}",
-                  "status": "published", "created_by": "", "updated_by": ""},
+        defaults={
+            "name": "",
+            "email": "",
+            "address_line1": "",
+            "address_line2": "",
+            "address_city": "",
+            "address_state": "",
+            "address_postal_code": "",
+            "address_country": "",
+            "metadata": "{}",
+            "status": "published",
+            "created_by": "",
+            "updated_by": "",
+        },
     )
     open_purchased = LOT * sum(1 for i in range(ROWS_PER_WALLET - OPEN_LOTS, ROWS_PER_WALLET) if reason(i) != "FREE_CREDIT_GRANT")
     harness.copy_rows(
         "wallets_wallet",
-        ("id", "tenant_id", "environment_id", "customer_id", "credit_balance", "balance", "purchased_credits_available",
-         "transaction_count", "created_at", "updated_at"),
-        ((wallet_id(w), tenant, env, customer_id(w), LOT * OPEN_LOTS, LOT * OPEN_LOTS, open_purchased, ROWS_PER_WALLET,
-          start, now) for w in range(wallets)),
+        (
+            "id",
+            "tenant_id",
+            "environment_id",
+            "customer_id",
+            "credit_balance",
+            "balance",
+            "purchased_credits_available",
+            "transaction_count",
+            "created_at",
+            "updated_at",
+        ),
+        (
+            (
+                wallet_id(w),
+                tenant,
+                env,
+                customer_id(w),
+                LOT * OPEN_LOTS,
+                LOT * OPEN_LOTS,
+                open_purchased,
+                ROWS_PER_WALLET,
+                start,
+                now,
+            )
+            for w in range(wallets)
+        ),
         defaults={**harness.WALLET_DEFAULTS, "name": ""},
     )
 
@@ -89,16 +124,32 @@ def load_ledger(environment, rows: int) -> tuple[int, datetime]:
             for w in range(wallets):
                 g = i * wallets + w
                 created = start + STEP * g
-                common = dict(tenant_id=tenant, environment_id=env, wallet_id=wallet_id(w), customer_id=customer_id(w),
-                              sequence=i + 1, before=before, created_at=created, key=f"b4-{g}", row_id=f"wtxn_B4{g:024d}")
+                common = {
+                    "tenant_id": tenant,
+                    "environment_id": env,
+                    "wallet_id": wallet_id(w),
+                    "customer_id": customer_id(w),
+                    "sequence": i + 1,
+                    "before": before,
+                    "created_at": created,
+                    "key": f"b4-{g}",
+                    "row_id": f"wtxn_B4{g:024d}",
+                }
                 if consumed and i % 2:  # a debit taking the whole credit just before it
                     lot = f"wtxn_B4{g - wallets:024d}"
-                    yield harness.ledger_row(type="debit", reason="MANUAL_BALANCE_DEBIT", credits=LOT, available=0,
-                                             metadata=json.dumps({"consumed_credit_tx_ids": lot}), **common)
+                    yield harness.ledger_row(
+                        type="debit",
+                        reason="MANUAL_BALANCE_DEBIT",
+                        credits=LOT,
+                        available=0,
+                        metadata=json.dumps({"consumed_credit_tx_ids": lot}),
+                        **common,
+                    )
                 else:
                     expiry = created + EXPIRY if reason(i) == "FREE_CREDIT_GRANT" else None
-                    yield harness.ledger_row(type="credit", reason=reason(i), credits=LOT, available=0 if consumed else LOT,
-                                             expiry=expiry, **common)
+                    yield harness.ledger_row(
+                        type="credit", reason=reason(i), credits=LOT, available=0 if consumed else LOT, expiry=expiry, **common
+                    )
 
     def allocations():
         for i in range(1, ROWS_PER_WALLET - OPEN_LOTS, 2):
@@ -126,6 +177,7 @@ def loaded_ledger() -> tuple[int, datetime]:
 
 def shapes(rng: random.Random, wallets: int, start: datetime, rows: int) -> dict:
     """Each search shape: a function giving a fresh request body."""
+
     def wallet():
         return f"wallet_B4{rng.randrange(wallets):024d}"
 
@@ -146,13 +198,15 @@ def shapes(rng: random.Random, wallets: int, start: datetime, rows: int) -> dict
         "wallet, expiring before": lambda: {"id": wallet(), "expiry_date_before": expiring(), "limit": 50},
         "wallet, credits_available_gt 0": lambda: {"id": wallet(), "credits_available_gt": 0, "limit": 50},
         "customer, sorted by credit_amount": lambda: {
-            "filters": [customer()], "sort": [{"field": "credit_amount", "direction": "desc"}], "limit": 50,
+            "filters": [customer()],
+            "sort": [{"field": "credit_amount", "direction": "desc"}],
+            "limit": 50,
         },
     }
 
 
 def _rfc3339(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def explain(api_key: str, body: dict) -> str:
@@ -208,10 +262,17 @@ def measure(args, rows: int) -> dict:
             latencies, failures = load.one_at_a_time(
                 server, "POST", [(SEARCH, json.dumps(make())) for _ in range(args.samples)], tenant.api_key
             )
-            figures[name] = {"p50_ms": load.percentile(latencies, 50), "p95_ms": load.percentile(latencies, 95),
-                             "p99_ms": load.percentile(latencies, 99), "failures": failures}
-            print(f"  {_label(rows):>4} {name:<34} p50 {figures[name]['p50_ms']:6.2f}  p95 {figures[name]['p95_ms']:6.2f}"
-                  f"  p99 {figures[name]['p99_ms']:6.2f} ms  failures {failures}", flush=True)
+            figures[name] = {
+                "p50_ms": load.percentile(latencies, 50),
+                "p95_ms": load.percentile(latencies, 95),
+                "p99_ms": load.percentile(latencies, 99),
+                "failures": failures,
+            }
+            print(
+                f"  {_label(rows):>4} {name:<34} p50 {figures[name]['p50_ms']:6.2f}  p95 {figures[name]['p95_ms']:6.2f}"
+                f"  p99 {figures[name]['p99_ms']:6.2f} ms  failures {failures}",
+                flush=True,
+            )
         description = server.describe()
     if not args.keep:
         harness.drop_database(database)
@@ -225,7 +286,9 @@ def main() -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000], help="ledger sizes, smallest first")
     parser.add_argument("--samples", type=int, default=200, help="requests measured per shape and size")
     parser.add_argument("--load-only", action="store_true", help="load each size's database (use with --keep) and stop")
-    parser.add_argument("--reuse", action="store_true", help="measure a size's database kept by an earlier run instead of loading it")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure a size's database kept by an earlier run instead of loading it"
+    )
     args = parser.parse_args()
     machine = harness.machine()
     sizes = {rows: measure(args, rows) for rows in sorted(args.rows)}
@@ -237,13 +300,20 @@ def main() -> int:
     worst_p95 = max(figure["p95_ms"] for figure in sizes[largest]["figures"].values())
     failures = sum(f["failures"] for size in sizes.values() for f in size["figures"].values())
     problems = sum(size["problems"] for size in sizes.values())
-    print(json.dumps({"worst_p95_ms_largest": round(worst_p95, 2), "growth": growth, "failures": failures,
-                      "ledger_problems": problems}))
+    print(
+        json.dumps(
+            {"worst_p95_ms_largest": round(worst_p95, 2), "growth": growth, "failures": failures, "ledger_problems": problems}
+        )
+    )
     if not args.no_results:
-        table = ["| Shape | " + " | ".join(f"{_label(r)} p50 / p95 / p99 ms" for r in sizes) + " | p95 growth |",
-                 "| --- |" + " --- |" * (len(sizes) + 1)]
+        table = [
+            "| Shape | " + " | ".join(f"{_label(r)} p50 / p95 / p99 ms" for r in sizes) + " | p95 growth |",
+            "| --- |" + " --- |" * (len(sizes) + 1),
+        ]
         for name in names:
-            cells = [f"{f['p50_ms']:.1f} / {f['p95_ms']:.1f} / {f['p99_ms']:.1f}" for f in (s["figures"][name] for s in sizes.values())]
+            cells = [
+                f"{f['p50_ms']:.1f} / {f['p95_ms']:.1f} / {f['p99_ms']:.1f}" for f in (s["figures"][name] for s in sizes.values())
+            ]
             table.append(f"| {name} | " + " | ".join(cells) + f" | {growth[name]:.2f} |")
         plan_text = "\n\n".join(
             f"**{name}** ({_label(largest)} rows):\n\n```\n{plan}\n```" for name, plan in sizes[largest]["plans"].items()
@@ -255,25 +325,33 @@ def main() -> int:
                 "—",
                 "—",
                 f"p95 ≤ {TARGET_P95_MS:.0f} ms at the largest size",
-                (("met: " if max(f["p95_ms"] for f in sizes[r]["figures"].values()) <= TARGET_P95_MS else "not met: ")
-                 + "worst p95 " + results.distance(max(f["p95_ms"] for f in sizes[r]["figures"].values()), TARGET_P95_MS,
-                                                    higher_is_better=False)) if r == largest else "(reference size)",
+                (
+                    ("met: " if max(f["p95_ms"] for f in sizes[r]["figures"].values()) <= TARGET_P95_MS else "not met: ")
+                    + "worst p95 "
+                    + results.distance(
+                        max(f["p95_ms"] for f in sizes[r]["figures"].values()), TARGET_P95_MS, higher_is_better=False
+                    )
+                )
+                if r == largest
+                else "(reference size)",
                 harness.today(),
                 f"`{harness.command_line()}`",
             ]
             for r in sizes
         ]
-        rows.append([
-            f"B4 search growth {_label(smallest)} → {_label(largest)}",
-            ", ".join(f"{name} ×{value:.2f}" for name, value in growth.items()),
-            f"p95 at {_label(smallest)}",
-            f"{max(growth.values()):.2f} (worst shape)",
-            f"≤ {TARGET_GROWTH:.0f}",
-            ("met: " if max(growth.values()) <= TARGET_GROWTH else "not met: ")
-            + results.distance(max(growth.values()), TARGET_GROWTH, higher_is_better=False),
-            harness.today(),
-            f"`{harness.command_line()}`",
-        ])
+        rows.append(
+            [
+                f"B4 search growth {_label(smallest)} → {_label(largest)}",
+                ", ".join(f"{name} ×{value:.2f}" for name, value in growth.items()),
+                f"p95 at {_label(smallest)}",
+                f"{max(growth.values()):.2f} (worst shape)",
+                f"≤ {TARGET_GROWTH:.0f}",
+                ("met: " if max(growth.values()) <= TARGET_GROWTH else "not met: ")
+                + results.distance(max(growth.values()), TARGET_GROWTH, higher_is_better=False),
+                harness.today(),
+                f"`{harness.command_line()}`",
+            ]
+        )
         results.record(
             "B4",
             rows,

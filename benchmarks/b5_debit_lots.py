@@ -17,7 +17,7 @@ most lots <= 1.5 x p50 with the fewest, at the same statement count.
 import argparse
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,7 +31,7 @@ TAKES = (10, 100)
 
 
 def lots(count: int) -> list[harness.Lot]:
-    soon = datetime.now(timezone.utc) + timedelta(days=30)
+    soon = datetime.now(UTC) + timedelta(days=30)
     return [
         harness.Lot(
             Decimal(1),
@@ -74,9 +74,16 @@ def main() -> int:
     def debits(wallet, credits: str, count: int) -> list[tuple[str, str]]:
         # Keys unique across cases: a key seen before would be answered as a replay, not debited.
         return [
-            (f"/v1/wallets/{wallet.id}/debit",
-             json.dumps({"credits": credits, "transaction_reason": "MANUAL_BALANCE_DEBIT",
-                         "idempotency_key": f"b5-{wallet.id}-{credits}-{n}"}))
+            (
+                f"/v1/wallets/{wallet.id}/debit",
+                json.dumps(
+                    {
+                        "credits": credits,
+                        "transaction_reason": "MANUAL_BALANCE_DEBIT",
+                        "idempotency_key": f"b5-{wallet.id}-{credits}-{n}",
+                    }
+                ),
+            )
             for n in range(count)
         ]
 
@@ -88,11 +95,17 @@ def main() -> int:
         for name, calls in cases.items():
             latencies, failures = load.one_at_a_time(server, "POST", calls, tenant.api_key)
             figures[name] = {
-                "requests": len(latencies), "failures": failures, "p50_ms": load.percentile(latencies, 50),
-                "p95_ms": load.percentile(latencies, 95), "p99_ms": load.percentile(latencies, 99),
+                "requests": len(latencies),
+                "failures": failures,
+                "p50_ms": load.percentile(latencies, 50),
+                "p95_ms": load.percentile(latencies, 95),
+                "p99_ms": load.percentile(latencies, 99),
             }
-            print(f"  {name:<26} p50 {figures[name]['p50_ms']:6.2f}  p95 {figures[name]['p95_ms']:6.2f}  "
-                  f"p99 {figures[name]['p99_ms']:6.2f} ms  failures {failures}", flush=True)
+            print(
+                f"  {name:<26} p50 {figures[name]['p50_ms']:6.2f}  p95 {figures[name]['p95_ms']:6.2f}  "
+                f"p99 {figures[name]['p99_ms']:6.2f} ms  failures {failures}",
+                flush=True,
+            )
         description = server.describe()
 
     from wallets.ledger.integrity import check_wallets
@@ -107,31 +120,46 @@ def main() -> int:
     fewest, most = f"holds {min(args.lots):,}, takes 1", f"holds {max(args.lots):,}, takes 1"
     holds_ratio = figures[most]["p50_ms"] / figures[fewest]["p50_ms"]
     failures = sum(figure["failures"] for figure in figures.values()) + (requested - written)
-    print(json.dumps({"holds_ratio": round(holds_ratio, 3), "cases": figures, "statements": statements,
-                      "debits_written": f"{written} of {requested}", "ledger_problems": len(problems)}))
+    print(
+        json.dumps(
+            {
+                "holds_ratio": round(holds_ratio, 3),
+                "cases": figures,
+                "statements": statements,
+                "debits_written": f"{written} of {requested}",
+                "ledger_problems": len(problems),
+            }
+        )
+    )
     if not args.no_results:
         same_statements = len(set(statements.values())) == 1
         met = holds_ratio <= TARGET_HOLDS_RATIO and same_statements and failures == 0
         table = [
             "| Case | p50 ms | p95 ms | p99 ms | requests | failures |",
             "| --- | --- | --- | --- | --- | --- |",
-            *(f"| {name} | {f['p50_ms']:.2f} | {f['p95_ms']:.2f} | {f['p99_ms']:.2f} | {f['requests']} | {f['failures']} |"
-              for name, f in figures.items()),
+            *(
+                f"| {name} | {f['p50_ms']:.2f} | {f['p95_ms']:.2f} | {f['p99_ms']:.2f} | {f['requests']} | {f['failures']} |"
+                for name, f in figures.items()
+            ),
         ]
         results.record(
             "B5",
-            [[
-                "B5 debit vs lots held",
-                "p50 " + ", ".join(f"{n:,} lots {figures[f'holds {n:,}, takes 1']['p50_ms']:.1f} ms" for n in args.lots)
-                + "; " + ", ".join(f"takes {k}: {figures[f'holds {max(args.lots):,}, takes {k}']['p50_ms']:.1f} ms" for k in TAKES)
-                + f"; SQL per debit {sorted(set(statements.values()))}",
-                "— (the wallet with the fewest lots)",
-                f"{holds_ratio:.2f} (p50 most/fewest lots)",
-                f"≤ {TARGET_HOLDS_RATIO}, same statements",
-                ("met: " if met else "not met: ") + results.distance(holds_ratio, TARGET_HOLDS_RATIO, higher_is_better=False),
-                harness.today(),
-                f"`{harness.command_line()}`",
-            ]],
+            [
+                [
+                    "B5 debit vs lots held",
+                    "p50 "
+                    + ", ".join(f"{n:,} lots {figures[f'holds {n:,}, takes 1']['p50_ms']:.1f} ms" for n in args.lots)
+                    + "; "
+                    + ", ".join(f"takes {k}: {figures[f'holds {max(args.lots):,}, takes {k}']['p50_ms']:.1f} ms" for k in TAKES)
+                    + f"; SQL per debit {sorted(set(statements.values()))}",
+                    "— (the wallet with the fewest lots)",
+                    f"{holds_ratio:.2f} (p50 most/fewest lots)",
+                    f"≤ {TARGET_HOLDS_RATIO}, same statements",
+                    ("met: " if met else "not met: ") + results.distance(holds_ratio, TARGET_HOLDS_RATIO, higher_is_better=False),
+                    harness.today(),
+                    f"`{harness.command_line()}`",
+                ]
+            ],
             f"""### B5: a debit against the lots a wallet holds ({harness.today()})
 
 Machine: {machine}. Server: {description}, DEBUG off, production settings; one request at a time.

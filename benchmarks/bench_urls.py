@@ -10,7 +10,8 @@ import json
 from django.http import HttpResponse
 from django.urls import path
 
-from billing.urls import handler404, handler500, urlpatterns as production_urlpatterns  # noqa: F401
+from billing.urls import handler404, handler500  # noqa: F401
+from billing.urls import urlpatterns as production_urlpatterns
 
 # About the size of a rendered wallet, so both answers put the same bytes on the wire.
 CONSTANT_BODY = json.dumps({"id": "constant", "padding": "x" * 1400}).encode()

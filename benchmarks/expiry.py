@@ -60,18 +60,36 @@ def _load(credits: int, wallets: int, expiry):
         customer = customer_create(environment=environment, external_id=f"bench-{number}")
         total = lot * per_wallet
         wallet = Wallet.objects.create(
-            tenant_id=environment.tenant_id, environment=environment, customer=customer, currency="usd",
-            name="Bench", conversion_rate=Decimal(1), topup_conversion_rate=Decimal(1), credit_balance=total,
-            balance=money.credits_to_amount(total, rate=Decimal(1)), transaction_count=per_wallet,
+            tenant_id=environment.tenant_id,
+            environment=environment,
+            customer=customer,
+            currency="usd",
+            name="Bench",
+            conversion_rate=Decimal(1),
+            topup_conversion_rate=Decimal(1),
+            credit_balance=total,
+            balance=money.credits_to_amount(total, rate=Decimal(1)),
+            transaction_count=per_wallet,
         )
         for sequence in range(1, per_wallet + 1):
             rows.append(
                 WalletTransaction(
-                    tenant_id=environment.tenant_id, environment=environment, wallet=wallet, customer=customer,
-                    sequence=sequence, type="credit", transaction_reason="FREE_CREDIT_GRANT",
-                    transaction_status="completed", credit_amount=lot, amount=lot, currency="usd",
-                    credit_balance_before=lot * (sequence - 1), credit_balance_after=lot * sequence,
-                    credits_available=lot, expiry_date=expiry, topup_conversion_rate=Decimal(1),
+                    tenant_id=environment.tenant_id,
+                    environment=environment,
+                    wallet=wallet,
+                    customer=customer,
+                    sequence=sequence,
+                    type="credit",
+                    transaction_reason="FREE_CREDIT_GRANT",
+                    transaction_status="completed",
+                    credit_amount=lot,
+                    amount=lot,
+                    currency="usd",
+                    credit_balance_before=lot * (sequence - 1),
+                    credit_balance_after=lot * sequence,
+                    credits_available=lot,
+                    expiry_date=expiry,
+                    topup_conversion_rate=Decimal(1),
                     idempotency_key=f"bench-{number}-{sequence}",
                 )
             )
@@ -89,11 +107,11 @@ def _floor(credits: int) -> tuple[float, float]:
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE floor_wallet AS SELECT id, credit_balance FROM wallets_wallet")
         cursor.execute("ALTER TABLE floor_wallet ADD PRIMARY KEY (id)")
-        cursor.execute(
-            "CREATE TEMP TABLE floor_lot AS SELECT id, wallet_id, credits_available FROM wallets_wallettransaction"
-        )
+        cursor.execute("CREATE TEMP TABLE floor_lot AS SELECT id, wallet_id, credits_available FROM wallets_wallettransaction")
         cursor.execute("ALTER TABLE floor_lot ADD PRIMARY KEY (id)")
-        cursor.execute("CREATE TEMP TABLE floor_debit (id bigserial PRIMARY KEY, wallet_id text, lot_id text UNIQUE, credits numeric(20,9))")
+        cursor.execute(
+            "CREATE TEMP TABLE floor_debit (id bigserial PRIMARY KEY, wallet_id text, lot_id text UNIQUE, credits numeric(20,9))"
+        )
         cursor.execute("SELECT id, wallet_id, credits_available FROM floor_lot ORDER BY wallet_id, id")
         lots = cursor.fetchall()
     raw = connection.connection  # the psycopg connection under Django's
@@ -104,7 +122,9 @@ def _floor(credits: int) -> tuple[float, float]:
         began = time.perf_counter()
         with raw.cursor() as cursor:
             cursor.execute("SELECT credit_balance FROM floor_wallet WHERE id = %s FOR UPDATE", [wallet_id])
-            cursor.execute("INSERT INTO floor_debit (wallet_id, lot_id, credits) VALUES (%s, %s, %s)", [wallet_id, lot_id, available])
+            cursor.execute(
+                "INSERT INTO floor_debit (wallet_id, lot_id, credits) VALUES (%s, %s, %s)", [wallet_id, lot_id, available]
+            )
             cursor.execute("UPDATE floor_lot SET credits_available = 0 WHERE id = %s", [lot_id])
             cursor.execute("UPDATE floor_wallet SET credit_balance = credit_balance - %s WHERE id = %s", [available, wallet_id])
         raw.commit()

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -152,9 +152,19 @@ def bulk_wallets(environment, count: int, *, lots: list[Lot] = (), prefix: str =
         for sequence, lot in enumerate(lots, start=1):
             rows.append(
                 ledger_row(
-                    tenant_id=tenant_id, environment_id=environment_id, wallet_id=wallet_id, customer_id=customer_id,
-                    sequence=sequence, type="credit", reason=lot.reason, credits=lot.credits, before=balance,
-                    available=lot.credits, expiry=lot.expiry, created_at=now, key=f"{prefix}-{number}-{sequence}",
+                    tenant_id=tenant_id,
+                    environment_id=environment_id,
+                    wallet_id=wallet_id,
+                    customer_id=customer_id,
+                    sequence=sequence,
+                    type="credit",
+                    reason=lot.reason,
+                    credits=lot.credits,
+                    before=balance,
+                    available=lot.credits,
+                    expiry=lot.expiry,
+                    created_at=now,
+                    key=f"{prefix}-{number}-{sequence}",
                 )
             )
             balance += lot.credits
@@ -162,14 +172,34 @@ def bulk_wallets(environment, count: int, *, lots: list[Lot] = (), prefix: str =
         "customers_customer",
         ("id", "tenant_id", "environment_id", "external_id", "name", "created_at", "updated_at"),
         customers,
-        defaults={"email": "", "address_line1": "", "address_line2": "", "address_city": "", "address_state": "",
-                  "address_postal_code": "", "address_country": "", "metadata": "{}", "status": "published",
-                  "created_by": "", "updated_by": ""},
+        defaults={
+            "email": "",
+            "address_line1": "",
+            "address_line2": "",
+            "address_city": "",
+            "address_state": "",
+            "address_postal_code": "",
+            "address_country": "",
+            "metadata": "{}",
+            "status": "published",
+            "created_by": "",
+            "updated_by": "",
+        },
     )
     copy_rows(
         "wallets_wallet",
-        ("id", "tenant_id", "environment_id", "customer_id", "credit_balance", "balance", "purchased_credits_available",
-         "transaction_count", "created_at", "updated_at"),
+        (
+            "id",
+            "tenant_id",
+            "environment_id",
+            "customer_id",
+            "credit_balance",
+            "balance",
+            "purchased_credits_available",
+            "transaction_count",
+            "created_at",
+            "updated_at",
+        ),
         wallets,
         defaults=WALLET_DEFAULTS,
     )
@@ -180,26 +210,82 @@ def bulk_wallets(environment, count: int, *, lots: list[Lot] = (), prefix: str =
 
 
 LEDGER_COLUMNS = (
-    "id", "tenant_id", "environment_id", "wallet_id", "customer_id", "sequence", "type", "transaction_reason",
-    "credit_amount", "amount", "credit_balance_before", "credit_balance_after", "credits_available", "expiry_date",
-    "idempotency_key", "reference_id", "metadata", "created_at", "updated_at",
+    "id",
+    "tenant_id",
+    "environment_id",
+    "wallet_id",
+    "customer_id",
+    "sequence",
+    "type",
+    "transaction_reason",
+    "credit_amount",
+    "amount",
+    "credit_balance_before",
+    "credit_balance_after",
+    "credits_available",
+    "expiry_date",
+    "idempotency_key",
+    "reference_id",
+    "metadata",
+    "created_at",
+    "updated_at",
 )
 LEDGER_DEFAULTS = {
-    "transaction_status": "completed", "currency": "usd", "conversion_rate": "1", "topup_conversion_rate": "1",
-    "reference_type": "EXTERNAL", "description": "", "request_fingerprint": "", "status": "published",
-    "created_by": "", "updated_by": "",
+    "transaction_status": "completed",
+    "currency": "usd",
+    "conversion_rate": "1",
+    "topup_conversion_rate": "1",
+    "reference_type": "EXTERNAL",
+    "description": "",
+    "request_fingerprint": "",
+    "status": "published",
+    "created_by": "",
+    "updated_by": "",
 }
 
 
-def ledger_row(*, tenant_id, environment_id, wallet_id, customer_id, sequence, type, reason, credits, before,
-               available, created_at, key, expiry=None, metadata="{}", row_id=None) -> tuple:
+def ledger_row(
+    *,
+    tenant_id,
+    environment_id,
+    wallet_id,
+    customer_id,
+    sequence,
+    type,
+    reason,
+    credits,
+    before,
+    available,
+    created_at,
+    key,
+    expiry=None,
+    metadata="{}",
+    row_id=None,
+) -> tuple:
     """One completed ledger row in LEDGER_COLUMNS order; ``before`` is the balance it starts from."""
     from core.ids import new_id
 
     after = before + credits if type == "credit" else before - credits
     return (
-        row_id or new_id("wtxn"), tenant_id, environment_id, wallet_id, customer_id, sequence, type, reason,
-        credits, credits, before, after, available, expiry, key, key, metadata, created_at, created_at,
+        row_id or new_id("wtxn"),
+        tenant_id,
+        environment_id,
+        wallet_id,
+        customer_id,
+        sequence,
+        type,
+        reason,
+        credits,
+        credits,
+        before,
+        after,
+        available,
+        expiry,
+        key,
+        key,
+        metadata,
+        created_at,
+        created_at,
     )
 
 
@@ -215,9 +301,7 @@ def copy_rows(table: str, columns: tuple[str, ...], rows, *, defaults: dict | No
     defaults = defaults or {}
     names = [*columns, *defaults]
     tail = tuple(defaults.values())
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names))
-    )
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names)))
     written = 0
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         for row in rows:
@@ -383,14 +467,42 @@ class Server:
         """The server and its model (the same for every application a benchmark serves, the peer's too)."""
         if self.server == "granian":
             return [
-                self.interpreter(), "-m", "granian", "--interface", "wsgi", f"{self.application}:application",
-                "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
-                "--blocking-threads", str(self.threads), "--no-ws", "--log-level", "warning",
+                self.interpreter(),
+                "-m",
+                "granian",
+                "--interface",
+                "wsgi",
+                f"{self.application}:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+                "--blocking-threads",
+                str(self.threads),
+                "--no-ws",
+                "--log-level",
+                "warning",
             ]
         return [
-            self.interpreter(), "-m", "gunicorn", self.application, "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(self.workers), "--worker-class", self.worker_class, "--threads", str(self.threads),
-            "--log-level", "warning", "--preload", "--timeout", "60",
+            self.interpreter(),
+            "-m",
+            "gunicorn",
+            self.application,
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--worker-class",
+            self.worker_class,
+            "--threads",
+            str(self.threads),
+            "--log-level",
+            "warning",
+            "--preload",
+            "--timeout",
+            "60",
         ]
 
     def interpreter(self) -> str:
@@ -449,8 +561,12 @@ def arguments(parser: argparse.ArgumentParser, *, database: str, concurrent: boo
         parser.add_argument("--clients", type=int, default=16, help="concurrent closed-loop clients")
         parser.add_argument("--rounds", type=int, default=3, help="floor and measurement alternate this many times")
         parser.add_argument("--seconds", type=float, default=10, help="length of each measured phase")
-        parser.add_argument("--generator", choices=["auto", "wrk", "asyncio"], default="auto",
-                            help="auto: wrk when installed, else the asyncio client")
+        parser.add_argument(
+            "--generator",
+            choices=["auto", "wrk", "asyncio"],
+            default="auto",
+            help="auto: wrk when installed, else the asyncio client",
+        )
     parser.add_argument("--results", type=Path, default=results.DEFAULT_PATH, help="the RESULTS.md to update")
     parser.add_argument("--no-results", action="store_true", help="print the figures without updating RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
@@ -479,16 +595,17 @@ def prepare(args, *, wallets: int, lots: list[Lot] = ()) -> Setup:
 def command_line() -> str:
     """The command that produced a result, as it would be typed from the project root."""
     script = Path(sys.argv[0]).resolve()
-    try:
+    with contextlib.suppress(ValueError):
         script = script.relative_to(ROOT)
-    except ValueError:
-        pass
     return " ".join([".venv/bin/python", str(script), *sys.argv[1:]])
 
 
 def server_for(args, database: str | None = None) -> "Server":
     return Server(
-        database=database or args.database, workers=args.workers, worker_class=args.worker_class, threads=args.threads,
+        database=database or args.database,
+        workers=args.workers,
+        worker_class=args.worker_class,
+        threads=args.threads,
         server=args.server,
     )
 
@@ -496,8 +613,11 @@ def server_for(args, database: str | None = None) -> "Server":
 def machine() -> str:
     """One line naming the machine: CPU model and count, memory, PostgreSQL, load when the run began."""
     model = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor() or "unknown CPU",
     )
     memory_gib = int(Path("/proc/meminfo").read_text().split()[1]) / 2**20
@@ -506,11 +626,12 @@ def machine() -> str:
     with psycopg.connect(database_url("postgres")) as connection:
         version = connection.execute("SHOW server_version").fetchone()[0].split()[0]
     load = os.getloadavg()[0]
-    return f"{os.cpu_count()} x {model}, {memory_gib:.0f} GiB, PostgreSQL {version}, Python {platform.python_version()}, load {load:.1f} at start"
+    python = platform.python_version()
+    return f"{os.cpu_count()} x {model}, {memory_gib:.0f} GiB, PostgreSQL {version}, Python {python}, load {load:.1f} at start"
 
 
 def today() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def main() -> int:

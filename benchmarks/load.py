@@ -53,15 +53,24 @@ class Phase:
 
     def summary(self, unit: str) -> str:
         """The results table's "Measured" cell: throughput in ``unit``/s, latencies and failures."""
-        return (f"{self.ops:.0f} {unit}/s, p50/p95/p99 {self.p50_ms:.1f}/{self.p95_ms:.1f}/{self.p99_ms:.1f} ms, "
-                f"{self.failures} failures")
+        return (
+            f"{self.ops:.0f} {unit}/s, p50/p95/p99 {self.p50_ms:.1f}/{self.p95_ms:.1f}/{self.p99_ms:.1f} ms, "
+            f"{self.failures} failures"
+        )
 
     def as_dict(self) -> dict:
         return {
-            "name": self.name, "ops": round(self.ops, 1), "requests": self.requests, "failures": self.failures,
-            "p50_ms": round(self.p50_ms, 2), "p95_ms": round(self.p95_ms, 2), "p99_ms": round(self.p99_ms, 2),
+            "name": self.name,
+            "ops": round(self.ops, 1),
+            "requests": self.requests,
+            "failures": self.failures,
+            "p50_ms": round(self.p50_ms, 2),
+            "p95_ms": round(self.p95_ms, 2),
+            "p99_ms": round(self.p99_ms, 2),
             "server_cpu": None if self.server_cpu is None else round(self.server_cpu),
-            "client_cpu": round(self.client_cpu), "db_cpu": round(self.db_cpu), "machine_cpu": round(self.machine_cpu),
+            "client_cpu": round(self.client_cpu),
+            "db_cpu": round(self.db_cpu),
+            "machine_cpu": round(self.machine_cpu),
         }
 
 
@@ -148,14 +157,26 @@ def _run_wrk(url: str, requests: Requests, *, clients: int, seconds: float, run_
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(_wrk_script(requests, run_id))
         script.flush()
-        command = ["wrk", f"-t{min(2, clients)}", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
-                   "-s", script.name, url]
+        command = [
+            "wrk",
+            f"-t{min(2, clients)}",
+            f"-c{clients}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            script.name,
+            url,
+        ]
         output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     figures = json.loads(output.strip().splitlines()[-1])
     return {
-        "requests": figures["requests"], "seconds": figures["duration_s"],
+        "requests": figures["requests"],
+        "seconds": figures["duration_s"],
         "failures": figures["errors"] + figures["non_2xx"],
-        "p50_ms": figures["p50_ms"], "p95_ms": figures["p95_ms"], "p99_ms": figures["p99_ms"],
+        "p50_ms": figures["p50_ms"],
+        "p95_ms": figures["p95_ms"],
+        "p99_ms": figures["p99_ms"],
     }
 
 
@@ -213,8 +234,12 @@ async def _asyncio_clients(url: str, requests: Requests, *, clients: int, second
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
     return {
-        "requests": len(latencies), "seconds": time.perf_counter() - started, "failures": failures,
-        "p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95), "p99_ms": percentile(latencies, 99),
+        "requests": len(latencies),
+        "seconds": time.perf_counter() - started,
+        "failures": failures,
+        "p50_ms": percentile(latencies, 50),
+        "p95_ms": percentile(latencies, 95),
+        "p99_ms": percentile(latencies, 99),
     }
 
 
@@ -266,19 +291,21 @@ def pgbench_phase(name: str, database: str, script: str, *, clients: int, second
         script_path = Path(folder) / "floor.sql"
         script_path.write_text(script)
         command = [
-            pgbench_path(), "--no-vacuum", f"--client={clients}", f"--jobs={min(2, clients)}",
-            f"--time={max(1, round(seconds))}", f"--file={script_path}", "--log", f"--log-prefix={folder}/log",
+            pgbench_path(),
+            "--no-vacuum",
+            f"--client={clients}",
+            f"--jobs={min(2, clients)}",
+            f"--time={max(1, round(seconds))}",
+            f"--file={script_path}",
+            "--log",
+            f"--log-prefix={folder}/log",
             database_url(database),
         ]
         with _Meter(database, None, client_in_process=False) as meter:
             completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)
         if completed.returncode != 0:
             raise RuntimeError(f"pgbench failed:\n{completed.stdout}\n{completed.stderr}")
-        latencies = [
-            int(line.split()[2]) / 1000
-            for log in Path(folder).glob("log*")
-            for line in log.read_text().splitlines()
-        ]
+        latencies = [int(line.split()[2]) / 1000 for log in Path(folder).glob("log*") for line in log.read_text().splitlines()]
     output = completed.stdout
     failed = re.search(r"number of failed transactions: (\d+)", output)
     tps = re.search(r"tps = ([\d.]+)", output)
@@ -287,7 +314,9 @@ def pgbench_phase(name: str, database: str, script: str, *, clients: int, second
         requests=len(latencies),
         seconds=len(latencies) / float(tps.group(1)) if tps and float(tps.group(1)) else meter.wall,
         failures=int(failed.group(1)) if failed else 0,
-        p50_ms=percentile(latencies, 50), p95_ms=percentile(latencies, 95), p99_ms=percentile(latencies, 99),
+        p50_ms=percentile(latencies, 50),
+        p95_ms=percentile(latencies, 95),
+        p99_ms=percentile(latencies, 99),
         extra={"generator": "pgbench"},
     )
     return meter.fill(phase, cores=_cores())
@@ -306,23 +335,35 @@ def interleaved(runs: dict[str, Callable[[], Phase]], rounds: int) -> dict[str, 
         for name, run in runs.items():
             phase = run()
             results[name].append(phase)
-            print(f"  {name:<22} {phase.ops:8.1f} ops/s  p50 {phase.p50_ms:6.2f}  p95 {phase.p95_ms:6.2f}  "
-                  f"p99 {phase.p99_ms:6.2f} ms  failures {phase.failures}  cpu server {phase.server_cpu or 0:.0f}% "
-                  f"client {phase.client_cpu:.0f}% db {phase.db_cpu:.0f}% machine {phase.machine_cpu:.0f}%", flush=True)
+            print(
+                f"  {name:<22} {phase.ops:8.1f} ops/s  p50 {phase.p50_ms:6.2f}  p95 {phase.p95_ms:6.2f}  "
+                f"p99 {phase.p99_ms:6.2f} ms  failures {phase.failures}  cpu server {phase.server_cpu or 0:.0f}% "
+                f"client {phase.client_cpu:.0f}% db {phase.db_cpu:.0f}% machine {phase.machine_cpu:.0f}%",
+                flush=True,
+            )
     return results
 
 
 def median_phase(phases: list[Phase]) -> Phase:
     """One phase summarising several rounds: median of each figure, failures summed."""
+
     def mid(attribute):
         values = [getattr(phase, attribute) for phase in phases]
         return None if any(value is None for value in values) else statistics.median(values)
 
     ops = statistics.median(phase.ops for phase in phases)
     return Phase(
-        name=phases[0].name, requests=sum(p.requests for p in phases), seconds=sum(p.requests for p in phases) / ops if ops else 0,
-        failures=sum(p.failures for p in phases), p50_ms=mid("p50_ms"), p95_ms=mid("p95_ms"), p99_ms=mid("p99_ms"),
-        server_cpu=mid("server_cpu"), client_cpu=mid("client_cpu"), db_cpu=mid("db_cpu"), machine_cpu=mid("machine_cpu"),
+        name=phases[0].name,
+        requests=sum(p.requests for p in phases),
+        seconds=sum(p.requests for p in phases) / ops if ops else 0,
+        failures=sum(p.failures for p in phases),
+        p50_ms=mid("p50_ms"),
+        p95_ms=mid("p95_ms"),
+        p99_ms=mid("p99_ms"),
+        server_cpu=mid("server_cpu"),
+        client_cpu=mid("client_cpu"),
+        db_cpu=mid("db_cpu"),
+        machine_cpu=mid("machine_cpu"),
         extra=phases[0].extra,
     )
 
@@ -359,7 +400,7 @@ class Comparison:
         return self.answered <= written <= self.answered + self.clients * (1 + len(self.http_rounds))
 
     def each_round(self) -> str:
-        return ", ".join(f"{m.ops:.0f}/{f.ops:.0f}" for m, f in zip(self.http_rounds, self.floor_rounds))
+        return ", ".join(f"{m.ops:.0f}/{f.ops:.0f}" for m, f in zip(self.http_rounds, self.floor_rounds, strict=True))
 
 
 def compare_with_pgbench(args, server, requests: Requests, script: str, label: str) -> Comparison:
@@ -368,8 +409,9 @@ def compare_with_pgbench(args, server, requests: Requests, script: str, label: s
     warm_up = http_phase("warm-up", server, requests, seconds=1, **options)
     runs = interleaved(
         {
-            "pgbench floor": lambda: pgbench_phase("pgbench floor", args.database, script, clients=args.clients,
-                                                   seconds=args.seconds),
+            "pgbench floor": lambda: pgbench_phase(
+                "pgbench floor", args.database, script, clients=args.clients, seconds=args.seconds
+            ),
             label: lambda: http_phase(label, server, requests, seconds=args.seconds, **options),
         },
         args.rounds,
@@ -379,4 +421,4 @@ def compare_with_pgbench(args, server, requests: Requests, script: str, label: s
 
 def ratio(measured: list[Phase], floor: list[Phase]) -> float:
     """Median over rounds of measured ops / floor ops (each round's pair ran back to back)."""
-    return statistics.median(m.ops / f.ops if f.ops else 0.0 for m, f in zip(measured, floor))
+    return statistics.median(m.ops / f.ops if f.ops else 0.0 for m, f in zip(measured, floor, strict=True))

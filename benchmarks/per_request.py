@@ -58,14 +58,16 @@ def measure(args) -> dict:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    setup = harness.prepare(args, wallets=200, lots=[harness.Lot(Decimal(1000), "PURCHASED_CREDIT_DIRECT"),
-                                                     harness.Lot(Decimal(1000))])
+    setup = harness.prepare(
+        args, wallets=200, lots=[harness.Lot(Decimal(1000), "PURCHASED_CREDIT_DIRECT"), harness.Lot(Decimal(1000))]
+    )
     client = Client(HTTP_X_API_KEY=setup.tenant.api_key, HTTP_HOST="127.0.0.1")
     figures = {}
     counter = iter(range(10**9))
     marker = os.open(os.devnull, os.O_WRONLY)
     for kind in KINDS:
-        def send():
+
+        def send(kind=kind):  # this kind's requests only: it is called within the iteration
             n = next(counter)
             response = _request(client, kind, setup.wallets[n % len(setup.wallets)], n)
             assert response.status_code == 200, response.content
@@ -135,8 +137,19 @@ def main() -> int:
     round_trips = {}
     if shutil.which("strace"):  # a second run, traced: strace slows the process, so no CPU figures from it
         with tempfile.NamedTemporaryFile(suffix=".trace") as trace:
-            command = ["strace", "-f", "-qq", "-yy", "-s", "64", "-e", "trace=sendto,sendmsg,recvfrom,recvmsg,write",
-                       "-o", trace.name, *child]
+            command = [
+                "strace",
+                "-f",
+                "-qq",
+                "-yy",
+                "-s",
+                "64",
+                "-e",
+                "trace=sendto,sendmsg,recvfrom,recvmsg,write",
+                "-o",
+                trace.name,
+                *child,
+            ]
             subprocess.run(command, capture_output=True, text=True, check=True)
             round_trips = count_round_trips(Path(trace.name).read_text(), args.requests)
     for kind in figures:

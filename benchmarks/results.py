@@ -11,7 +11,14 @@ from pathlib import Path
 
 DEFAULT_PATH = Path(__file__).with_name("RESULTS.md")
 SUMMARY_HEADER = [
-    "Benchmark", "Measured", "Floor (same run)", "Ratio", "Target", "Distance from target", "Date", "Command",
+    "Benchmark",
+    "Measured",
+    "Floor (same run)",
+    "Ratio",
+    "Target",
+    "Distance from target",
+    "Date",
+    "Command",
 ]
 _SKELETON = """# Benchmark results
 
@@ -51,7 +58,8 @@ def record(benchmark: str, rows: list[list[str]], details: str, *, path: Path = 
     head, rest = text.split(begin, 1)
     table, tail = rest.split(end, 1)
     kept = [
-        _cells(line) for line in table.strip().splitlines()[2:]
+        _cells(line)
+        for line in table.strip().splitlines()[2:]
         if line.startswith("|") and not re.match(rf"{re.escape(benchmark)}\b", _cells(line)[0])
     ]
     body = sorted(kept + rows, key=_sort_key)
@@ -67,9 +75,9 @@ def record(benchmark: str, rows: list[list[str]], details: str, *, path: Path = 
         sections = list(re.finditer(r"<!-- (B\d):begin -->.*?<!-- \1:end -->", text, re.S))
         later = [m for m in sections if m.group(1) > benchmark]
         if later:
-            text = text[: later[0].start()] + section + "\n\n" + text[later[0].start():]
+            text = text[: later[0].start()] + section + "\n\n" + text[later[0].start() :]
         elif sections:
-            text = text[: sections[-1].end()] + "\n\n" + section + text[sections[-1].end():]
+            text = text[: sections[-1].end()] + "\n\n" + section + text[sections[-1].end() :]
         else:
             marker = "## Details\n"
             text = text.replace(marker, marker + "\n" + section + "\n", 1) if marker in text else text + "\n" + section + "\n"
@@ -78,15 +86,38 @@ def record(benchmark: str, rows: list[list[str]], details: str, *, path: Path = 
 
 def phase_table(phases) -> str:
     """A markdown table of load phases (load.Phase, as summarised over rounds)."""
-    header = ["Phase", "ops/s", "p50 ms", "p95 ms", "p99 ms", "failures", "server CPU %", "load generator CPU %",
-              "DB backends CPU %", "machine CPU % (all processes)", "generator"]
+    header = [
+        "Phase",
+        "ops/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "failures",
+        "server CPU %",
+        "load generator CPU %",
+        "DB backends CPU %",
+        "machine CPU % (all processes)",
+        "generator",
+    ]
     lines = [_row(header), _row(["---"] * len(header))]
     for phase in phases:
-        lines.append(_row([
-            phase.name, f"{phase.ops:.0f}", f"{phase.p50_ms:.2f}", f"{phase.p95_ms:.2f}", f"{phase.p99_ms:.2f}",
-            str(phase.failures), "-" if phase.server_cpu is None else f"{phase.server_cpu:.0f}",
-            f"{phase.client_cpu:.0f}", f"{phase.db_cpu:.0f}", f"{phase.machine_cpu:.0f}", phase.extra.get("generator", ""),
-        ]))
+        lines.append(
+            _row(
+                [
+                    phase.name,
+                    f"{phase.ops:.0f}",
+                    f"{phase.p50_ms:.2f}",
+                    f"{phase.p95_ms:.2f}",
+                    f"{phase.p99_ms:.2f}",
+                    str(phase.failures),
+                    "-" if phase.server_cpu is None else f"{phase.server_cpu:.0f}",
+                    f"{phase.client_cpu:.0f}",
+                    f"{phase.db_cpu:.0f}",
+                    f"{phase.machine_cpu:.0f}",
+                    phase.extra.get("generator", ""),
+                ]
+            )
+        )
     return "\n".join(lines)
 
 

@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+
 @dataclass(frozen=True)
 class Case:
     name: str

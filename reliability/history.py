@@ -47,7 +47,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -107,7 +107,8 @@ class _Client:
         self.plan = plan
         self.rng = random.Random(plan.seed)
         self.http = httpx.Client(base_url=plan.base_url, headers={"x-api-key": plan.api_key})
-        self.out = open(plan.history_path, "a", encoding="utf-8")
+        # Open for the client's whole run; run() closes it.
+        self.out = open(plan.history_path, "a", encoding="utf-8")  # noqa: SIM115
         self.done: list[tuple[str, str, dict, str]] = []  # (kind, wallet, body, tx id) of ok top-ups and debits
         self.lots: list[tuple[str, str]] = []  # (wallet, lot id) of ok top-ups: what a void may name
         self.holds: list[tuple[str, str]] = []  # (wallet, hold id) of this client's placed holds
@@ -136,7 +137,7 @@ class _Client:
             if self.rng.random() < 0.5:
                 body["priority"] = self.rng.randint(0, 3)
             if self.rng.random() < 0.5:
-                expiry = datetime.now(timezone.utc) + timedelta(days=self.rng.randint(1, 90))
+                expiry = datetime.now(UTC) + timedelta(days=self.rng.randint(1, 90))
                 body["expiry_date_utc"] = expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
             self.keyed(n, "top_up", wallet, body)
         elif roll < 0.70 and self.plan.pairs and self.rng.random() < 0.25:

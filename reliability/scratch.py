@@ -13,7 +13,7 @@ import os
 # The production settings plus the test defaults (local PostgreSQL and Redis db 15).
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing.test_settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
