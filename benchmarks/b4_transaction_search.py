@@ -69,20 +69,7 @@ def load_ledger(environment, rows: int) -> tuple[int, datetime]:
         "customers_customer",
         ("id", "tenant_id", "environment_id", "external_id", "created_at", "updated_at"),
         ((customer_id(w), tenant, env, f"b4-{w}", start, start) for w in range(wallets)),
-        defaults={
-            "name": "",
-            "email": "",
-            "address_line1": "",
-            "address_line2": "",
-            "address_city": "",
-            "address_state": "",
-            "address_postal_code": "",
-            "address_country": "",
-            "metadata": "{}",
-            "status": "published",
-            "created_by": "",
-            "updated_by": "",
-        },
+        defaults={**harness.CUSTOMER_DEFAULTS, "name": ""},
     )
     open_purchased = LOT * sum(1 for i in range(ROWS_PER_WALLET - OPEN_LOTS, ROWS_PER_WALLET) if reason(i) != "FREE_CREDIT_GRANT")
     harness.copy_rows(

@@ -125,6 +125,12 @@ WALLET_DEFAULTS = {
     "auto_topup_enabled": "f", "auto_topup_invoicing": "f", "auto_topup_cooldown_unit": "", "alert_state": "ok",
     "status": "published", "created_by": "", "updated_by": "", "held_credits": "0",
 }  # fmt: skip
+# The same for customer rows.
+CUSTOMER_DEFAULTS = {
+    "email": "", "address_line1": "", "address_line2": "", "address_city": "", "address_state": "",
+    "address_postal_code": "", "address_country": "", "metadata": "{}", "status": "published",
+    "created_by": "", "updated_by": "",
+}  # fmt: skip
 
 
 def bulk_wallets(environment, count: int, *, lots: list[Lot] = (), prefix: str = "bench") -> list:
@@ -172,19 +178,7 @@ def bulk_wallets(environment, count: int, *, lots: list[Lot] = (), prefix: str =
         "customers_customer",
         ("id", "tenant_id", "environment_id", "external_id", "name", "created_at", "updated_at"),
         customers,
-        defaults={
-            "email": "",
-            "address_line1": "",
-            "address_line2": "",
-            "address_city": "",
-            "address_state": "",
-            "address_postal_code": "",
-            "address_country": "",
-            "metadata": "{}",
-            "status": "published",
-            "created_by": "",
-            "updated_by": "",
-        },
+        defaults=CUSTOMER_DEFAULTS,
     )
     copy_rows(
         "wallets_wallet",
