@@ -15,16 +15,18 @@ Which lots are due, decided by one SQL statement per batch (``_REMIND_SQL``):
   the job's hold is captured". A lot wholly earmarked is announced too.
 - not announced yet (no CreditExpiryReminder row).
 
-The tenant setting: 0 turns reminders off (its lots are never due, and none is announced late when
-it is turned back on unless it is still inside the window). Raising it makes the lots of the wider
-window due at the next sweep; lowering it sends nothing again and withdraws nothing. A transferred
+The tenant setting: 0 turns reminders off: while it is 0 no lot of the tenant is due; turned back
+on, the lots then inside the window are announced at the next sweep, and those that expired
+meanwhile never are. Raising it makes the lots of the wider window due at the next sweep; lowering
+it sends nothing again and withdraws nothing. A transferred
 lot arrives in the other wallet as a new lot (wallets.services.transfers) and is announced there
 on its own; what the source lot has left, if anything, keeps its own reminder.
 
 Once per lot: CreditExpiryReminder's primary key is the lot. A batch inserts its reminder rows
 with ON CONFLICT DO NOTHING and publishes the events (the outbox, webhooks.services) of the rows
-it inserted, and only those, in the same transaction; so a lot's event exists exactly when its
-reminder row committed. A sweep racing another reads the same lots as due, waits at the insert
+it inserted, and only those, in the same transaction: no event without its committed row, and never
+a second event for a lot. The event goes to the endpoints subscribed at that moment; with none, the
+row alone records that the lot's turn has passed (an endpoint added later gets no late reminder). A sweep racing another reads the same lots as due, waits at the insert
 for the other's transaction, then skips the rows the other committed. No wallet lock: a reminder
 moves no credits and must not queue behind postings; the credits it reports are as the batch's
 statement read them.
@@ -47,9 +49,10 @@ from wallets.models import CreditExpiryReminder, HoldEarmark, WalletTransaction
 from wallets.services import events
 
 # The lots a tenant's window makes due (see the module's docstring), after the cursor, soonest
-# first; inserted as reminders where no reminder exists yet. Lots with spendable credits come from
-# the expiring-lots index (wtxn_expiring_lots_idx); lots an open hold earmarks wholly, from the
-# open-earmarks index. ``inserted`` says which reminders this statement wrote.
+# first; inserted as reminders where no reminder exists yet. The first branch (lots with spendable
+# credits) has the condition of the expiring-lots index (wtxn_expiring_lots_idx), the second (lots
+# open holds earmark wholly) starts from the open-earmarks index, so a large ledger is not scanned.
+# ``inserted`` says which reminders this statement wrote.
 _REMIND_SQL = """
 WITH due AS (
     SELECT lot.id AS lot_id, lot.tenant_id, lot.environment_id, lot.wallet_id, lot.customer_id, lot.expiry_date,
