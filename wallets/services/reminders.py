@@ -24,12 +24,13 @@ on its own; what the source lot has left, if anything, keeps its own reminder.
 
 Once per lot: CreditExpiryReminder's primary key is the lot. A batch inserts its reminder rows
 with ON CONFLICT DO NOTHING and publishes the events (the outbox, webhooks.services) of the rows
-it inserted, and only those, in the same transaction: no event without its committed row, and never
-a second event for a lot. The event goes to the endpoints subscribed at that moment; with none, the
-row alone records that the lot's turn has passed (an endpoint added later gets no late reminder). A sweep racing another reads the same lots as due, waits at the insert
-for the other's transaction, then skips the rows the other committed. No wallet lock: a reminder
-moves no credits and must not queue behind postings; the credits it reports are as the batch's
-statement read them.
+it inserted, and only those, in the same transaction: no event without its committed row, and
+never a second event for a lot. A sweep racing another reads the same lots as due, waits at the
+insert for the other's transaction, then skips the rows the other committed. The event goes to
+the endpoints subscribed at that moment; with none, the row alone records that the lot's turn has
+passed (an endpoint added later gets no late reminder). No wallet lock: a reminder moves no
+credits and must not queue behind postings; the credits it reports are as the batch's statement
+read them.
 
 Each sweep walks the due window once, in expiry order (a keyset cursor), in transactions of
 ``CREDIT_EXPIRY_REMINDER_BATCH_SIZE`` lots; a lot created behind the cursor meanwhile is the next
