@@ -31,6 +31,7 @@ class StaffAction(models.Model):
         CREDITS_VOIDED = "credits_voided", "Lot's credits voided"
         CREDITS_REFUNDED = "credits_refunded", "Lot's credits refunded"
         RELEASE_HOLDS = "release_holds", "Holds released"
+        EXPIRY_REMINDER_DAYS = "expiry_reminder_days", "Expiry reminder days set"
 
     class Outcome(models.TextChoices):
         DONE = "done", "Done"

@@ -7,11 +7,17 @@ walks an index that starts with the wallet or the customer.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Exists, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from backoffice.models import ApprovalRequest
 from customers.models import Customer
 from invoices.models import Invoice
-from wallets.models import AlertLog, Wallet, WalletStatusChange, WalletTransaction
+from tenancy.models import Tenant
+from wallets.ledger.money import ZERO
+from wallets.models import AlertLog, CreditExpiryReminder, HoldEarmark, Wallet, WalletStatusChange, WalletTransaction
 
 EXPIRING_WINDOW = timedelta(days=30)
 LATEST_ROWS = 15
@@ -30,11 +36,22 @@ class Sections:
 
 
 @dataclass(frozen=True)
+class ExpiringLot:
+    """A lot that expires within EXPIRING_WINDOW, and where its expiry reminder stands
+    (wallets.services.reminders: the workers announce it once, the tenant's N days before)."""
+
+    lot: WalletTransaction
+    held_credits: Decimal  # earmarked by open holds: they expire with the lot unless the hold is captured
+    reminder: CreditExpiryReminder | None  # sent, and when
+    remind_from: datetime | None  # not sent yet: the first sweep from then on sends it; None when reminders are off
+
+
+@dataclass(frozen=True)
 class CustomerSummary:
     """Each part is None when its section was not asked for (and its query not run)."""
 
     wallets: list[Wallet] | None  # open ones first, then newest
-    expiring: list[WalletTransaction] | None  # lots still holding credits that expire within EXPIRING_WINDOW, soonest first
+    expiring: list[ExpiringLot] | None  # lots still holding credits that expire within EXPIRING_WINDOW, soonest first
     latest_rows: list[WalletTransaction] | None  # the newest ledger rows across the customer's wallets
     open_invoices: list[Invoice] | None  # finalized or draft, payment still pending
     alerts: list[AlertLog] | None  # the latest alert state changes across the wallets
@@ -54,15 +71,7 @@ def customer_summary(*, customer: Customer, now: datetime, sections: Sections) -
         )
     expiring = latest_rows = open_invoices = alerts = history = None
     if sections.ledger:
-        expiring = WalletTransaction.objects.filter(
-            wallet__in=wallet_ids,
-            type=WalletTransaction.Type.CREDIT,
-            transaction_status=WalletTransaction.Status.COMPLETED,
-            credits_available__gt=0,
-            expiry_date__gt=now,
-            expiry_date__lte=now + EXPIRING_WINDOW,
-        ).order_by("expiry_date", "id")
-        expiring = list(expiring[:LIST_LIMIT])
+        expiring = _expiring_lots(wallet_ids, now=now)
         latest_rows = list(WalletTransaction.objects.filter(wallet__in=wallet_ids).order_by("-created_at", "-id")[:LATEST_ROWS])
     if sections.invoices:
         open_invoices = Invoice.objects.filter(
@@ -83,6 +92,35 @@ def customer_summary(*, customer: Customer, now: datetime, sections: Sections) -
         alerts=alerts,
         status_history=history,
     )
+
+
+def _expiring_lots(wallet_ids: list[str], *, now: datetime) -> list[ExpiringLot]:
+    """The lots of these wallets that expire within EXPIRING_WINDOW and still hold credits, spendable or
+    earmarked by an open hold (the lots the reminder sweep considers), soonest first, with their reminder."""
+    open_earmarks = HoldEarmark.objects.filter(lot=OuterRef("pk"), credits__gt=0)
+    held = open_earmarks.order_by().values("lot").annotate(total=Sum("credits")).values("total")
+    lots = list(
+        WalletTransaction.objects.filter(
+            Q(credits_available__gt=0) | Exists(open_earmarks),
+            wallet__in=wallet_ids,
+            type=WalletTransaction.Type.CREDIT,
+            transaction_status=WalletTransaction.Status.COMPLETED,
+            expiry_date__gt=now,
+            expiry_date__lte=now + EXPIRING_WINDOW,
+        )
+        .annotate(held=Coalesce(Subquery(held), ZERO))
+        .select_related("expiry_reminder")
+        .order_by("expiry_date", "id")[:LIST_LIMIT]
+    )
+    if not lots:
+        return []
+    days = Tenant.objects.values_list("credit_expiry_reminder_days", flat=True).get(pk=lots[0].tenant_id)
+    expiring = []
+    for lot in lots:
+        reminder = getattr(lot, "expiry_reminder", None)  # select_related read it; absent: not sent yet
+        remind_from = lot.expiry_date - timedelta(days=days) if days and reminder is None else None
+        expiring.append(ExpiringLot(lot=lot, held_credits=lot.held, reminder=reminder, remind_from=remind_from))
+    return expiring
 
 
 def pending_approvals_of_wallet(wallet_id: str) -> int:

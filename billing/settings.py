@@ -327,6 +327,10 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 # Only the concurrency test's negative control turns this on, to prove the reconcile can fail.
 # Never set it anywhere else: without the lock, concurrent writers corrupt balances.
 LEDGER_UNSAFE_SKIP_WALLET_LOCK = False
+# Only the reminder race test's negative control turns this on: the sweep then announces every
+# lot it read as due instead of only the reminder rows it inserted, so two racing sweeps send a
+# lot's wallet.credits.expiring twice. Never set it anywhere else.
+REMINDERS_UNSAFE_SKIP_ONCE_GUARD = False
 
 # WORKERS
 # Credit expiry runs every CREDIT_EXPIRY_INTERVAL_SECONDS (the default beat schedule) and expires
@@ -334,6 +338,9 @@ LEDGER_UNSAFE_SKIP_WALLET_LOCK = False
 CREDIT_EXPIRY_INTERVAL_SECONDS = env_int("CREDIT_EXPIRY_INTERVAL_SECONDS", 15 * 60)
 CREDIT_EXPIRY_GRACE_SECONDS = env_int("CREDIT_EXPIRY_GRACE_SECONDS", 0)
 CREDIT_EXPIRY_BATCH_SIZE = env_int("CREDIT_EXPIRY_BATCH_SIZE", 200)
+# The expiry reminder sweep (wallets.services.reminders) announces at most this many lots per
+# transaction; the tenant's credit_expiry_reminder_days says how early.
+CREDIT_EXPIRY_REMINDER_BATCH_SIZE = env_int("CREDIT_EXPIRY_REMINDER_BATCH_SIZE", 500)
 # At most this many automatic top-ups in one evaluation, so a misconfigured wallet cannot loop.
 AUTO_TOP_UP_MAX_PER_EVALUATION = env_int("AUTO_TOP_UP_MAX_PER_EVALUATION", 10)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)

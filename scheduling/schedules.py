@@ -30,6 +30,11 @@ def default_schedules() -> list[dict]:
             "every_seconds": 60,
         },
         {
+            "name": "Remind of credits expiring soon (wallet.credits.expiring)",
+            "task": "wallets.tasks.credit_expiry_reminders_task",
+            "every_seconds": 15 * 60,
+        },
+        {
             "name": "Deliver due webhooks (retries and lost messages)",
             "task": "webhooks.tasks.webhooks_deliver_due_task",
             "every_seconds": 60,

@@ -78,3 +78,21 @@ def tenant_set_approval_threshold(tenant: Tenant, threshold: Decimal | None) -> 
     tenant.approval_threshold_credits = threshold
     tenant.save(update_fields=["approval_threshold_credits"])
     return tenant
+
+
+# The widest reminder window staff may set: a year. Longer would announce credits so early the
+# reminder reads as noise, and it bounds the window the reminder sweep reads.
+MAX_EXPIRY_REMINDER_DAYS = 365
+
+
+def tenant_set_expiry_reminder_days(tenant: Tenant, days: int) -> Tenant:
+    """Set how many days before a lot expires the workers announce it (``wallet.credits.expiring``,
+    wallets.services.reminders); 0 turns the reminders off. Takes effect at the next sweep."""
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_EXPIRY_REMINDER_DAYS:
+        raise ValidationFailed(
+            f"credit_expiry_reminder_days must be a whole number of days from 0 (off) to {MAX_EXPIRY_REMINDER_DAYS}",
+            field="credit_expiry_reminder_days",
+        )
+    tenant.credit_expiry_reminder_days = days
+    tenant.save(update_fields=["credit_expiry_reminder_days"])
+    return tenant

@@ -9,6 +9,8 @@
 - ``WalletTransfer`` ties a transfer's debit on one wallet to its credits on another.
 - ``WalletHold`` reserves credits for an in-flight job; ``HoldEarmark`` records which lot gave
   how much to it (wallets.services.holds explains the accounting).
+- ``CreditExpiryReminder`` records that a lot's ``wallet.credits.expiring`` went out
+  (wallets.services.reminders); its primary key is the lot, so a lot is reminded once.
 
 The constraints below are the database's half of the ledger invariants; PostgreSQL-only ones
 (the balance-value identity and the append-only trigger) are in migration 0002.
@@ -508,3 +510,40 @@ class HoldEarmark(models.Model):
             # "Does this lot hold an open earmark?" (the expiry sweep skips such lots).
             models.Index(fields=["lot"], condition=Q(credits__gt=0), name="hold_earmark_open_lot_idx"),
         ]
+
+
+class CreditExpiryReminder(models.Model):
+    """The workers announced that ``lot`` expires soon (``wallet.credits.expiring``), once per lot.
+
+    The primary key is the lot: the database, not the sweep's read, makes "once" hold when two
+    sweeps race (wallets.services.reminders inserts with ON CONFLICT DO NOTHING and announces only
+    the rows it inserted). The other columns are what the reminder said, as of the sweep: the
+    credits the lot still held (``credits``, of which ``held_credits`` were earmarked by open holds)
+    and the tenant's ``credit_expiry_reminder_days`` then. A lot's expiry never changes (the ledger
+    is append-only), so one reminder stays true. Written only by wallets.services.reminders.
+    """
+
+    lot = models.OneToOneField(WalletTransaction, on_delete=models.PROTECT, primary_key=True, related_name="expiry_reminder")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="expiry_reminders")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    expiry_date = models.DateTimeField()
+    credits = credits_field()
+    held_credits = credits_field()
+    reminder_days = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(credits__gt=0), name="expiry_reminder_credits_positive"),
+            models.CheckConstraint(
+                condition=Q(held_credits__gte=0, held_credits__lte=F("credits")), name="expiry_reminder_held_within_credits"
+            ),
+            models.CheckConstraint(condition=Q(reminder_days__gt=0), name="expiry_reminder_days_positive"),
+            # Sent before the expiry, never after it.
+            models.CheckConstraint(condition=Q(created_at__lt=F("expiry_date")), name="expiry_reminder_before_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lot_id} expiring {self.expiry_date:%Y-%m-%d %H:%M}"

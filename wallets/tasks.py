@@ -11,7 +11,7 @@ from django.db import OperationalError, transaction
 
 from wallets.ledger.hooks import Posted
 from wallets.models import WalletTransaction
-from wallets.services import automation, holds
+from wallets.services import automation, holds, reminders
 
 logger = get_task_logger(__name__)
 
@@ -51,6 +51,20 @@ def holds_expire_sweep_task() -> int:
     if expired:
         logger.info("hold expiry sweep: %s holds expired", expired)
     return expired
+
+
+@shared_task(ignore_result=True, expires=600)
+def credit_expiry_reminders_task() -> int:
+    """Announce wallet.credits.expiring for the lots due a reminder; wallets.services.reminders."""
+    result = reminders.credit_expiry_reminders_sweep()
+    if result.reminded or result.skipped:
+        logger.info(
+            "expiry reminder sweep: %s lots reminded, %s already reminded by another sweep (%s batches)",
+            result.reminded,
+            result.skipped,
+            result.batches,
+        )
+    return result.reminded
 
 
 def queue_auto_top_up(posted: Posted) -> None:

@@ -1,6 +1,7 @@
 """The customer page as support's home: wallets with balances and buttons, credits expiring within
-30 days by date, the latest ledger rows, open invoices, alert state and freeze history."""
+30 days by date (with where each lot's expiry reminder stands), the latest ledger rows, open invoices, alert state and freeze history."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -15,6 +16,7 @@ from tests.admin.flows import REQUEST_ID
 from wallets.admin.display import change_url
 from wallets import services
 from wallets.models import AlertLog, Wallet, WalletStatusChange, WalletTransaction
+from wallets.services import holds, reminders
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +63,7 @@ def test_the_customer_page_shows_everything_support_needs(finance, customer, cus
     summary = response.context["summary"]
 
     assert {wallet.pk for wallet in summary.wallets} == {customer_day["usd"].pk, customer_day["eur"].pk}
-    assert [lot.pk for lot in summary.expiring] == [customer_day["sooner"].pk, customer_day["soon"].pk]  # by date, 30 days
+    assert [item.lot.pk for item in summary.expiring] == [customer_day["sooner"].pk, customer_day["soon"].pk]  # by date, 30 days
     assert summary.latest_rows[0].transaction_reason == "PURCHASED_CREDIT_INVOICED"
     assert [invoice.pk for invoice in summary.open_invoices] == [customer_day["invoice"].pk]
     assert [alert.state for alert in summary.alerts] == ["in_alarm"]
@@ -133,3 +135,47 @@ def test_staff_who_may_view_only_customers_see_no_section_and_no_query_reads_one
     assert 'name="_selected_action"' not in page  # no action buttons either
     assert "Left out, as you may not view them: wallets, expiring credits and ledger rows, open invoices" in page
     assert response.context["wallet_rows"] == []
+
+
+def _reminder_cells(page: str) -> list[str]:
+    """The expiring-credits table's reminder column, row by row, as text."""
+    return [" ".join(cell.split()) for cell in re.findall(r'<td class="expiry-reminder">(.*?)</td>', page, re.S)]
+
+
+def test_the_expiring_credits_say_where_each_lot_s_expiry_reminder_stands(finance, customer, make_wallet, environment):
+    wallet = make_wallet(name="Main")
+    now = timezone.now()
+
+    def top_up(credits, days, **fields):
+        expiry = now + timedelta(days=days)
+        return services.wallet_top_up(wallet, credits=Decimal(credits), reason="FREE_CREDIT_GRANT", expiry_date=expiry, **fields)
+
+    sent = top_up("5", 2).transaction
+    sweep = reminders.credit_expiry_reminders_sweep()
+    assert sweep.reminded == 1
+    unsent = top_up("4", 3).transaction  # inside the 7 days, after the sweep
+    later = top_up("6", 20).transaction
+    held = top_up("10", 25, priority=1).transaction
+    holds.hold_place(wallet, credits=Decimal("10"), idempotency_key="job-1")  # all of the priority lot
+
+    response = _page(finance, customer)
+    items = {item.lot.pk: item for item in response.context["summary"].expiring}
+    assert list(items) == [sent.pk, unsent.pk, later.pk, held.pk]
+    assert items[sent.pk].reminder.created_at <= timezone.now() and items[sent.pk].remind_from is None
+    assert items[later.pk].remind_from == later.expiry_date - timedelta(days=7)
+    assert (items[held.pk].lot.credits_available, items[held.pk].held_credits) == (0, Decimal("10"))
+    sent_at = items[sent.pk].reminder.created_at.strftime("%Y-%m-%d %H:%M")
+    page = response.content.decode()
+    assert _reminder_cells(page) == [
+        f"Sent {sent_at}",
+        "At the next sweep",
+        f"Due {(later.expiry_date - timedelta(days=7)):%Y-%m-%d %H:%M}",
+        f"Due {(held.expiry_date - timedelta(days=7)):%Y-%m-%d %H:%M}",
+    ]
+    assert 'and <span class="bo-amount">10&nbsp;credits</span> held' in page
+
+    environment.tenant.credit_expiry_reminder_days = 0
+    environment.tenant.save(update_fields=["credit_expiry_reminder_days"])
+    cells = _reminder_cells(_page(finance, customer).content.decode())
+    assert cells[0] == f"Sent {sent_at}"
+    assert cells[1:] == ['<span class="bo-quiet">Off for this tenant</span>'] * 3

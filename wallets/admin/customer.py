@@ -1,9 +1,10 @@
 """Support back-office for customers: find one (name, email, external id, id) and reach its wallets.
 
 The customer page is the support person's home: the wallets with balances and action buttons,
-credits expiring within 30 days, the latest ledger rows, open invoices, alert state and freeze
-history, read through backoffice.selectors.customer_summary. Each section is read and shown only
-to staff with the view permission of its rows; the page names the sections it left out.
+credits expiring within 30 days (and whether each lot's expiry reminder went out, or when it will),
+the latest ledger rows, open invoices, alert state and freeze history, read through
+backoffice.selectors.customer_summary. Each section is read and shown only to staff with the view
+permission of its rows; the page names the sections it left out.
 Read-only: customers are written through the API (customers.services).
 """
 
@@ -98,13 +99,15 @@ class CustomerAdmin(ReadOnlyModelAdmin):
             alerts=may_view(user, AlertLog),
             status_history=may_view(user, WalletStatusChange),
         )
-        summary = customer_summary(customer=customer, now=timezone.now(), sections=sections)
+        now = timezone.now()
+        summary = customer_summary(customer=customer, now=now, sections=sections)
         permitted = self.admin_site.get_model_admin(Wallet).get_actions(request)
         return {
             "summary": summary,
             "sections": sections,
             "hidden_sections": [name for name, shown in HIDDEN_SECTION_NAMES.items() if not getattr(sections, shown)],
             "expiring_days": EXPIRING_WINDOW.days,
+            "now": now,  # an expiry reminder due before now goes out at the next sweep
             # Per wallet, the buttons of the actions this user may run and the wallet's status allows
             # (get_actions asks each action's has_<name>_permission); no wallets shown, no buttons.
             "wallet_rows": [

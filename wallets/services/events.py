@@ -4,9 +4,13 @@ Events are published inside the transaction that made the change (webhooks.servi
 exist exactly when the change committed.
 """
 
+import math
+from collections import defaultdict
+from datetime import datetime
+
 from invoices.models import CreditNote
 from wallets.ledger.money import format_decimal
-from wallets.models import Wallet, WalletHold, WalletTransaction
+from wallets.models import CreditExpiryReminder, Wallet, WalletHold, WalletTransaction
 from webhooks.services import event_publish, events_publish
 
 WALLET_CREATED = "wallet.created"
@@ -25,6 +29,8 @@ HOLD_RELEASED = "wallet.hold.released"  # released by a caller or support, or ex
 CREDITS_VOIDED = "wallet.credits.voided"
 CREDIT_NOTE_CREATED = "invoice.credit_note.created"
 TRANSFER_COMPLETED = "wallet.transfer.completed"
+# Expiry reminders (wallets.services.reminders): once per lot, the tenant's N days before it expires
+CREDITS_EXPIRING = "wallet.credits.expiring"
 
 EVENT_TYPES = [
     WALLET_CREATED,
@@ -42,6 +48,8 @@ EVENT_TYPES = [
     CREDITS_VOIDED,
     CREDIT_NOTE_CREATED,
     TRANSFER_COMPLETED,
+    # Expiry reminders
+    CREDITS_EXPIRING,
 ]
 
 
@@ -191,3 +199,43 @@ def publish_transfer_event(transfer, source: Wallet, destination: Wallet, debit:
             "to_wallet": wallet_payload(destination),
         },
     )
+
+
+# --- Expiry reminders (wallets.services.reminders) ------------------------------------------
+
+SECONDS_PER_DAY = 24 * 60 * 60
+
+
+def credits_expiring_payload(reminder: CreditExpiryReminder, wallet: Wallet, *, now: datetime) -> dict:
+    """The lot's reminder: ``credits`` still in the lot (``held_credits`` of them earmarked by open
+    holds), when it expires and how long that is from the reminder (``days_left`` rounded up, so a
+    lot the sweep finds 6 days 23 hours before its expiry says 7)."""
+    seconds_left = int((reminder.expiry_date - now).total_seconds())
+    return {
+        "lot_id": reminder.lot_id,
+        "wallet_id": reminder.wallet_id,
+        "customer_id": reminder.customer_id,
+        "currency": wallet.currency,
+        "credits": format_decimal(reminder.credits),
+        "held_credits": format_decimal(reminder.held_credits),
+        "expiry_date": _timestamp(reminder.expiry_date),
+        "seconds_left": seconds_left,
+        "days_left": math.ceil(seconds_left / SECONDS_PER_DAY),
+        "reminder_days": reminder.reminder_days,
+        "reminded_at": _timestamp(reminder.created_at),
+    }
+
+
+def publish_credits_expiring(reminders: list[CreditExpiryReminder], *, now: datetime) -> None:
+    """``wallet.credits.expiring``, one event per reminder, each with its wallet as it stands now."""
+    if not reminders:
+        return
+    wallets = Wallet.objects.in_bulk({reminder.wallet_id for reminder in reminders})
+    by_environment = defaultdict(list)
+    for reminder in reminders:
+        wallet = wallets[reminder.wallet_id]
+        by_environment[reminder.environment_id].append(
+            {"credits_expiring": credits_expiring_payload(reminder, wallet, now=now), "wallet": wallet_payload(wallet)}
+        )
+    for environment_id, payloads in by_environment.items():
+        events_publish(environment_id=environment_id, event_type=CREDITS_EXPIRING, payloads=payloads, now=now)
