@@ -22,7 +22,7 @@ from core.db import snapshots
 from core.db.snapshots import read_only_snapshot
 from wallets import selectors, services
 from wallets.ledger import postings
-from wallets.models import CreditAllocation, Wallet, WalletTransaction
+from wallets.models import CreditAllocation, Wallet
 from wallets.services import holds, previews
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,9 +64,8 @@ def test_a_preview_writes_nothing(wallet, credit):
 
 
 def test_the_snapshot_refuses_writes(wallet):
-    with pytest.raises(InternalError, match="read-only transaction"):
-        with read_only_snapshot():
-            Wallet.objects.filter(pk=wallet.pk).update(name="renamed")
+    with pytest.raises(InternalError, match="read-only transaction"), read_only_snapshot():
+        Wallet.objects.filter(pk=wallet.pk).update(name="renamed")
     assert Wallet.objects.get(pk=wallet.pk).name == wallet.name
 
 
@@ -193,6 +192,5 @@ def test_timing_of_a_preview_over_300_lots(wallet, capsys):
     assert preview.would_succeed and len(preview.lots) == 100
     timings.sort()
     with capsys.disabled():
-        print(
-            f"\n[preview] 100 credits over 300 lots: median {timings[10] * 1000:.1f} ms, slowest {timings[-1] * 1000:.1f} ms (21 runs)"
-        )
+        median, slowest = timings[10] * 1000, timings[-1] * 1000
+        print(f"\n[preview] 100 credits over 300 lots: median {median:.1f} ms, slowest {slowest:.1f} ms (21 runs)")
