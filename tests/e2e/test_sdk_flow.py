@@ -2,8 +2,9 @@
 gunicorn serving this project on the test database.
 
 The first 20 steps are the acceptance script of sdk-wire-notes.md, plus a POST_PAID wallet so every
-wallet type is exercised; step 21 reads a debit's consumption_breakdown through the SDK's own model. Each step runs even when an earlier one failed (unless it needs that
-step's result), and the test fails with one PASS/FAIL line per step.
+wallet type is exercised; step 21 reads a debit's consumption_breakdown through the SDK's own model.
+Each step runs even when an earlier one failed (unless it needs that step's result), and the test
+fails with one PASS/FAIL line per step.
 """
 
 import uuid
@@ -78,7 +79,9 @@ def test_the_official_sdk_drives_the_wallet_api(live_api, transactional_db):  # 
 
     def create_prepaid():
         (customer,) = steps.need("customer")
-        wallet = sdk.wallets.create_wallet(customer_id=customer.id, currency="USD", wallet_type="PRE_PAID", conversion_rate="1")
+        wallet = sdk.wallets.create_wallet(
+            customer_id=customer.id, currency="USD", wallet_type="PRE_PAID", conversion_rate="1"
+        )
         assert wallet.id.startswith("wallet_")
         assert (wallet.customer_id, wallet.currency, wallet.wallet_type) == (customer.id, "usd", "PRE_PAID")
         assert (wallet.conversion_rate, wallet.credit_balance, wallet.balance) == ("1", "0", "0")
@@ -191,7 +194,9 @@ def test_the_official_sdk_drives_the_wallet_api(live_api, transactional_db):  # 
 
     def search_by_wallet():
         (prepaid,) = steps.need("prepaid")
-        found = sdk.wallets.query_wallet_transaction(id=prepaid.id, type_="credit", transaction_reason="PURCHASED_CREDIT_DIRECT")
+        found = sdk.wallets.query_wallet_transaction(
+            id=prepaid.id, type_="credit", transaction_reason="PURCHASED_CREDIT_DIRECT"
+        )
         assert [item.wallet_id for item in found.items] == [prepaid.id]
         assert found.pagination.total == 1
 
