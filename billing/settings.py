@@ -250,6 +250,7 @@ SPECTACULAR_SETTINGS = {
         "WalletStatusEnum": "wallets.models.Wallet.Status",
         "TransactionTypeEnum": "wallets.models.WalletTransaction.Type",
         "TransactionReasonEnum": "wallets.models.TransactionReason",
+        "DebitReasonEnum": ["MANUAL_BALANCE_DEBIT"],
         "EntityStatusEnum": ["published", "deleted", "archived"],
         "CustomerStatusEnum": "customers.models.Customer.Status",
         "InvoicePaymentStatusEnum": ["PENDING", "SUCCEEDED", "FAILED"],

@@ -36,6 +36,8 @@ class Case:
     credits_delta: Decimal | None = None
     # For accepted searches: how many items the answer may hold.
     items: int | None = None
+    # For accepted reads sent as POST (a debit preview): every row must stay as it was.
+    reads_only: bool = False
 
 
 def js(value) -> bytes:
@@ -542,10 +544,53 @@ def _transfer_cases() -> list[Case]:
     return cases
 
 
+# --- debit previews (wallets.api.previews) ----------------------------------------------------------
+
+PREVIEW = "/v1/wallets/@wallet@/debit/preview"
+
+
+def _preview_cases() -> list[Case]:
+    """The debit's body checks on the preview route, its refusals answered in the body, and its ids; nothing may write."""
+    cases = []
+    for value in ["0", "-1", "NaN", "Infinity", "١٢٣", "1_000", " 5 ", "0.0000000001", "100000000000", "1e400", "true", "[]",
+                  "null", "{}"]:  # fmt: skip
+        literal = value if value in ("1e400", "true", "[]", "null", "{}") else json.dumps(value)
+        cases.append(Case(f"preview credits = {literal}", "POST", PREVIEW, raw('{"credits": %s}' % literal), status=400))
+    for label, extra in {
+        "no credits": {"credits": ...}, "reason CREDIT_EXPIRED": {"transaction_reason": "CREDIT_EXPIRED"},
+        "reason INVOICE_PAYMENT": {"transaction_reason": "INVOICE_PAYMENT"}, "reason lower case": {"transaction_reason": "manual_balance_debit"},
+        "reason empty": {"transaction_reason": ""}, "reason a number": {"transaction_reason": 1},
+        "metadata not strings": {"metadata": {"a": 1}}, "metadata a list": {"metadata": ["a"]},
+        "description too long": {"description": "d" * 5001}, "description NUL": {"description": "d\u0000"},
+        "idempotency_key 256 characters": {"idempotency_key": "k" * 256},
+    }.items():  # fmt: skip
+        body = {k: v for k, v in ({"credits": "1"} | extra).items() if v is not ...}
+        cases.append(Case(f"preview {label}", "POST", PREVIEW, js(body), status=400))
+    for label, wallet in {"another tenant's wallet": "@their_wallet@", "a lot id": "@lot@", "dot-dot": "..",
+                          "NUL": "wallet_%00", "10,000 characters": "wallet_" + "A" * 10_000}.items():  # fmt: skip
+        cases.append(Case(f"preview on {label}", "POST", f"/v1/wallets/{wallet}/debit/preview", js({"credits": "1"}), status=404))
+    for method in ["GET", "PUT", "PATCH", "DELETE"]:
+        cases.append(Case(f"{method} on the preview route", method, PREVIEW, js({"credits": "1"}), status=405))
+    # Legal: a 200 that writes nothing, whether or not the debit would succeed.
+    for label, path, body, key in [
+        ("a legal preview", PREVIEW, {"credits": "1"}, "@key@"),
+        ("a preview with the debit's whole body", PREVIEW,
+         {"credits": "1e0", "transaction_reason": "MANUAL_BALANCE_DEBIT", "idempotency_key": "p", "description": "d",
+          "metadata": {"a": "b"}}, "@key@"),
+        ("a preview of more than the wallet holds", PREVIEW, {"credits": "99999999999.999999999"}, "@key@"),
+        ("a preview of the largest overdraft", "/v1/wallets/@big@/debit/preview", {"credits": "99999999999.999999999"}, "@key@"),
+        ("a preview on a frozen wallet", "/v1/wallets/@frozen@/debit/preview", {"credits": "1"}, "@key@"),
+        ("a preview on a closed wallet", "/v1/wallets/@closed@/debit/preview", {"credits": "1"}, "@key@"),
+        ("a preview with a read-only key", PREVIEW, {"credits": "1"}, "@read_only_key@"),
+    ]:  # fmt: skip
+        cases.append(Case(label, "POST", path, js(body), key=key, accept=True, reads_only=True, credits_delta=Decimal(0)))
+    return cases
+
+
 def cases() -> list[Case]:
     # The voids before the holds: the legal hold would otherwise earmark the one-credit lot the legal void empties.
     every = [*_amount_cases(), *_field_cases(), *_string_cases(), *_envelope_cases(), *_id_cases(), *_header_cases(),
-             *_void_cases(), *_transfer_cases(), *_hold_cases()]  # fmt: skip
+             *_void_cases(), *_transfer_cases(), *_hold_cases(), *_preview_cases()]  # fmt: skip
     names = [case.name for case in every]
     duplicated = {name for name in names if names.count(name) > 1}
     if duplicated:

@@ -31,6 +31,12 @@ connection, 5xx). ``check_history`` then compares the history with the ledger:
   ``ok`` answer names it; a capture or release is recorded once on the hold it named, with the
   status it asked for, and a capture's HOLD_CAPTURE row is on the hold's wallet for the captured
   credits; no hold, and no capture row, is unexplained by the history;
+- a debit preview (a read: no key, no retry, nothing to find in the ledger) answers a plan that
+  adds up: a debit that would succeed leaves ``credit_balance_before − credits``, taken from the lots
+  and any overdraft; and it saw the wallet at a serial point of its ledger: some row of the wallet,
+  written before the answer arrived, ends at the ``credit_balance`` the preview read, and every lot
+  it plans to take is a credit of that wallet at or before that row, holding no more than it was
+  granted (``_preview_mismatches``);
 - no answer is a 5xx other than 503 (a dependency down: retry).
 
 The caller adds wallets.ledger.integrity's verdict (no drift). ``python -m reliability.history`` runs
@@ -142,6 +148,10 @@ class _Client:
             self.keyed(n, "top_up", wallet, body)
         elif roll < 0.70 and self.plan.pairs and self.rng.random() < 0.25:
             self.transfer(n, key)
+        elif roll < 0.70 and self.rng.random() < 0.15:
+            # What a debit would take, asked while the other clients write: a read in one snapshot.
+            body = {"credits": random_credits(self.rng, 60), "transaction_reason": "MANUAL_BALANCE_DEBIT"}
+            self.send(n, "preview", wallet, body, 0, NORMAL_TIMEOUT)
         elif roll < 0.70:
             body = {"credits": random_credits(self.rng, 60), "transaction_reason": "MANUAL_BALANCE_DEBIT",
                     "idempotency_key": key}
@@ -195,7 +205,7 @@ class _Client:
         if kind == "transfer":
             return "/v1/wallets/transfers"
         action = {"top_up": "top-up", "debit": "debit", "invalid": "debit", "freeze": "freeze", "unfreeze": "unfreeze",
-                  "hold": "holds"}  # fmt: skip
+                  "hold": "holds", "preview": "debit/preview"}  # fmt: skip
         return f"/v1/wallets/{wallet}/{action[kind]}"
 
     def first_timeout(self) -> float:
@@ -272,6 +282,13 @@ class _Client:
                 elif kind in ("hold", "capture", "release"):
                     answer = response.json()
                     entry.update(hold_id=answer["id"], hold_status=answer["status"])
+                elif kind == "preview":
+                    answer = response.json()
+                    entry["preview"] = {name: answer[name] for name in _PREVIEW_FIELDS}
+                    entry["preview"]["consumption"] = [
+                        [lot["credit_transaction_id"], lot["credits"], lot["credits_available_before"]]
+                        for lot in answer["consumption"]
+                    ]
         entry.update(t0=started, t1=time.time())
         self.out.write(json.dumps(entry) + "\n")
         self.out.flush()
@@ -335,6 +352,11 @@ class LedgerRow:
     key: str | None
     parent_id: str | None = None  # a void's lot; a transfer credit's debit
     customer_id: str = ""
+    # Where the row sits in its wallet's ledger, what the balance was after it, and when it was written
+    # (epoch seconds): a preview's answer is checked against these.
+    sequence: int | None = None
+    balance_after: Decimal | None = None
+    written_at: float | None = None
 
 
 TRANSFER_OUT = "TRANSFER_OUT"
@@ -398,12 +420,21 @@ def check_history(
                 verdict.violations.append(f"{entry['kind']} {entry['key']}: answered {entry['status']}")
     figures["operations"] = len(operations)
     explained = set(allowed_keys)
+    ledgers: dict[str, list[LedgerRow]] = defaultdict(list)  # each wallet's rows, for the previews
+    for row in rows:
+        ledgers[row.wallet_id].append(row)
     for attempts in operations.values():
         first = attempts[0]
         kind, key = first["kind"], first["key"]
         phases = {entry["phase"] for entry in attempts}
         outcome = "ok" if "ok" in phases else "unknown" if "unknown" in phases else "fail"
         figures[f"{kind} {outcome}"] += 1
+        if kind == "preview":  # a read: nothing of it is in the ledger, its answer is checked against it
+            if outcome == "ok":
+                problems = _preview_mismatches(first, ledgers[first["wallet"]])
+                verdict.violations += problems
+                figures["preview would succeed" if first["preview"]["would_succeed"] else "preview would be refused"] += 1
+            continue
         if kind in ("freeze", "unfreeze"):
             found = status_changes.get(key, 0)
         elif kind in _HOLD_KINDS:
@@ -468,6 +499,40 @@ def _effect_mismatches(first: dict, row: LedgerRow, attempts: list[dict]) -> lis
 
 
 _HOLD_KINDS = ("hold", "capture", "release")
+_PREVIEW_FIELDS = ("credits", "would_succeed", "credit_balance", "expiring_credits", "credit_balance_before",
+                   "credit_balance_after", "overdraft_credits")  # fmt: skip
+
+
+def _preview_mismatches(entry: dict, ledger: list[LedgerRow]) -> list[str]:
+    """A preview's answer adds up and shows its wallet at a serial point of its ledger (module docstring)."""
+    answer, where = entry["preview"], f"preview {entry['proc']}-{entry['op']}"
+    credits, before = Decimal(answer["credits"]), Decimal(answer["credit_balance_before"])
+    planned = [(lot, Decimal(taken), Decimal(available)) for lot, taken, available in answer["consumption"]]
+    problems = []
+    if before != Decimal(answer["credit_balance"]) - Decimal(answer["expiring_credits"]):
+        problems.append(f"{where}: credit_balance_before {before} is not credit_balance less expiring_credits")
+    if answer["would_succeed"]:
+        after = answer["credit_balance_after"]
+        if after is None or Decimal(after) != before - credits:
+            problems.append(f"{where}: would leave {after}, not {before - credits}")
+        if sum((taken for _, taken, _ in planned), Decimal(0)) + Decimal(answer["overdraft_credits"]) != credits:
+            problems.append(f"{where}: its lots and overdraft do not add up to {credits}")
+    if any(taken > available for _, taken, available in planned):
+        problems.append(f"{where}: takes more from a lot than it holds")
+    # A serial point: a row of the wallet written before the answer, ending at the balance the
+    # preview read, with every planned lot a credit of the wallet at or before it.
+    rows = {row.id: row for row in ledger}
+    balance = Decimal(answer["credit_balance"])
+    points = [row for row in ledger if row.balance_after == balance and row.written_at <= entry["t1"]]
+    fits = [
+        point for point in points
+        if all(lot in rows and rows[lot].type == "credit" and rows[lot].sequence is not None
+               and rows[lot].sequence <= point.sequence
+               and available <= rows[lot].credits for lot, _, available in planned)
+    ]  # fmt: skip
+    if not fits:
+        problems.append(f"{where}: no point of {entry['wallet']}'s ledger shows balance {balance} with lots {planned}")
+    return problems
 
 
 def _holds_by(holds, kind: str, key: str) -> list[HoldRow]:
@@ -608,12 +673,13 @@ def ledger_snapshot(environment_id: str) -> tuple[list[LedgerRow], Counter]:
     from wallets.models import WalletStatusChange, WalletTransaction
 
     rows = [
-        LedgerRow(id=r[0], wallet_id=r[1], type=r[2], reason=r[3], credits=r[4], key=r[5], parent_id=r[6], customer_id=r[7])
+        LedgerRow(id=r[0], wallet_id=r[1], type=r[2], reason=r[3], credits=r[4], key=r[5], parent_id=r[6], customer_id=r[7],
+                  sequence=r[8], balance_after=r[9], written_at=r[10].timestamp())
         for r in WalletTransaction.objects.filter(environment_id=environment_id).values_list(
             "id", "wallet_id", "type", "transaction_reason", "credit_amount", "idempotency_key", "parent_transaction_id",
-            "customer_id",
+            "customer_id", "sequence", "credit_balance_after", "created_at",
         )
-    ]
+    ]  # fmt: skip
     changes = Counter(
         WalletStatusChange.objects.filter(wallet__environment_id=environment_id).values_list("reason", flat=True)
     )

@@ -10,6 +10,7 @@ wallet, by customer or the whole environment.
 """
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -23,7 +24,7 @@ from core.exceptions import NotFound, ValidationFailed
 from customers import selectors as customer_selectors
 from customers.models import Customer
 from wallets.ledger import money, postings
-from wallets.models import HoldEarmark, Wallet, WalletHold, WalletTransaction, WalletTransfer
+from wallets.models import CreditAllocation, HoldEarmark, Wallet, WalletHold, WalletTransaction, WalletTransfer
 
 # Ids are at most 50 characters (core.ids); anything longer, or holding characters a database
 # string cannot (NUL), cannot name a row, and must not reach the database as a parameter.
@@ -419,6 +420,55 @@ def wallet_transaction_get(*, environment_id: str, transaction_id: str) -> Walle
     if row is None:
         raise NotFound("Wallet transaction not found", details={"transaction_id": transaction_id})
     return row
+
+
+# ---------------------------------------------------------------------------------------------
+# Consumption: which lots paid for which debits (the allocation table, wallets.ledger.postings)
+
+
+@dataclass(frozen=True)
+class ConsumedLot:
+    """``credits`` of credit lot ``credit_id`` went to a debit.
+
+    ``overdraft_repayment``: written after the debit, when that credit repaid the overdraft a
+    MANUAL_BALANCE_DEBIT left (the credit's ledger sequence is after the debit's); the debit's
+    own lots come first, in consumption order.
+    """
+
+    credit_id: str
+    credits: Decimal
+    overdraft_repayment: bool
+
+
+def consumption_breakdowns(rows: Iterable[WalletTransaction]) -> dict[str, list[ConsumedLot]]:
+    """Each debit among ``rows`` (credits are skipped) with the lots that paid for it, in the order
+    the ledger wrote them: its lots in consumption order, then any overdraft repayments.
+
+    One query for any number of rows, none when there is no debit among them. A debit whose
+    overdraft nothing has repaid yet sums to less than its credit_amount.
+    """
+    sequences = {row.id: row.sequence for row in rows if row.type == WalletTransaction.Type.DEBIT}
+    if not sequences:
+        return {}
+    found = {debit_id: [] for debit_id in sequences}
+    allocations = (
+        CreditAllocation.objects.filter(debit_id__in=list(sequences))
+        .order_by("id")  # the order written: a debit's lots in one statement, repayments later
+        .values_list("debit_id", "credit_id", "credits", "credit__sequence")
+    )
+    for debit_id, credit_id, credits, credit_sequence in allocations:
+        found[debit_id].append(ConsumedLot(credit_id, credits, credit_sequence > sequences[debit_id]))
+    return found
+
+
+def transaction_allocations(row: WalletTransaction, *, limit: int) -> list[CreditAllocation]:
+    """A debit's allocations (the lots that paid for it, each with its lot), or a credit's (the
+    debits it paid for, each with its debit), in the order written; at most ``limit`` of them."""
+    if row.type == WalletTransaction.Type.DEBIT:
+        allocations = CreditAllocation.objects.filter(debit=row).select_related("credit")
+    else:
+        allocations = CreditAllocation.objects.filter(credit=row).select_related("debit")
+    return list(allocations.order_by("id")[:limit])
 
 
 # ---------------------------------------------------------------------------------------------

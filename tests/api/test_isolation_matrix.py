@@ -161,6 +161,7 @@ CASES: dict[tuple[str, str], Case] = {
         path=_wallet,
         body=lambda w: {"credits": "1", "transaction_reason": "MANUAL_BALANCE_DEBIT", "idempotency_key": "matrix-debit"},
     ),
+    ("POST", "/v1/wallets/{id}/debit/preview"): Case(200, path=_wallet, read=True, body=lambda w: {"credits": "1"}),
     ("POST", "/v1/wallets/{id}/terminate"): Case(200, path=_wallet),
     ("POST", "/v1/wallets/{id}/freeze"): Case(200, path=_wallet, body=lambda w: {"reason": "matrix"}),
     ("POST", "/v1/wallets/{id}/unfreeze"): Case(

@@ -178,3 +178,35 @@ def test_a_key_is_read_on_its_first_request_and_again_after_any_change_to_it(api
     api_key_revoke(api_key.api_key)
     response, sql = statements(lambda: api_client.get(f"/v1/wallets/{warm.id}"))
     assert response.status_code == 401 and sql == [AUTH]
+
+
+def test_transaction_page_reads_the_debits_breakdowns_in_one_query(api_client, warm, credit):
+    # given a page of credits and debits, one of them drawn from several lots
+    for amount in range(1, 6):
+        credit(amount)
+    for number in range(3):
+        body = {"credits": "40", "transaction_reason": "MANUAL_BALANCE_DEBIT", "idempotency_key": f"page-{number}"}
+        assert api_client.post(f"/v1/wallets/{warm.id}/debit", body, format="json").status_code == 200
+    response, sql = statements(
+        lambda: api_client.post("/v1/wallets/transactions/search", {"id": warm.id, "limit": 50}, format="json")
+    )
+    items = response.json()["items"]
+    assert response.status_code == 200 and len(items) == 9
+    assert all(("consumption_breakdown" in item) == (item["type"] == "debit") for item in items)
+    assert sql == [
+        "SELECT wallets_wallettransaction",  # the page
+        "SELECT wallets_creditallocation",  # every debit's lots, for the whole page (none on a page of credits)
+        "SELECT wallets_wallettransaction",  # the count
+    ]
+
+
+def test_debit_preview(api_client, warm):
+    body = {"credits": "1"}
+    response, sql = statements(lambda: api_client.post(f"/v1/wallets/{warm.id}/debit/preview", body, format="json"))
+    assert response.status_code == 200 and response.json()["would_succeed"] is True
+    # In production these run in their own transaction, opened with SET TRANSACTION ISOLATION LEVEL
+    # REPEATABLE READ, READ ONLY (core.db.snapshots); in tests they join the test's transaction.
+    assert sql == [
+        "SELECT wallets_wallet",  # the wallet, and what lots past their expiry hold (none: no query for them)
+        "SELECT wallets_wallettransaction",  # the first page of open lots, in consumption order
+    ]

@@ -16,6 +16,7 @@ from django.urls import Resolver404, resolve
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 
+from wallets import services
 from wallets.api import render, serializers
 from wallets.models import Wallet
 
@@ -129,14 +130,19 @@ def _fields(serializer_class) -> set[str]:
 
 
 def test_render_and_response_serializers_name_the_same_fields(wallet, credit):
-    # given a wallet with a ledger row
+    # given a wallet with a credit and a debit
     row = credit(5)
+    debit = services.wallet_debit(wallet, credits=Decimal("2"), idempotency_key="contract").transaction
     data = render.one_wallet_data(Wallet.objects.get(pk=wallet.pk))
     # then what render builds is exactly what the documentation promises
     assert set(data) == _fields(serializers.WalletResponseSerializer)
     assert set(render.with_real_time_balance(data, wallet)) == _fields(serializers.WalletBalanceResponseSerializer)
     documented = _fields(serializers.WalletTransactionResponseSerializer) - {"customer", "wallet", "created_by_user"}
-    assert set(render.transaction_data(row)) == documented
+    # a debit carries its consumption breakdown, a credit omits it
+    assert set(render.transaction_data(debit)) == documented
+    assert set(render.transaction_data(row)) == documented - {"consumption_breakdown"}
+    (consumed,) = render.transaction_data(debit)["consumption_breakdown"]
+    assert set(consumed) == _fields(serializers.ConsumedLotResponseSerializer)
 
 
 def test_wallet_response_carries_the_union_of_seed_and_sdk_fields(api_client, wallet):

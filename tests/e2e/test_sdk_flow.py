@@ -1,9 +1,10 @@
 """End to end: the official Flexprice Python SDK (flexprice==2.1.43), unchanged, against a real
 gunicorn serving this project on the test database.
 
-The 20 steps are the acceptance script of sdk-wire-notes.md, plus a POST_PAID wallet so every
-wallet type is exercised. Each step runs even when an earlier one failed (unless it needs that
-step's result), and the test fails with one PASS/FAIL line per step.
+The first 20 steps are the acceptance script of sdk-wire-notes.md, plus a POST_PAID wallet so every
+wallet type is exercised; step 21 reads a debit's consumption_breakdown through the SDK's own model.
+Each step runs even when an earlier one failed (unless it needs that step's result), and the test
+fails with one PASS/FAIL line per step.
 """
 
 import uuid
@@ -284,6 +285,18 @@ def test_the_official_sdk_drives_the_wallet_api(live_api, transactional_db):  # 
         assert wallet_types(sdk.wallets.get_customer_wallets(id=wallet.customer_id)) == ["POST_PAID", "PRE_PAID"]
 
     steps.run(20, "terminate the promotional wallet: closed, balance 0", terminate)
+
+    def consumption_breakdown():
+        (promo,) = steps.need("promo")
+        page = sdk.wallets.get_wallet_transactions(id_path_parameter=promo.id, limit=10, offset=0, order="desc")
+        debit, grant = page.items
+        assert (debit.type, debit.transaction_reason, grant.type) == ("debit", "WALLET_TERMINATION", "credit")
+        # parsed by the SDK into its WalletTxConsumption model: the termination took the 100-credit grant
+        assert [type(item).__name__ for item in debit.consumption_breakdown] == ["WalletTxConsumption"]
+        assert [(item.credit_transaction_id, item.credits) for item in debit.consumption_breakdown] == [(grant.id, "100")]
+        assert grant.consumption_breakdown is None  # credits omit the field
+
+    steps.run(21, "a debit's consumption_breakdown names the lot it took", consumption_breakdown)
 
     print(steps.report())
     assert steps.failed == 0, steps.report()

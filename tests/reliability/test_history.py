@@ -58,6 +58,7 @@ def test_every_acknowledged_operation_is_in_the_ledger_exactly_once(server, tmp_
     assert figures["void ok"] > 0  # voids of lots the clients topped up (refusals too: spent lots)
     assert figures["transfer ok"] > 0 and figures["transfer fail"] > 0  # some refused: too few credits, a frozen side
     assert figures["hold ok"] and figures["capture ok"] and figures["release ok"] and figures["capture fail"]
+    assert figures["preview would succeed"] and figures["preview would be refused"]  # previews while others write
 
 
 @pytest.mark.slow
@@ -187,6 +188,71 @@ def test_negative_control_b_the_checker_catches_each_lie(lie, expected):
     elif lie == "an ok transfer is missing":
         rows = [row for row in rows if row.key != "k6" and row.parent_id != "wtxn_k6"]
     verdict = history.check_history(entries, rows, changes)
+    assert any(expected in violation for violation in verdict.violations), verdict.violations
+
+
+# --- debit previews in hand-made histories ---------------------------------------------------------------
+
+# w1's ledger: a grant of 10 (balance 10), a second of 5 (15), a debit of 12 (3) that took all of the first and 2 of the second.
+PREVIEW_LEDGER = [
+    history.LedgerRow(id="wtxn_g1", wallet_id="w1", type="credit", reason="FREE_CREDIT_GRANT", credits=Decimal("10"),
+                      key="g1", sequence=1, balance_after=Decimal("10"), written_at=100.0),
+    history.LedgerRow(id="wtxn_g2", wallet_id="w1", type="credit", reason="FREE_CREDIT_GRANT", credits=Decimal("5"),
+                      key="g2", sequence=2, balance_after=Decimal("15"), written_at=101.0),
+    history.LedgerRow(id="wtxn_d1", wallet_id="w1", type="debit", reason="MANUAL_BALANCE_DEBIT", credits=Decimal("12"),
+                      key="d1", sequence=3, balance_after=Decimal("3"), written_at=102.0),
+]  # fmt: skip
+
+
+def _preview(op, credits="4", balance="15", after="11", lots=(("wtxn_g1", "4", "10"),), would_succeed=True, t1=101.5,
+             overdraft="0"):
+    answer = {"credits": credits, "would_succeed": would_succeed, "credit_balance": balance, "expiring_credits": "0",
+              "credit_balance_before": balance, "credit_balance_after": after, "overdraft_credits": overdraft,
+              "consumption": [list(lot) for lot in lots]}  # fmt: skip
+    return {"proc": 2, "op": op, "kind": "preview", "wallet": "w1", "key": None, "attempt": 0, "phase": "ok",
+            "body": {"credits": credits, "transaction_reason": "MANUAL_BALANCE_DEBIT"}, "preview": answer,
+            "t0": t1 - 0.01, "t1": t1}  # fmt: skip
+
+
+HONEST_PREVIEWS = [
+    _preview(1),  # after both grants
+    _preview(2, credits="5", balance="3", after="-2", lots=(("wtxn_g2", "3", "3"),), overdraft="2", t1=103.0),  # after the debit
+    _preview(3, credits="20", balance="15", after=None, lots=(("wtxn_g1", "10", "10"), ("wtxn_g2", "5", "5")),
+             would_succeed=False),
+]  # fmt: skip
+
+
+def test_the_checker_accepts_honest_previews():
+    verdict = history.check_history(HONEST_PREVIEWS, PREVIEW_LEDGER, Counter(), allowed_keys={"g1", "g2", "d1"})
+    assert verdict.violations == []
+    assert (verdict.figures["preview would succeed"], verdict.figures["preview would be refused"]) == (2, 1)
+    assert verdict.figures["unexplained rows"] == 0  # a preview explains no row and needs none
+
+
+@pytest.mark.parametrize(
+    "lie, expected",
+    [
+        ("a preview leaves the wrong balance", "would leave"),
+        ("a preview's lots do not add up", "do not add up"),
+        ("a preview saw a balance the wallet never had", "no point"),
+        ("a preview saw the ledger before it was written", "no point"),
+        ("a preview takes a lot of another wallet", "no point"),
+        ("a preview takes a lot not yet granted at that balance", "no point"),
+        ("a preview takes more than a lot holds", "more from a lot"),
+    ],
+)
+def test_negative_control_c_the_checker_catches_each_preview_lie(lie, expected):
+    preview = {
+        "a preview leaves the wrong balance": _preview(9, after="12"),
+        "a preview's lots do not add up": _preview(9, lots=(("wtxn_g1", "3", "10"),)),
+        "a preview saw a balance the wallet never had": _preview(9, balance="14", after="10"),
+        "a preview saw the ledger before it was written": _preview(9, t1=100.5),
+        "a preview takes a lot of another wallet": _preview(9, lots=(("wtxn_elsewhere", "4", "10"),)),
+        "a preview takes a lot not yet granted at that balance": _preview(9, balance="10", after="6",
+                                                                          lots=(("wtxn_g2", "4", "5"),)),
+        "a preview takes more than a lot holds": _preview(9, lots=(("wtxn_g1", "4", "3"),)),
+    }[lie]  # fmt: skip
+    verdict = history.check_history([preview], PREVIEW_LEDGER, Counter(), allowed_keys={"g1", "g2", "d1"})
     assert any(expected in violation for violation in verdict.violations), verdict.violations
 
 

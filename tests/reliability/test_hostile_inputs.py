@@ -138,6 +138,8 @@ def verdict(case: corpus.Case, world: dict) -> list[str]:
                 problems.append(f"balance moved by {money.format_decimal(moved)}, expected {case.credits_delta}")
         if case.items is not None and 200 <= status < 300 and len(response.json()["items"]) != case.items:
             problems.append(f"{len(response.json()['items'])} items, expected {case.items}")
+        if case.reads_only and snapshot() != before:
+            problems.append("rows changed by a read")
         return problems
     if 200 <= status < 300:
         problems.append(f"accepted-but-invalid: {status}")
@@ -177,3 +179,5 @@ def test_negative_control_the_verdict_flags_mislabelled_cases(world):
     assert any(problem.startswith("legal input refused") for problem in problems)
     problems = verdict(corpus.Case("a top-up moving 2", "POST", top_up, legal, accept=True, credits_delta=Decimal(2)), world)
     assert problems == ["balance moved by 1, expected 2"]
+    problems = verdict(corpus.Case("a top-up labelled a read", "POST", top_up, legal, accept=True, reads_only=True), world)
+    assert problems == ["rows changed by a read"]

@@ -298,6 +298,11 @@ class WalletAdmin(ReadOnlyModelAdmin):
         return context
 
 
+# Allocations listed on a ledger row's page: a debit touches a few lots, but a lot may pay for
+# thousands of debits, and the page must stay cheap.
+CONSUMPTION_ROWS = 50
+
+
 @admin.register(WalletTransaction)
 class WalletTransactionAdmin(ReadOnlyModelAdmin):
     list_display = [
@@ -359,6 +364,7 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
                     "currency",
                     "conversion_rate_column",
                     "topup_conversion_rate_column",
+                    "consumption_column",
                 ]
             },
         ),
@@ -420,6 +426,41 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
         if invoice is None:
             return "—"
         return link(invoice, f"{invoice.invoice_number} ({invoice.invoice_status}, payment {invoice.payment_status})")
+
+    @admin.display(description="Consumption")
+    def consumption_column(self, obj):
+        """A debit's lots (which credits paid for it, in consumption order, then any overdraft
+        repayments); a credit lot's debits (what consumed it). From the allocation table."""
+        allocations = wallet_selectors.transaction_allocations(obj, limit=CONSUMPTION_ROWS + 1)
+        if not allocations:
+            return "—"
+        debit = obj.type == WalletTransaction.Type.DEBIT
+        rows = format_html_join(
+            "",
+            '<tr><td>{}</td><td>{}</td><td>{}</td><td class="numeric">{}</td><td>{}</td></tr>',
+            (
+                (
+                    link(other, other.pk),
+                    other.transaction_reason.replace("_", " ").lower(),
+                    moment(other.expiry_date if debit else other.created_at),
+                    credits(allocation.credits),
+                    "overdraft repayment" if debit and other.sequence > obj.sequence else "",
+                )
+                for allocation in allocations[:CONSUMPTION_ROWS]
+                for other in [allocation.credit if debit else allocation.debit]
+            ),
+        )
+        more = ""
+        if len(allocations) > CONSUMPTION_ROWS:
+            more = format_html("<p>The first {} are shown.</p>", CONSUMPTION_ROWS)
+        return format_html(
+            '<table class="wallet-consumption"><thead><tr><th>{}</th><th>Reason</th><th>{}</th><th>Credits</th>'
+            "<th></th></tr></thead><tbody>{}</tbody></table>{}",
+            "Lot" if debit else "Debit",
+            "Expires" if debit else "When (UTC)",
+            rows,
+            more,
+        )
 
     @admin.display(description="Transfer")
     def transfer_column(self, obj):

@@ -125,9 +125,22 @@ def _created_by_user(actor: str, keys: dict[str, ApiKey]) -> dict | None:
     return {"id": key.id, "name": key.name, "type": "api_key"}
 
 
-def transaction_data(row: WalletTransaction) -> dict:
-    """The SDK's WalletTransactionResponse (upstream §2.15), without expansions."""
+def _consumed_data(consumed: selectors.ConsumedLot) -> dict:
     return {
+        "credit_transaction_id": consumed.credit_id,
+        "credits": format_decimal(consumed.credits),
+        "overdraft_repayment": consumed.overdraft_repayment,
+    }
+
+
+def transaction_data(row: WalletTransaction, *, breakdowns: dict[str, list] | None = None) -> dict:
+    """The SDK's WalletTransactionResponse (upstream §2.15), without expansions.
+
+    A debit carries ``consumption_breakdown``, the lots that paid for it (selectors.consumption_breakdowns),
+    read from ``breakdowns`` when the caller read a page's at once, else with one query here. A credit
+    has none, so it omits the field, as upstream omits the response's extras it has no value for.
+    """
+    data = {
         "id": row.id,
         "wallet_id": row.wallet_id,
         "customer_id": row.customer_id,
@@ -158,15 +171,22 @@ def transaction_data(row: WalletTransaction) -> dict:
         "created_by": row.created_by,
         "updated_by": row.updated_by,
     }
+    if row.type == WalletTransaction.Type.DEBIT:
+        if breakdowns is None:
+            breakdowns = selectors.consumption_breakdowns([row])
+        data["consumption_breakdown"] = [_consumed_data(consumed) for consumed in breakdowns[row.id]]
+    return data
 
 
 def transactions_data(rows: Iterable[WalletTransaction], *, expand: frozenset = frozenset()) -> list[dict]:
     """A page of ledger rows with the requested expansions, in a constant number of queries.
 
     ``customer`` and ``wallet`` come joined from the selector; the wallets' breakdowns take one
-    grouped query and the API keys behind ``created_by_user`` one more.
+    grouped query and the API keys behind ``created_by_user`` one more. The debits' consumption
+    breakdowns take one query for the page (none when it holds no debit).
     """
     rows = list(rows)
+    consumption = selectors.consumption_breakdowns(rows)
     customers, wallets = {}, {}
     if "customer" in expand:
         # Each customer once, however many of its rows are on the page.
@@ -183,7 +203,7 @@ def transactions_data(rows: Iterable[WalletTransaction], *, expand: frozenset = 
         keys = {key.id: key for key in ApiKey.objects.filter(pk__in=actors, environment_id__in=environments)}
     items = []
     for row in rows:
-        item = transaction_data(row)
+        item = transaction_data(row, breakdowns=consumption)
         if "customer" in expand:
             item["customer"] = customers[row.customer_id]
         if "wallet" in expand:

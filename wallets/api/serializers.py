@@ -170,9 +170,13 @@ class WalletTopUpInputSerializer(_IdempotentInputSerializer):
         ref_name = "TopUpWallet"
 
 
+# What a caller may debit with through the API (the service also takes the system's reasons).
+API_DEBIT_REASONS = [TransactionReason.MANUAL_BALANCE_DEBIT.value]
+
+
 class WalletDebitInputSerializer(_IdempotentInputSerializer):
     credits = WireDecimalField()
-    transaction_reason = serializers.ChoiceField(choices=[TransactionReason.MANUAL_BALANCE_DEBIT.value])
+    transaction_reason = serializers.ChoiceField(choices=API_DEBIT_REASONS)
 
     class Meta:
         ref_name = "DebitWallet"
@@ -474,6 +478,17 @@ class CreatedByUserResponseSerializer(serializers.Serializer):
         ref_name = "CreatedByUser"
 
 
+class ConsumedLotResponseSerializer(serializers.Serializer):
+    credit_transaction_id = serializers.CharField(help_text="The credit lot (wtxn_...) that paid.")
+    credits = DecimalString(help_text="Credits it gave to this debit.")
+    overdraft_repayment = serializers.BooleanField(
+        help_text="A credit that arrived after the debit and repaid the overdraft it left (MANUAL_BALANCE_DEBIT)."
+    )
+
+    class Meta:
+        ref_name = "ConsumedLot"
+
+
 class WalletTransactionResponseSerializer(serializers.Serializer):
     """A ledger row (upstream §2.15 WalletTransactionResponse); expansions only when asked for."""
 
@@ -506,6 +521,12 @@ class WalletTransactionResponseSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
     created_by = serializers.CharField(allow_blank=True)
     updated_by = serializers.CharField(allow_blank=True)
+    consumption_breakdown = ConsumedLotResponseSerializer(
+        many=True,
+        required=False,
+        help_text="Debits only: the lots that paid for it, in consumption order, then any later credits that "
+        "repaid its overdraft. Sums to credit_amount unless an overdraft is still owed. Credits omit it.",
+    )
     customer = CustomerSerializer(required=False, help_text="With expand=customer.")
     wallet = WalletResponseSerializer(required=False, help_text="With expand=wallet.")
     created_by_user = CreatedByUserResponseSerializer(required=False, allow_null=True, help_text="With expand=created_by_user.")

@@ -8,6 +8,7 @@ No trailing slashes: a redirect would turn the SDK's POST into a GET.
 from django.urls import path
 
 from wallets.api.holds import HoldViewSet
+from wallets.api.previews import DebitPreviewViewSet
 from wallets.api.transfers import WalletTransferViewSet
 from wallets.api.views import CustomerWalletViewSet, WalletTransactionViewSet, WalletViewSet
 from wallets.api.voids import LotVoidViewSet
@@ -29,6 +30,7 @@ urlpatterns = [
     path("wallets/<str:id>", WalletViewSet.as_view({"get": "retrieve", "put": "update"}), name="wallet-detail"),
     path("wallets/<str:id>/top-up", WalletViewSet.as_view({"post": "top_up"}), name="wallet-top-up"),
     path("wallets/<str:id>/debit", WalletViewSet.as_view({"post": "debit"}), name="wallet-debit"),
+    path("wallets/<str:id>/debit/preview", DebitPreviewViewSet.as_view({"post": "preview"}), name="wallet-debit-preview"),
     path("wallets/<str:id>/terminate", WalletViewSet.as_view({"post": "terminate"}), name="wallet-terminate"),
     path("wallets/<str:id>/freeze", WalletViewSet.as_view({"post": "freeze"}), name="wallet-freeze"),
     path("wallets/<str:id>/unfreeze", WalletViewSet.as_view({"post": "unfreeze"}), name="wallet-unfreeze"),

@@ -16,7 +16,7 @@ owns the bookkeeping that must never differ between them:
 """
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -223,7 +223,7 @@ def expired_lots(wallet: Wallet, *, now: datetime):
     ).order_by("expiry_date", "id")
 
 
-def _check_balance_fits(wallet: Wallet, new_credit_balance: Decimal) -> None:
+def check_balance_fits(wallet: Wallet, new_credit_balance: Decimal) -> None:
     value = money.credits_to_amount(new_credit_balance, rate=wallet.conversion_rate)
     if not (money.fits_credit_column(new_credit_balance) and money.fits_credit_column(value)):
         raise ValidationFailed(
@@ -363,7 +363,7 @@ def fail_pending_credit(wallet: Wallet, row: WalletTransaction, *, actor: str, n
 def _apply_credit(wallet: Wallet, row: WalletTransaction, *, actor: str, now: datetime, insert: bool) -> None:
     before = wallet.credit_balance
     after = before + row.credit_amount
-    _check_balance_fits(wallet, after)
+    check_balance_fits(wallet, after)
     row.sequence = wallet.transaction_count + 1
     row.credit_balance_before = before
     row.credit_balance_after = after
@@ -453,7 +453,7 @@ def post_debit_taking(
     """
     before = wallet.credit_balance
     after = before - posting.credits
-    _check_balance_fits(wallet, after)
+    check_balance_fits(wallet, after)
     taken = drawn if drawn is not None else _take_from_lots(wallet, posting.credits, posting.now, allow_overdraft)
     metadata = dict(posting.metadata or {})
     metadata["consumed_credit_tx_ids"] = ",".join(lot.id for lot, _ in taken)
@@ -562,7 +562,7 @@ def post_lot_debits(wallet: Wallet, debits: list[tuple[WalletTransaction, Postin
         lot.credits_available = money.ZERO
         lot.updated_at = posting.now
         lots.append(lot)
-    _check_balance_fits(wallet, balance)
+    check_balance_fits(wallet, balance)
     now, actor = debits[0][1].now, debits[0][1].actor
     WalletTransaction.objects.bulk_create(rows)
     WalletTransaction.objects.bulk_update(lots, ["credits_available", "updated_at"])
@@ -587,32 +587,67 @@ def _pages(lots, *, first: list | None = None):
         start, size = start + size, size * 2
 
 
-def _take_from_lots(
-    wallet: Wallet, credits: Decimal, now: datetime, allow_overdraft: bool, operation: str = "debit"
-) -> list[tuple[WalletTransaction, Decimal]]:
+@dataclass(frozen=True)
+class ConsumptionPlan:
+    """What a debit of ``credits`` would take: ``taken`` in consumption order, and the ``shortfall``
+    the lots do not cover (zero when they do; an overdraft where one is allowed)."""
+
+    credits: Decimal
+    taken: Taken
+    shortfall: Decimal
+
+    def insufficient(self, wallet_id: str, *, operation: str = "debit") -> InvalidOperation | None:
+        """The refusal of a debit that may not overdraw, or None when the lots cover it."""
+        if self.shortfall <= 0:
+            return None
+        return InvalidOperation(
+            f"Insufficient balance to process {operation} operation",
+            details={
+                "wallet_id": wallet_id,
+                "requested_credits": money.format_decimal(self.credits),
+                "available_credits": money.format_decimal(self.credits - self.shortfall),
+            },
+        )
+
+
+def plan_consumption(lots: Iterable[WalletTransaction], credits: Decimal) -> ConsumptionPlan:
+    """Which of ``lots`` (in consumption order, each with its ``credits_available``) a debit of
+    ``credits`` takes, and how much from each. Pure: it reads nothing and changes nothing.
+
+    The one rule of consumption, shared by the debit, the hold (its earmarks) and the preview
+    (wallets.services.previews). ``lots`` is read lazily and no further than the debit needs.
+    """
     remaining = credits
     taken = []
-    lots = open_lots(wallet, now=now).only(
-        "id", "transaction_reason", "credits_available", "expiry_date", "priority", "created_at"
-    )
-    # Read with the lock, for this debit only: a later posting must read the lots as they are then.
-    first = wallet.__dict__.pop("first_lot_page", None)
-    for lot in _pages(lots, first=first):
+    for lot in lots:
         share = min(remaining, lot.credits_available)
         taken.append((lot, share))
         remaining -= share
         if remaining == 0:
             break
-    if remaining > 0 and not allow_overdraft:
-        raise InvalidOperation(
-            f"Insufficient balance to process {operation} operation",
-            details={
-                "wallet_id": wallet.id,
-                "requested_credits": money.format_decimal(credits),
-                "available_credits": money.format_decimal(credits - remaining),
-            },
-        )
-    return taken
+    return ConsumptionPlan(credits=credits, taken=taken, shortfall=remaining)
+
+
+def spendable_lots(wallet: Wallet, *, now: datetime) -> Iterator[WalletTransaction]:
+    """The wallet's open lots at ``now`` in consumption order, read a page at a time as consumed.
+
+    Pages are read by offset, so the caller must see the lots hold still: under the wallet lock
+    (a posting), or in one snapshot (the preview).
+    """
+    lots = open_lots(wallet, now=now).only(
+        "id", "transaction_reason", "credits_available", "expiry_date", "priority", "created_at"
+    )
+    # Read with the lock, for this debit only: a later posting must read the lots as they are then.
+    first = wallet.__dict__.pop("first_lot_page", None)
+    return _pages(lots, first=first)
+
+
+def _take_from_lots(wallet: Wallet, credits: Decimal, now: datetime, allow_overdraft: bool, operation: str = "debit") -> Taken:
+    plan = plan_consumption(spendable_lots(wallet, now=now), credits)
+    refusal = None if allow_overdraft else plan.insufficient(wallet.id, operation=operation)
+    if refusal is not None:
+        raise refusal
+    return plan.taken
 
 
 # ---------------------------------------------------------------------------------------------

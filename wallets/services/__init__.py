@@ -6,8 +6,9 @@ domain layer (ARCHITECTURE.md): it stands on the ledger core and is called by th
 (API, admin, tasks, commands), never the other way round. Besides the services exported here:
 alerts.py (alert settings and states), events.py (webhook payloads), after_posting.py (what
 follows every posting), automation.py (auto top-ups and the sweeps), holds.py (credits reserved,
-then captured or released), voids.py (voiding or refunding what a credit lot has left) and
-reminders.py (announcing, once per lot, credits about to expire).
+then captured or released), voids.py (voiding or refunding what a credit lot has left),
+previews.py (what a debit would take, answered without writing) and reminders.py (announcing,
+once per lot, credits about to expire).
 """
 
 from wallets.ledger.postings import PURCHASED_REASONS

@@ -1,5 +1,6 @@
 """Taking credits out of a wallet: debits and credit expiry."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -18,6 +19,36 @@ from wallets.services.credits import require_active, run_on
 Reason = WalletTransaction.Reason
 # Reasons a caller may debit with; expiry and termination have their own services.
 DEBIT_REASONS = (Reason.MANUAL_BALANCE_DEBIT, Reason.INVOICE_PAYMENT, Reason.CREDIT_ADJUSTMENT)
+
+
+@dataclass(frozen=True)
+class DebitRequest:
+    """A debit's input once checked (``check_debit``)."""
+
+    credits: Decimal
+    reason: str
+    description: str
+    metadata: dict
+
+
+def check_debit(*, credits: Decimal, reason: str, description: str, metadata: dict | None) -> DebitRequest:
+    """The debit's input checks (ValidationFailed naming the field), shared with its preview
+    (wallets.services.previews): the same input is refused the same way by both."""
+    return DebitRequest(
+        reason=inputs.check_choice(reason, field="transaction_reason", choices=DEBIT_REASONS),
+        credits=money.check_credits(credits, field="credits"),
+        description=inputs.check_text(description, field="description", max_length=inputs.MAX_DESCRIPTION_LENGTH),
+        metadata=inputs.check_metadata(metadata),
+    )
+
+
+def allows_overdraft(wallet: Wallet, *, reason: str) -> bool:
+    """Whether a debit for ``reason`` may take ``wallet`` below zero by what its lots do not cover.
+
+    Only MANUAL_BALANCE_DEBIT, and not while holds are open: the wallet would owe credits while
+    credits sit reserved (wallets.services.holds), so the debit must fit in what is not held.
+    """
+    return reason == Reason.MANUAL_BALANCE_DEBIT and wallet.held_credits == 0
 
 
 def wallet_debit(
@@ -39,10 +70,8 @@ def wallet_debit(
     wallet the environment does not have is NotFound, raised after the input's checks.
     """
     now = timezone.now()
-    reason = inputs.check_choice(reason, field="transaction_reason", choices=DEBIT_REASONS)
-    credits = money.check_credits(credits, field="credits")
-    description = inputs.check_text(description, field="description", max_length=inputs.MAX_DESCRIPTION_LENGTH)
-    metadata = inputs.check_metadata(metadata)
+    request = check_debit(credits=credits, reason=reason, description=description, metadata=metadata)
+    credits, reason, description, metadata = request.credits, request.reason, request.description, request.metadata
     key = require_client_key(idempotency_key, operation="a debit")
     fingerprint_ = fingerprint(
         "debit", wallet_id=wallet.id, credits=credits, reason=reason, description=description, metadata=metadata
@@ -65,9 +94,7 @@ def wallet_debit(
                 reference_type=WalletTransaction.ReferenceType.REQUEST,
                 reference_id=key,
             ),
-            # Not while holds are open: the wallet would owe credits while credits sit reserved
-            # (wallets.services.holds), so the debit must fit in what is not held.
-            allow_overdraft=reason == Reason.MANUAL_BALANCE_DEBIT and locked.held_credits == 0,
+            allow_overdraft=allows_overdraft(locked, reason=reason),
         )
 
     return run_on(wallet, key=key, fingerprint_=fingerprint_, write=write, now=now, lots_page=True)
