@@ -9,7 +9,6 @@ from customers.services import customer_create
 from tenancy.services import api_key_create, environment_get_or_create
 from wallets import services
 
-
 _DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"}
 
 

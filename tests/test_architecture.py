@@ -27,7 +27,12 @@ PLANTS = [
     ("layers", "wallets/ledger/postings.py", "from wallets import tasks", "wallets.ledger.postings -> wallets.tasks"),
     ("ledger-core", "wallets/ledger/money.py", "import celery", "wallets.ledger.money -> celery"),
     ("ledger-core", "wallets/models.py", "from invoices import models", "wallets.models -> invoices.models"),
-    ("no-wallet-code-below", "customers/services.py", "from wallets.models import Wallet", "customers.services -> wallets.models"),
+    (
+        "no-wallet-code-below",
+        "customers/services.py",
+        "from wallets.models import Wallet",
+        "customers.services -> wallets.models",
+    ),
     ("no-wallet-code-below", "tenancy/models.py", "from wallets import services", "tenancy.models -> wallets.services"),
 ]
 

@@ -24,8 +24,20 @@ pytestmark = pytest.mark.slow
 TINY = {
     "b1_top_up_http.py": ["--wallets", "20", "--clients", "4", "--seconds", "1", "--rounds", "1", "--workers", "2"],
     "b2_hot_wallet_debits.py": ["--clients", "4", "--seconds", "1", "--rounds", "1", "--workers", "2"],
-    "b3_reads_http.py": ["--wallets", "20", "--clients", "4", "--seconds", "1", "--rounds", "1", "--workers", "2",
-                         "--generator", "asyncio"],
+    "b3_reads_http.py": [
+        "--wallets",
+        "20",
+        "--clients",
+        "4",
+        "--seconds",
+        "1",
+        "--rounds",
+        "1",
+        "--workers",
+        "2",
+        "--generator",
+        "asyncio",
+    ],
     "b4_transaction_search.py": ["--rows", "2000", "4000", "--samples", "5", "--workers", "2"],
     "b5_debit_lots.py": ["--lots", "10", "100", "--samples", "5", "--workers", "2"],
 }
@@ -49,16 +61,30 @@ def runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("benchmarks")
     template = f"bench_ci_template_{os.getpid()}"
     subprocess.run(
-        [sys.executable, "benchmarks/harness.py", "--template", template], cwd=ROOT, env=_environment(), check=True,
+        [sys.executable, "benchmarks/harness.py", "--template", template],
+        cwd=ROOT,
+        env=_environment(),
+        check=True,
         timeout=120,
     )
     started = {}
     for script, options in TINY.items():
         results = folder / f"{script}.md"
-        command = [sys.executable, f"benchmarks/{script}", *options, "--template", template,
-                   "--database", f"bench_ci_{script[:2]}_{os.getpid()}", "--results", str(results)]
-        started[script] = (subprocess.Popen(command, cwd=ROOT, env=_environment(), stdout=subprocess.PIPE,
-                                            stderr=subprocess.STDOUT, text=True), results)
+        command = [
+            sys.executable,
+            f"benchmarks/{script}",
+            *options,
+            "--template",
+            template,
+            "--database",
+            f"bench_ci_{script[:2]}_{os.getpid()}",
+            "--results",
+            str(results),
+        ]
+        started[script] = (
+            subprocess.Popen(command, cwd=ROOT, env=_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+            results,
+        )
     finished = {}
     for script, (process, results) in started.items():
         output, _ = process.communicate(timeout=180)
@@ -99,10 +125,30 @@ def test_peer_benchmark_runs_beside_pretix(tmp_path):
         pytest.skip(f"pip could not install pretix {PRETIX_VERSION}: {reason[0]}")
     results = tmp_path / "RESULTS.md"
     command = [
-        sys.executable, "benchmarks/peer_pretix.py", "--wallets", "20", "--clients", "4", "--seconds", "1",
-        "--rounds", "1", "--workers", "2", "--threads", "2", "--generator", "asyncio", "--results", str(results),
-        "--database", f"bench_ci_peer_{os.getpid()}", "--pretix-database", f"pretix_ci_peer_{os.getpid()}",
-        "--pretix-redis-db", "12",
+        sys.executable,
+        "benchmarks/peer_pretix.py",
+        "--wallets",
+        "20",
+        "--clients",
+        "4",
+        "--seconds",
+        "1",
+        "--rounds",
+        "1",
+        "--workers",
+        "2",
+        "--threads",
+        "2",
+        "--generator",
+        "asyncio",
+        "--results",
+        str(results),
+        "--database",
+        f"bench_ci_peer_{os.getpid()}",
+        "--pretix-database",
+        f"pretix_ci_peer_{os.getpid()}",
+        "--pretix-redis-db",
+        "12",
     ]
     completed = subprocess.run(command, cwd=ROOT, env=_environment(), capture_output=True, text=True, timeout=1100)
     assert completed.returncode == 0, completed.stdout + completed.stderr

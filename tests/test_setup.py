@@ -200,9 +200,7 @@ def test_collectstatic_works_as_in_the_docker_build(tmp_path):
         "STATIC_ROOT": str(tmp_path / "static"),
         "DJANGO_SETTINGS_MODULE": "billing.settings",
     }
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, timeout=120
-    )
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
     assert (tmp_path / "static" / "admin" / "css" / "base.css").exists()
     assert (tmp_path / "static" / "admin" / "css" / "base.css.gz").exists()
 

@@ -34,10 +34,12 @@ HORIZONTAL_OVERFLOW_JS = """() => {
   const found = {};
   if (root.scrollWidth > root.clientWidth) found.document = root.scrollWidth - root.clientWidth;
   for (const el of document.body.querySelectorAll("*")) {
-    if (el.scrollWidth <= el.clientWidth + 1 || el.clientWidth <= 1 || ["INPUT", "SELECT", "TEXTAREA"].includes(el.tagName)) continue;
+    if (el.scrollWidth <= el.clientWidth + 1 || el.clientWidth <= 1) continue;
+    if (["INPUT", "SELECT", "TEXTAREA"].includes(el.tagName)) continue;
     const style = getComputedStyle(el);
     if (style.overflowX === "visible" || style.textOverflow === "ellipsis") continue;
-    const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className ? "." + String(el.className).split(" ")[0] : "");
+    const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+      + (el.className ? "." + String(el.className).split(" ")[0] : "");
     found[name] = el.scrollWidth - el.clientWidth;
   }
   return found;

@@ -16,7 +16,7 @@ from django.utils import timezone
 from backoffice.models import StaffAction
 from invoices.models import Invoice
 from tenancy.models import ApiKey
-from tests.admin.flows import apply, messages_of, post_step
+from tests.admin.flows import apply, post_step
 from wallets import services
 from wallets.models import Wallet, WalletTransaction
 

@@ -65,7 +65,7 @@ def _approve_without_guards(approval_id: str, key, read_together: threading.Barr
 
 def test_negative_control_without_the_guards_and_with_a_key_per_approver_both_post(pending, wallet):
     read_together = threading.Barrier(2)
-    results, errors = run_together(2, lambda i: _approve_without_guards(pending.pk, f"control:{pending.pk}:{i}", read_together))
+    _results, errors = run_together(2, lambda i: _approve_without_guards(pending.pk, f"control:{pending.pk}:{i}", read_together))
     assert errors == [None, None]
     assert WalletTransaction.objects.filter(wallet=wallet).count() == 2  # the double posting the guards prevent
     assert Wallet.objects.get(pk=wallet.pk).credit_balance == D("10000")
@@ -84,7 +84,7 @@ def test_an_approval_and_a_cancellation_at_once_leave_one_decision(pending, wall
     fiona = make_staff("fiona", "Finance")
     requester = pending.requested_by
     calls = [lambda: approvals.approve(pending.pk, user=fiona), lambda: approvals.cancel(pending.pk, user=requester)]
-    results, errors = run_together(2, lambda i: calls[i]())
+    _results, errors = run_together(2, lambda i: calls[i]())
     assert [type(error) for error in errors if error] == [InvalidOperation]
     final = ApprovalRequest.objects.get(pk=pending.pk)
     rows = WalletTransaction.objects.filter(wallet=wallet).count()

@@ -99,7 +99,7 @@ def test_support_sees_the_request_read_only(ask, staff):
     assert page.status_code == 200
     assert 'id="approval-decision"' not in page.content.decode()
     refused = sam.post(decide_url(approval), {"decision": "approve"}, follow=True)
-    assert "approve permission" in str(list(refused.context["messages"])[0])
+    assert "approve permission" in str(next(iter(refused.context["messages"])))
 
 
 def test_a_refusal_needs_its_note(ask, staff):

@@ -1,11 +1,11 @@
 """The server-side SVG balance chart: geometry, labels, and escaping (no database)."""
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from wallets.admin.display import CHART_HEIGHT, balance_chart_svg
 
-T0 = datetime(2026, 1, 1, tzinfo=dt_timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_step_path_spans_the_plot_and_zero_sits_between_high_and_low():

@@ -1,5 +1,6 @@
 """The customer page as support's home: wallets with balances and buttons, credits expiring within
-30 days by date (with where each lot's expiry reminder stands), the latest ledger rows, open invoices, alert state and freeze history."""
+30 days by date (with where each lot's expiry reminder stands), the latest ledger rows, open
+invoices, alert state and freeze history."""
 
 import re
 from datetime import timedelta
@@ -13,8 +14,8 @@ from django.utils import timezone
 
 from invoices.models import Invoice
 from tests.admin.flows import REQUEST_ID
-from wallets.admin.display import change_url
 from wallets import services
+from wallets.admin.display import change_url
 from wallets.models import AlertLog, Wallet, WalletStatusChange, WalletTransaction
 from wallets.services import holds, reminders
 

@@ -1,6 +1,6 @@
 """The freeze and unfreeze actions, and the history they leave."""
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_freeze_with_until_records_who_when_and_why(support, funded_wallet):
-    until = (datetime.now(dt_timezone.utc) + timedelta(days=2)).replace(second=0, microsecond=0)
+    until = (datetime.now(UTC) + timedelta(days=2)).replace(second=0, microsecond=0)
 
     review = post_step(
         support, "freeze", [funded_wallet], "review", reason="Chargeback dispute", until=until.strftime("%Y-%m-%dT%H:%M")

@@ -113,7 +113,7 @@ def test_support_pages_fit_the_window(width, live_server, monkeypatch, make_cust
 
 def test_the_overflow_check_catches_a_page_that_is_too_wide(live_server, monkeypatch, make_customer, make_wallet):
     """Negative control: the same measure reports a page once an element wider than the window is in it."""
-    data = seed_support_day(make_customer, make_wallet)
+    seed_support_day(make_customer, make_wallet)
     User.objects.create_superuser("root", "root@example.com", PASSWORD)
     with browser_page(monkeypatch, width=1280) as page:
         log_in(page, live_server, "root")

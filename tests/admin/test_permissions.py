@@ -9,28 +9,39 @@ from wallets import services
 pytestmark = pytest.mark.django_db
 
 VIEW = {
-    "customers.view_customer", "wallets.view_wallet", "wallets.view_wallettransaction",
-    "wallets.view_alertlog", "wallets.view_walletstatuschange",  # the customer page's alert and freeze sections
+    "customers.view_customer",
+    "wallets.view_wallet",
+    "wallets.view_wallettransaction",
+    "wallets.view_alertlog",
+    "wallets.view_walletstatuschange",  # the customer page's alert and freeze sections
 }
 
 
 def _codenames(group_name: str) -> set[str]:
     """The group's permissions on customers and wallets (other apps' migrations add their own)."""
-    permissions = Group.objects.get(name=group_name).permissions.filter(
-        content_type__app_label__in=["customers", "wallets"]
-    )
+    permissions = Group.objects.get(name=group_name).permissions.filter(content_type__app_label__in=["customers", "wallets"])
     return {f"{p.content_type.app_label}.{p.codename}" for p in permissions.select_related("content_type")}
 
 
 def test_migration_creates_the_support_and_finance_groups(support_groups):
     assert _codenames("Support") == VIEW | {
-        "wallets.top_up_wallet", "wallets.freeze_wallet", "wallets.unfreeze_wallet", "wallets.export_transactions",
-        "wallets.void_credits", "wallets.release_hold",
+        "wallets.top_up_wallet",
+        "wallets.freeze_wallet",
+        "wallets.unfreeze_wallet",
+        "wallets.export_transactions",
+        "wallets.void_credits",
+        "wallets.release_hold",
     }
     assert _codenames("Finance") == VIEW | {
-        "wallets.top_up_wallet", "wallets.top_up_wallet_unlimited", "wallets.debit_wallet", "wallets.freeze_wallet",
-        "wallets.unfreeze_wallet", "wallets.terminate_wallet", "wallets.export_transactions",
-        "wallets.void_credits", "wallets.refund_credits",
+        "wallets.top_up_wallet",
+        "wallets.top_up_wallet_unlimited",
+        "wallets.debit_wallet",
+        "wallets.freeze_wallet",
+        "wallets.unfreeze_wallet",
+        "wallets.terminate_wallet",
+        "wallets.export_transactions",
+        "wallets.void_credits",
+        "wallets.refund_credits",
         "wallets.transfer_credits",  # migration 0011: a transfer debits a wallet, so Finance only
     }
 
@@ -64,9 +75,7 @@ def test_wallet_page_buttons_follow_permission_and_status(support, finance, view
 
 @pytest.mark.parametrize("step", [None, "review", "apply"])
 def test_a_user_without_the_permission_gets_403_at_every_step(viewer, funded_wallet, step):
-    response = post_step(
-        viewer, "top_up", [funded_wallet], step, credits="5", reason="FREE_CREDIT_GRANT", justification="x"
-    )
+    response = post_step(viewer, "top_up", [funded_wallet], step, credits="5", reason="FREE_CREDIT_GRANT", justification="x")
 
     assert response.status_code == 403
     assert funded_wallet.transactions.count() == 1

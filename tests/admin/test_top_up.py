@@ -1,6 +1,6 @@
 """The top-up action: form, review, confirmation, and what lands in the ledger."""
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -36,7 +36,7 @@ def test_review_says_what_will_happen_and_writes_nothing(support, funded_wallet)
 
 
 def test_confirmed_top_up_writes_one_credit_row_with_the_justification(support, funded_wallet):
-    expiry = (datetime.now(dt_timezone.utc) + timedelta(days=30)).replace(second=0, microsecond=0)
+    expiry = (datetime.now(UTC) + timedelta(days=30)).replace(second=0, microsecond=0)
 
     response = apply(support, "top_up", [funded_wallet], **TOP_UP, expiry_date=expiry.strftime("%Y-%m-%dT%H:%M"), priority="3")
 

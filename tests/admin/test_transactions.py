@@ -2,9 +2,9 @@
 
 import csv
 import io
-from urllib.parse import quote
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
@@ -115,7 +115,7 @@ def test_csv_cells_are_the_ledger_columns_with_decimals_as_strings(support, ledg
     assert row["customer_id"] == ledger["usd"].customer_id
     assert row["created_at"] == stored.created_at.isoformat().replace("+00:00", "Z")
     assert row["expiry_date"] == ""
-    assert row["metadata"] == '{"consumed_credit_tx_ids":"%s"}' % stored.metadata["consumed_credit_tx_ids"]
+    assert row["metadata"] == '{{"consumed_credit_tx_ids":"{}"}}'.format(stored.metadata["consumed_credit_tx_ids"])
 
 
 def test_csv_neutralises_spreadsheet_formulas(support, ledger):

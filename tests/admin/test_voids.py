@@ -30,7 +30,7 @@ def _post(client, lot, action: str, step: str, **fields):
 def _buttons(client, lot) -> list[str]:
     page = client.get(f"{TRANSACTIONS_URL}{lot.pk}/change/")
     offered = [action.name for action, url in page.context["lot_actions"]]
-    for action, url in page.context["lot_actions"]:
+    for _action, url in page.context["lot_actions"]:
         assert f'href="{url}"' in page.content.decode() and client.get(url).status_code == 200
     return offered
 

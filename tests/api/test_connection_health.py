@@ -53,8 +53,7 @@ def test_negative_control_a_closed_connection_taken_as_healthy_fails_its_next_qu
     time.sleep(0.5)
 
     connection.health_check_done = True  # as if the check had passed
-    with pytest.raises((OperationalError, InterfaceError)) as failure:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+    with pytest.raises((OperationalError, InterfaceError)) as failure, connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
     assert "terminat" in str(failure.value) or "closed" in str(failure.value)
     connection.close()

@@ -351,7 +351,7 @@ def test_list_refuses_bad_query_parameters(api_client, three_customers, query, f
 
 
 def test_search_applies_every_filter(api_client, three_customers):
-    alice, bob, carol = three_customers
+    alice, bob, _carol = three_customers
 
     def search(**body):
         response = api_client.post("/v1/customers/search", body, format="json")

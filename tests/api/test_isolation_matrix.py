@@ -12,11 +12,11 @@ not send itself.
 """
 
 import json
-from urllib.parse import urlencode
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from typing import Callable
+from urllib.parse import urlencode
 
 import pytest
 from django.apps import apps

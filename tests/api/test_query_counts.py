@@ -17,7 +17,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-
 from rest_framework.test import APIClient
 
 from tenancy.services import api_key_create, api_key_revoke

@@ -1,11 +1,11 @@
 """POST /v1/wallets: seed 004, upstream §2.1 and the SDK's create_wallet body."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.api.test_wallet_contract import assert_decimals_are_strings, assert_error, call
 from tenancy.services import environment_get_or_create
+from tests.api.test_wallet_contract import assert_decimals_are_strings, assert_error, call
 from wallets.models import Wallet, WalletTransaction
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +51,7 @@ def test_seed_004_example_creates_a_wallet(api_client, customer, api_key):
     assert_decimals_are_strings(data)
     grant = WalletTransaction.objects.get(wallet_id=data["id"])
     assert grant.transaction_reason == "FREE_CREDIT_GRANT"
-    assert grant.expiry_date == datetime(2036, 1, 1, tzinfo=timezone.utc)
+    assert grant.expiry_date == datetime(2036, 1, 1, tzinfo=UTC)
 
 
 def test_sdk_full_body_is_accepted(api_client, customer):
@@ -226,7 +226,7 @@ def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(api_client, cust
 
 
 def test_past_expiry_is_refused_with_the_upstream_message(api_client, customer):
-    past = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    past = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     body = {
         "customer_id": customer.id,
         "currency": "usd",
@@ -247,7 +247,7 @@ def test_utc_expiry_wins_over_the_integer_form(api_client, customer):
     }
     data = call(api_client, "post", URL, body)
     grant = WalletTransaction.objects.get(wallet_id=data["id"])
-    assert grant.expiry_date == datetime(2031, 6, 1, 10, tzinfo=timezone.utc)
+    assert grant.expiry_date == datetime(2031, 6, 1, 10, tzinfo=UTC)
 
 
 def test_unknown_customer_is_404(api_client):

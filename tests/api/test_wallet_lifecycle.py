@@ -1,12 +1,12 @@
 """GET/PUT /v1/wallets/{id}, debit, terminate, freeze and unfreeze."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from tests.api.test_wallet_contract import assert_decimals_are_strings, assert_error, call
 from tenancy.services import environment_get_or_create
+from tests.api.test_wallet_contract import assert_decimals_are_strings, assert_error, call
 from wallets import services
 from wallets.models import Wallet, WalletStatusChange, WalletTransaction
 
@@ -244,7 +244,7 @@ def test_terminate_schema_and_access(api_client, read_only_client, wallet):
 
 
 def test_freeze_and_unfreeze_record_who_and_why(api_client, wallet, api_key):
-    until = (datetime.now(timezone.utc) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    until = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     data = call(api_client, "post", f"/v1/wallets/{wallet.id}/freeze", {"reason": "chargeback", "until": until})
     assert data["wallet_status"] == "frozen"
     change = WalletStatusChange.objects.get(wallet=wallet)

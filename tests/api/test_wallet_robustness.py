@@ -56,10 +56,10 @@ def _member_paths(schema: dict, *, nested: bool, prefix=()) -> list[tuple[str, .
     """Every documented member of a request body and, if ``nested``, of its nested objects (one level)."""
     paths = []
     for name, member in _component(schema).get("properties", {}).items():
-        paths.append(prefix + (name,))
+        paths.append((*prefix, name))
         inner = _component(member)
         if nested and not prefix and inner.get("properties"):
-            paths.extend(_member_paths(inner, nested=True, prefix=prefix + (name,)))
+            paths.extend(_member_paths(inner, nested=True, prefix=(*prefix, name)))
     return paths
 
 
@@ -128,7 +128,7 @@ def test_odd_body_members_never_give_a_5xx(api_client, ctx, method, template):
     for member in members:
         for value in ODD_JSON:
             body = json.dumps(_with(base, member, value))
-            _check(*_send(lambda: getattr(api_client, method)(path, data=body, content_type="application/json")))
+            _check(*_send(lambda body=body: getattr(api_client, method)(path, data=body, content_type="application/json")))
 
 
 @pytest.mark.parametrize("template", QUERY_ROUTES)
@@ -140,7 +140,7 @@ def test_odd_query_parameters_never_give_a_5xx(api_client, ctx, template):
     for name in names:
         for value in ODD_QUERY:
             encoded = value if value == "%00" else quote(value)
-            _check(*_send(lambda: api_client.get(f"{path}?{name}={encoded}")))
+            _check(*_send(lambda url=f"{path}?{name}={encoded}": api_client.get(url)))
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,8 @@ def test_odd_whole_bodies_never_give_a_5xx(api_client, ctx, raw):
     wallet = ctx["wallet"]
     for method, template in sorted(BASE_BODIES):
         path = template.replace("{id}", wallet.id)
-        _check(*_send(lambda: getattr(api_client, method)(path, data=raw, content_type="application/json")))
+        send = getattr(api_client, method)
+        _check(*_send(lambda send=send, path=path: send(path, data=raw, content_type="application/json")))
 
 
 def test_wrong_content_type_is_refused_in_the_error_shape(api_client, ctx):

@@ -1,6 +1,6 @@
 """POST /v1/wallets/{id}/top-up: seed 003, upstream §2.8 and the SDK's top_up_wallet."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -245,7 +245,7 @@ def test_read_only_key_cannot_top_up(read_only_client, wallet):
 
 
 def test_expiry_now_is_refused_and_a_second_later_is_accepted(api_client, wallet):
-    soon = (datetime.now(timezone.utc) + timedelta(seconds=30)).isoformat()
+    soon = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
     data = call(
         api_client,
         "post",

@@ -1,21 +1,21 @@
 """A wallet's ledger: GET /v1/wallets/{id}/transactions (upstream §2.13) and
 POST /v1/wallets/transactions/search (seed 002, upstream §2.14)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 
-from tests.api.test_wallet_contract import assert_decimals_are_strings, assert_error, call
 from customers.models import Customer
+from tests.api.test_wallet_contract import assert_decimals_are_strings, assert_error, call
 from wallets import selectors, services
 from wallets.models import Wallet, WalletTransaction
 
 pytestmark = pytest.mark.django_db
 
 SEARCH = "/v1/wallets/transactions/search"
-IN_A_YEAR = (datetime.now(timezone.utc) + timedelta(days=365)).replace(microsecond=0)
+IN_A_YEAR = (datetime.now(UTC) + timedelta(days=365)).replace(microsecond=0)
 
 
 def iso(moment: datetime) -> str:
@@ -310,10 +310,10 @@ def test_bad_search_is_a_400_naming_the_field(api_client, ledger, body, field):
 
 
 def test_expand_customer_wallet_and_created_by_user(api_client, ledger, api_key):
-    a, _, rows = ledger
+    a, _, _rows = ledger
     body = {"id": a.id, "expand": "customer,wallet,created_by_user", "order": "asc"}
     data = call(api_client, "post", SEARCH, body)
-    grant, purchase, debit = data["items"]
+    grant, _purchase, debit = data["items"]
     assert grant["customer"]["id"] == a.customer_id and grant["customer"]["external_id"] == "alice"
     assert grant["wallet"]["id"] == a.id and grant["wallet"]["credit_balance"] == "320.5"
     assert grant["wallet"]["credits_available_breakdown"] == {"purchased": "250.5", "free": "70"}
@@ -335,7 +335,8 @@ def test_seed_002_shaped_body(api_client, ledger):
     a, _, rows = ledger
     body = (
         '{"created_by": "", "credits_available_gt": 123, "end_time": "2099-11-07T05:31:56Z", "expand": "wallet",'
-        f' "expiry_date_after": "", "expiry_date_before": "", "filters": [{{"field": "wallet_id", "value": {{"string": "{a.id}"}}, "operator": "eq"}}],'
+        ' "expiry_date_after": "", "expiry_date_before": "",'
+        f' "filters": [{{"field": "wallet_id", "value": {{"string": "{a.id}"}}, "operator": "eq"}}],'
         f' "id": "{a.id}", "limit": 500, "offset": 0, "priority": null, "reference_id": "", "reference_type": "",'
         ' "sort": [{"field": "created_at"}], "start_time": "2023-11-07T05:31:56Z"}'
     )
@@ -386,7 +387,7 @@ def test_search_walks_the_created_at_indexes(environment):
         )
         for customer in customers
     )
-    start = datetime.now(timezone.utc) - timedelta(days=100)
+    start = datetime.now(UTC) - timedelta(days=100)
     # The first wallet is busier (300 rows, three per step); every wallet's rows span the whole period.
     writers = wallets[:1] * 3 + wallets[1:]
     WalletTransaction.objects.bulk_create(

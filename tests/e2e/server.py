@@ -54,9 +54,7 @@ def gunicorn_server(*, database_url: str, workers: int = 2, log_path: Path | Non
     # A process group of its own, so the teardown reaches the workers too (an orphaned worker once
     # outlived its master and held the test database open).
     output = open(log_path, "ab") if log_path else None  # noqa: SIM115 - closed with the server below
-    process = subprocess.Popen(
-        command, cwd=PROJECT_DIR, env=environment, start_new_session=True, stdout=output, stderr=output
-    )
+    process = subprocess.Popen(command, cwd=PROJECT_DIR, env=environment, start_new_session=True, stdout=output, stderr=output)
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS

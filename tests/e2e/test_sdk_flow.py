@@ -8,7 +8,7 @@ fails with one PASS/FAIL line per step.
 """
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flexprice import Flexprice
@@ -58,7 +58,7 @@ class Steps:
 
 
 def near(when: datetime | None, target: datetime, tolerance=timedelta(days=1)) -> bool:
-    return when is not None and abs(when.astimezone(timezone.utc) - target) <= tolerance
+    return when is not None and abs(when.astimezone(UTC) - target) <= tolerance
 
 
 def test_the_official_sdk_drives_the_wallet_api(live_api, transactional_db):  # noqa: F811
@@ -68,7 +68,7 @@ def test_the_official_sdk_drives_the_wallet_api(live_api, transactional_db):  # 
     steps = Steps()
     external_id = f"sdk-{uuid.uuid4().hex[:10]}"
     top_up_key = f"idem-{uuid.uuid4().hex}"
-    expiry = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=30)
+    expiry = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
 
     def create_customer():
         customer = sdk.customers.create_customer(external_id=external_id, name="SDK Customer", email="sdk@example.com")
@@ -79,9 +79,7 @@ def test_the_official_sdk_drives_the_wallet_api(live_api, transactional_db):  # 
 
     def create_prepaid():
         (customer,) = steps.need("customer")
-        wallet = sdk.wallets.create_wallet(
-            customer_id=customer.id, currency="USD", wallet_type="PRE_PAID", conversion_rate="1"
-        )
+        wallet = sdk.wallets.create_wallet(customer_id=customer.id, currency="USD", wallet_type="PRE_PAID", conversion_rate="1")
         assert wallet.id.startswith("wallet_")
         assert (wallet.customer_id, wallet.currency, wallet.wallet_type) == (customer.id, "usd", "PRE_PAID")
         assert (wallet.conversion_rate, wallet.credit_balance, wallet.balance) == ("1", "0", "0")
@@ -194,9 +192,7 @@ def test_the_official_sdk_drives_the_wallet_api(live_api, transactional_db):  # 
 
     def search_by_wallet():
         (prepaid,) = steps.need("prepaid")
-        found = sdk.wallets.query_wallet_transaction(
-            id=prepaid.id, type_="credit", transaction_reason="PURCHASED_CREDIT_DIRECT"
-        )
+        found = sdk.wallets.query_wallet_transaction(id=prepaid.id, type_="credit", transaction_reason="PURCHASED_CREDIT_DIRECT")
         assert [item.wallet_id for item in found.items] == [prepaid.id]
         assert found.pagination.total == 1
 
@@ -225,7 +221,7 @@ def test_the_official_sdk_drives_the_wallet_api(live_api, transactional_db):  # 
         (customer,) = steps.need("customer")
         found = sdk.wallets.query_wallet_transaction(
             filters=[{"field": "customer_id", "operator": "eq", "data_type": "string", "value": {"string": customer.id}}],
-            expiry_date_after=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            expiry_date_after=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             credits_available_gt=50,
             expand="wallet,customer",
         )

@@ -37,8 +37,13 @@ def test_get_invoice_shape(api_client, purchase):
 
 
 def test_payment_completes_the_credit_and_a_second_is_refused(api_client, purchase, wallet):
-    pay = {"amount": "100", "currency": "USD", "destination_id": purchase["invoice_id"], "destination_type": "INVOICE",
-           "payment_method_type": "OFFLINE"}
+    pay = {
+        "amount": "100",
+        "currency": "USD",
+        "destination_id": purchase["invoice_id"],
+        "destination_type": "INVOICE",
+        "payment_method_type": "OFFLINE",
+    }
     first = api_client.post("/v1/payments", pay, format="json")
     assert first.status_code == 201, first.content
     assert first.json()["payment_status"] == "SUCCEEDED" and first.json()["amount"] == "100"
@@ -52,8 +57,13 @@ def test_payment_completes_the_credit_and_a_second_is_refused(api_client, purcha
 def test_void_then_pay_is_refused(api_client, purchase, wallet):
     voided = api_client.post(f"/v1/invoices/{purchase['invoice_id']}/void")
     assert voided.status_code == 200 and voided.json()["invoice_status"] == "VOIDED"
-    pay = {"amount": "100", "currency": "usd", "destination_id": purchase["invoice_id"], "destination_type": "INVOICE",
-           "payment_method_type": "OFFLINE"}
+    pay = {
+        "amount": "100",
+        "currency": "usd",
+        "destination_id": purchase["invoice_id"],
+        "destination_type": "INVOICE",
+        "payment_method_type": "OFFLINE",
+    }
     assert api_client.post("/v1/payments", pay, format="json").status_code == 400
     assert api_client.post(f"/v1/invoices/{purchase['invoice_id']}/void").status_code == 400
     assert Wallet.objects.get(pk=wallet.pk).credit_balance == 0
@@ -61,12 +71,23 @@ def test_void_then_pay_is_refused(api_client, purchase, wallet):
 
 @pytest.mark.parametrize(
     "change, field",
-    [({"amount": "99"}, "amount"), ({"currency": "eur"}, "currency"), ({"amount": "abc"}, "amount"),
-     ({"destination_type": "CUSTOMER"}, "destination_type"), ({"payment_method_type": "CREDITS"}, "payment_method_type")],
+    [
+        ({"amount": "99"}, "amount"),
+        ({"currency": "eur"}, "currency"),
+        ({"amount": "abc"}, "amount"),
+        ({"destination_type": "CUSTOMER"}, "destination_type"),
+        ({"payment_method_type": "CREDITS"}, "payment_method_type"),
+    ],
 )
 def test_bad_payments_are_400_naming_the_field_and_change_nothing(api_client, purchase, change, field):
-    pay = {"amount": "100", "currency": "usd", "destination_id": purchase["invoice_id"], "destination_type": "INVOICE",
-           "payment_method_type": "OFFLINE", **change}
+    pay = {
+        "amount": "100",
+        "currency": "usd",
+        "destination_id": purchase["invoice_id"],
+        "destination_type": "INVOICE",
+        "payment_method_type": "OFFLINE",
+        **change,
+    }
     response = api_client.post("/v1/payments", pay, format="json")
     assert response.status_code == 400
     assert field in response.json()["message"]
@@ -83,8 +104,13 @@ def test_search_filters_by_status_and_wallet(api_client, purchase, wallet):
 
 def test_other_tenants_cannot_see_or_pay(other_tenant_client, purchase):
     assert other_tenant_client.get(f"/v1/invoices/{purchase['invoice_id']}").status_code == 404
-    pay = {"amount": "100", "currency": "usd", "destination_id": purchase["invoice_id"], "destination_type": "INVOICE",
-           "payment_method_type": "OFFLINE"}
+    pay = {
+        "amount": "100",
+        "currency": "usd",
+        "destination_id": purchase["invoice_id"],
+        "destination_type": "INVOICE",
+        "payment_method_type": "OFFLINE",
+    }
     assert other_tenant_client.post("/v1/payments", pay, format="json").status_code == 404
     assert other_tenant_client.post(f"/v1/invoices/{purchase['invoice_id']}/void").status_code == 404
     assert Invoice.objects.get(pk=purchase["invoice_id"]).invoice_status == "FINALIZED"

@@ -39,9 +39,7 @@ def server(django_db_setup):
 @pytest.mark.django_db(transaction=True)
 def test_every_acknowledged_operation_is_in_the_ledger_exactly_once(server, tmp_path, capsys):
     world = history.seed_world(name="history", wallets=WALLETS, clients=CLIENTS, pairs=PAIRS)
-    entries, elapsed = history.run(
-        world, base_url=server, operations=OPERATIONS, clients=CLIENTS, workdir=tmp_path, seed=SEED
-    )
+    entries, elapsed = history.run(world, base_url=server, operations=OPERATIONS, clients=CLIENTS, workdir=tmp_path, seed=SEED)
     verdict = history.verify(world, entries)
     figures = verdict.figures
     report(
@@ -65,9 +63,7 @@ def test_every_acknowledged_operation_is_in_the_ledger_exactly_once(server, tmp_
 @pytest.mark.django_db(transaction=True)
 def test_negative_control_a_double_crediting_client_is_caught(server, tmp_path, capsys):
     world = history.seed_world(name="rogue", wallets=3, clients=2)
-    entries, _ = history.run(
-        world, base_url=server, operations=300, clients=2, workdir=tmp_path, seed=SEED, rogue_clients=1
-    )
+    entries, _ = history.run(world, base_url=server, operations=300, clients=2, workdir=tmp_path, seed=SEED, rogue_clients=1)
     verdict = history.verify(world, entries)
     # What the rogue's unlogged second sends got (a wallet frozen in between refuses some).
     answers = (tmp_path / "client-0.jsonl.rogue").read_text().split()
@@ -86,29 +82,66 @@ def _entry(op, phase, kind="top_up", key=None, credits="5", **extra):
     body = {"credits_to_add": credits, "transaction_reason": "FREE_CREDIT_GRANT", "idempotency_key": key or f"k{op}"}
     if kind == "debit":
         body = {"credits": credits, "transaction_reason": "MANUAL_BALANCE_DEBIT", "idempotency_key": key or f"k{op}"}
-    return {"proc": 0, "op": op, "kind": kind, "wallet": "w1", "body": body, "key": body["idempotency_key"],
-            "attempt": extra.pop("attempt", 0), "phase": phase, **extra}
+    return {
+        "proc": 0,
+        "op": op,
+        "kind": kind,
+        "wallet": "w1",
+        "body": body,
+        "key": body["idempotency_key"],
+        "attempt": extra.pop("attempt", 0),
+        "phase": phase,
+        **extra,
+    }
 
 
 def _row(key, credits="5", type_="credit", reason="FREE_CREDIT_GRANT", id_=None, wallet="w1", parent=None, customer="c1"):
-    return history.LedgerRow(id=id_ or f"wtxn_{key}", wallet_id=wallet, type=type_, reason=reason,
-                             credits=Decimal(credits), key=key, parent_id=parent, customer_id=customer)
+    return history.LedgerRow(
+        id=id_ or f"wtxn_{key}",
+        wallet_id=wallet,
+        type=type_,
+        reason=reason,
+        credits=Decimal(credits),
+        key=key,
+        parent_id=parent,
+        customer_id=customer,
+    )
 
 
 def _transfer(op, phase, **extra):
     body = {"from_wallet_id": "w1", "to_wallet_id": "w2", "credits": "7", "idempotency_key": f"k{op}"}
-    return {"proc": 0, "op": op, "kind": "transfer", "wallet": "w1", "body": body, "key": body["idempotency_key"],
-            "attempt": 0, "phase": phase, **extra}
+    return {
+        "proc": 0,
+        "op": op,
+        "kind": "transfer",
+        "wallet": "w1",
+        "body": body,
+        "key": body["idempotency_key"],
+        "attempt": 0,
+        "phase": phase,
+        **extra,
+    }
 
 
 HONEST = (
-    [_entry(1, "ok", tx_id="wtxn_k1"), _entry(2, "fail"), _entry(3, "unknown"), _entry(3, "ok", attempt=1, tx_id="wtxn_k3"),
-     _entry(4, "unknown"), _entry(5, "ok", kind="debit"),
-     _transfer(6, "ok", tx_id="wtxn_k6", credit_ids=["wtxn_in1", "wtxn_in2"])],
-    [_row("k1"), _row("k3"), _row("k4"), _row("k5", type_="debit", reason="MANUAL_BALANCE_DEBIT"),
-     _row("k6", "7", type_="debit", reason="TRANSFER_OUT"),
-     _row(None, "4", reason="TRANSFER_IN_PURCHASED", id_="wtxn_in1", wallet="w2", parent="wtxn_k6"),
-     _row(None, "3", reason="TRANSFER_IN", id_="wtxn_in2", wallet="w2", parent="wtxn_k6")],
+    [
+        _entry(1, "ok", tx_id="wtxn_k1"),
+        _entry(2, "fail"),
+        _entry(3, "unknown"),
+        _entry(3, "ok", attempt=1, tx_id="wtxn_k3"),
+        _entry(4, "unknown"),
+        _entry(5, "ok", kind="debit"),
+        _transfer(6, "ok", tx_id="wtxn_k6", credit_ids=["wtxn_in1", "wtxn_in2"]),
+    ],
+    [
+        _row("k1"),
+        _row("k3"),
+        _row("k4"),
+        _row("k5", type_="debit", reason="MANUAL_BALANCE_DEBIT"),
+        _row("k6", "7", type_="debit", reason="TRANSFER_OUT"),
+        _row(None, "4", reason="TRANSFER_IN_PURCHASED", id_="wtxn_in1", wallet="w2", parent="wtxn_k6"),
+        _row(None, "3", reason="TRANSFER_IN", id_="wtxn_in2", wallet="w2", parent="wtxn_k6"),
+    ],
 )
 
 
@@ -119,10 +152,21 @@ def test_the_checker_accepts_an_honest_history():
 
 
 def test_the_checker_accepts_an_honest_void():
-    void = {"proc": 0, "op": 9, "kind": "void", "wallet": "w1", "lot": "wtxn_k1", "key": "v9", "attempt": 0,
-            "body": {"reason": "v9", "idempotency_key": "v9"}, "phase": "ok", "tx_id": "wtxn_v9"}
-    row = history.LedgerRow(id="wtxn_v9", wallet_id="w1", type="debit", reason="CREDIT_VOID", credits=Decimal("5"),
-                            key="v9", parent_id="wtxn_k1")
+    void = {
+        "proc": 0,
+        "op": 9,
+        "kind": "void",
+        "wallet": "w1",
+        "lot": "wtxn_k1",
+        "key": "v9",
+        "attempt": 0,
+        "body": {"reason": "v9", "idempotency_key": "v9"},
+        "phase": "ok",
+        "tx_id": "wtxn_v9",
+    }
+    row = history.LedgerRow(
+        id="wtxn_v9", wallet_id="w1", type="debit", reason="CREDIT_VOID", credits=Decimal("5"), key="v9", parent_id="wtxn_k1"
+    )
     verdict = history.check_history([*HONEST[0], void], [*HONEST[1], row], Counter())
     assert verdict.violations == [] and verdict.figures["void ok"] == 1
 
@@ -163,18 +207,43 @@ def test_negative_control_b_the_checker_catches_each_lie(lie, expected):
     elif lie == "a row no one asked for":
         rows.append(_row("k1-again"))
     elif lie == "an acknowledged freeze is missing":
-        entries.append({"proc": 0, "op": 9, "kind": "freeze", "wallet": "w1", "body": {"reason": "f9"}, "key": "f9",
-                        "attempt": 0, "phase": "ok"})
+        entries.append(
+            {
+                "proc": 0,
+                "op": 9,
+                "kind": "freeze",
+                "wallet": "w1",
+                "body": {"reason": "f9"},
+                "key": "f9",
+                "attempt": 0,
+                "phase": "ok",
+            }
+        )
     elif lie == "an invalid request was accepted":
         entries.append(_entry(8, "ok", kind="invalid"))
         rows.append(_row("k8"))
     elif lie.startswith("a void"):
         named = "wtxn_other" if "answer named" in lie else "wtxn_v9"
-        entries.append({"proc": 0, "op": 9, "kind": "void", "wallet": "w1", "lot": "wtxn_k1", "key": "v9", "attempt": 0,
-                        "body": {"reason": "v9", "idempotency_key": "v9"}, "phase": "ok", "tx_id": named})
+        entries.append(
+            {
+                "proc": 0,
+                "op": 9,
+                "kind": "void",
+                "wallet": "w1",
+                "lot": "wtxn_k1",
+                "key": "v9",
+                "attempt": 0,
+                "body": {"reason": "v9", "idempotency_key": "v9"},
+                "phase": "ok",
+                "tx_id": named,
+            }
+        )
         parent = "wtxn_k3" if "another lot" in lie else "wtxn_k1"
-        rows.append(history.LedgerRow(id="wtxn_v9", wallet_id="w1", type="debit", reason="CREDIT_VOID",
-                                      credits=Decimal("5"), key="v9", parent_id=parent))
+        rows.append(
+            history.LedgerRow(
+                id="wtxn_v9", wallet_id="w1", type="debit", reason="CREDIT_VOID", credits=Decimal("5"), key="v9", parent_id=parent
+            )
+        )
     elif lie == "a transfer's credit is missing":
         rows = [row for row in rows if row.id != "wtxn_in2"]
     elif lie == "a transfer's credit landed elsewhere":
@@ -204,8 +273,9 @@ PREVIEW_LEDGER = [
 ]  # fmt: skip
 
 
-def _preview(op, credits="4", balance="15", after="11", lots=(("wtxn_g1", "4", "10"),), would_succeed=True, t1=101.5,
-             overdraft="0"):
+def _preview(
+    op, credits="4", balance="15", after="11", lots=(("wtxn_g1", "4", "10"),), would_succeed=True, t1=101.5, overdraft="0"
+):
     answer = {"credits": credits, "would_succeed": would_succeed, "credit_balance": balance, "expiring_credits": "0",
               "credit_balance_before": balance, "credit_balance_after": after, "overdraft_credits": overdraft,
               "consumption": [list(lot) for lot in lots]}  # fmt: skip

@@ -35,7 +35,15 @@ from django.db import transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from core.exceptions import ServiceError
 from customers.services import customer_create
@@ -51,6 +59,8 @@ EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", 100))
 STEPS = int(os.environ.get("MODEL_STEPS", 30))
 TOP_UP_REASONS = ["FREE_CREDIT_GRANT", "PURCHASED_CREDIT_DIRECT", "SUBSCRIPTION_CREDIT_GRANT"]
 DEBIT_REASONS = ["MANUAL_BALANCE_DEBIT", "INVOICE_PAYMENT", "CREDIT_ADJUSTMENT"]
+
+
 def credits(top: int):
     """Whole credits shrink to readable programs; nine-place amounts keep the arithmetic honest."""
     return st.one_of(st.integers(1, top).map(Decimal), st.integers(1, top * 10**9).map(lambda n: Decimal(n).scaleb(-9)))
@@ -144,8 +154,13 @@ class LedgerMachine(RuleBasedStateMachine):
         wallet = self.instances[wallet_id]
         if kind == "top_up":
             predict = lambda: self.model.top_up(  # noqa: E731
-                wallet_id, key=kwargs["idempotency_key"], credits=kwargs["credits"], reason=kwargs["reason"],
-                priority=kwargs["priority"], expiry=kwargs["expiry_date"], now=now,
+                wallet_id,
+                key=kwargs["idempotency_key"],
+                credits=kwargs["credits"],
+                reason=kwargs["reason"],
+                priority=kwargs["priority"],
+                expiry=kwargs["expiry_date"],
+                now=now,
             )
             prediction, result = self.expect(predict, lambda: services.wallet_top_up(wallet, **kwargs))
         elif kind == "void":
@@ -256,12 +271,22 @@ class LedgerMachine(RuleBasedStateMachine):
         LedgerMachine.figures["transfer attempts"] += 1
         self.keyed("transfer", source, {"to": destination, "credits": credits, "idempotency_key": self.key()})
 
-    @rule(wallet=wallets, credits=TOP_UP_CREDITS, reason=st.sampled_from(TOP_UP_REASONS),
-          priority=st.none() | st.integers(0, 3), expiry_hours=st.none() | st.integers(1, 72))
+    @rule(
+        wallet=wallets,
+        credits=TOP_UP_CREDITS,
+        reason=st.sampled_from(TOP_UP_REASONS),
+        priority=st.none() | st.integers(0, 3),
+        expiry_hours=st.none() | st.integers(1, 72),
+    )
     def top_up(self, wallet, credits, reason, priority, expiry_hours):
         expiry = self.clock.now() + timedelta(hours=expiry_hours, seconds=1) if expiry_hours else None
-        kwargs = {"credits": credits, "reason": reason, "priority": priority, "expiry_date": expiry,
-                  "idempotency_key": self.key()}
+        kwargs = {
+            "credits": credits,
+            "reason": reason,
+            "priority": priority,
+            "expiry_date": expiry,
+            "idempotency_key": self.key(),
+        }
         self.keyed("top_up", wallet, kwargs)
 
     @rule(wallet=wallets, credits=DEBIT_CREDITS, reason=st.sampled_from(DEBIT_REASONS))
@@ -325,16 +350,14 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule()
     def expire_sweep(self):
         now = self.clock.tick()
-        prediction, result = self.expect(lambda: self.model.expire_sweep(now),
-                                         lambda: automation.credits_expire_sweep(now=now))
+        prediction, result = self.expect(lambda: self.model.expire_sweep(now), lambda: automation.credits_expire_sweep(now=now))
         assert result.credits_expired == len(prediction.expired)
 
     @precondition(lambda self: all(w.status != "frozen" for w in self.model.wallets.values()))
     @rule(wallet=wallets)
     def freeze(self, wallet):
         self.clock.tick()
-        self.expect(lambda: self.model.freeze(wallet),
-                    lambda: services.wallet_freeze(self.instances[wallet], reason="model"))
+        self.expect(lambda: self.model.freeze(wallet), lambda: services.wallet_freeze(self.instances[wallet], reason="model"))
 
     @precondition(lambda self: any(w.status == "frozen" for w in self.model.wallets.values()))
     @rule(wallet=wallets, thaw=st.booleans())
@@ -343,15 +366,15 @@ class LedgerMachine(RuleBasedStateMachine):
         if thaw:
             wallet = next(pk for pk, state in self.model.wallets.items() if state.status == "frozen")
         self.clock.tick()
-        self.expect(lambda: self.model.unfreeze(wallet),
-                    lambda: services.wallet_unfreeze(self.instances[wallet], reason="model"))
+        self.expect(lambda: self.model.unfreeze(wallet), lambda: services.wallet_unfreeze(self.instances[wallet], reason="model"))
 
     @precondition(lambda self: len(self.primaries) == 3)
     @rule(wallet=wallets)
     def terminate(self, wallet):
         now = self.clock.tick()
-        prediction, result = self.expect(lambda: self.model.terminate(wallet, now=now),
-                                         lambda: services.wallet_terminate(self.instances[wallet]))
+        prediction, result = self.expect(
+            lambda: self.model.terminate(wallet, now=now), lambda: services.wallet_terminate(self.instances[wallet])
+        )
         if prediction and result.transaction is not None:
             consumed = result.transaction.metadata["consumed_credit_tx_ids"]
             assert [part for part in consumed.split(",") if part] == prediction.consumed
@@ -379,9 +402,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert stored == modelled
         stored_holds = dict(WalletHold.objects.filter(wallet_id__in=ids).values_list("id", "hold_status"))
         assert stored_holds == {hold.id: hold.status for w in self.model.wallets.values() for hold in w.holds.values()}
-        lots = dict(
-            WalletTransaction.objects.filter(wallet_id__in=ids, type="credit").values_list("id", "credits_available")
-        )
+        lots = dict(WalletTransaction.objects.filter(wallet_id__in=ids, type="credit").values_list("id", "credits_available"))
         assert lots == {lot.id: lot.available for w in self.model.wallets.values() for lot in w.lots.values()}
 
 
@@ -417,8 +438,13 @@ def _run(machine, environment, *, examples: int, steps: int, phases=tuple(Phase)
     run_state_machine_as_test(
         machine,
         settings=settings(
-            max_examples=examples, stateful_step_count=steps, deadline=None, database=None, derandomize=True,
-            phases=phases, suppress_health_check=list(HealthCheck),
+            max_examples=examples,
+            stateful_step_count=steps,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=phases,
+            suppress_health_check=list(HealthCheck),
         ),
     )
 

@@ -309,9 +309,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 def test_admin_and_docs_pages_run_under_the_csp_without_a_violation(live_server, monkeypatch, wallet, credit):
     if not CHROMIUM.exists():
         pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
     from django.db import connections
+    from playwright.sync_api import sync_playwright
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between browser steps, as tests/admin do
     User.objects.create_superuser("csp-admin", password=PASSWORD)

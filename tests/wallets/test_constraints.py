@@ -36,22 +36,22 @@ def refused(name: str, action) -> None:
 def row(wallet, **fields) -> WalletTransaction:
     """An unsaved completed credit of 5 that would extend ``wallet``'s chain correctly."""
     wallet.refresh_from_db()
-    values = dict(
-        tenant_id=wallet.tenant_id,
-        environment_id=wallet.environment_id,
-        wallet=wallet,
-        customer_id=wallet.customer_id,
-        currency=wallet.currency,
-        type="credit",
-        transaction_reason="FREE_CREDIT_GRANT",
-        transaction_status="completed",
-        credit_amount=D("5"),
-        amount=D("5"),
-        credits_available=D("5"),
-        sequence=wallet.transaction_count + 1,
-        credit_balance_before=wallet.credit_balance,
-        credit_balance_after=wallet.credit_balance + 5,
-    )
+    values = {
+        "tenant_id": wallet.tenant_id,
+        "environment_id": wallet.environment_id,
+        "wallet": wallet,
+        "customer_id": wallet.customer_id,
+        "currency": wallet.currency,
+        "type": "credit",
+        "transaction_reason": "FREE_CREDIT_GRANT",
+        "transaction_status": "completed",
+        "credit_amount": D("5"),
+        "amount": D("5"),
+        "credits_available": D("5"),
+        "sequence": wallet.transaction_count + 1,
+        "credit_balance_before": wallet.credit_balance,
+        "credit_balance_after": wallet.credit_balance + 5,
+    }
     values.update(fields)
     return WalletTransaction(**values)
 
@@ -81,9 +81,9 @@ def test_credits_available_above_the_grant(wallet):
 
 
 def test_debit_or_pending_row_holding_credits(wallet):
-    debit = dict(type="debit", credit_balance_after=D("-5"), credits_available=D("1"))
+    debit = {"type": "debit", "credit_balance_after": D("-5"), "credits_available": D("1")}
     refused("wallet_transaction_debit_holds_no_credits", lambda: row(wallet, **debit).save())
-    pending = dict(transaction_status="pending", sequence=None, credit_balance_after=D("0"))
+    pending = {"transaction_status": "pending", "sequence": None, "credit_balance_after": D("0")}
     refused("wallet_transaction_only_completed_rows_hold_credits", lambda: row(wallet, **pending).save())
 
 
@@ -98,7 +98,7 @@ def test_non_positive_credit_amount(wallet, credit_amount):
 def test_unknown_reason_type_or_status(wallet):
     refused("wallet_transaction_reason_valid", lambda: row(wallet, transaction_reason="GIFT").save())
     # Pending, so the balance-chain check (which only knows credit and debit) has nothing to say.
-    pending = dict(transaction_status="pending", sequence=None, credits_available=D("0"), credit_balance_after=D("0"))
+    pending = {"transaction_status": "pending", "sequence": None, "credits_available": D("0"), "credit_balance_after": D("0")}
     refused("wallet_transaction_type_valid", lambda: row(wallet, type="transfer", **pending).save())
     refused("wallet_transaction_status_valid", lambda: row(wallet, transaction_status="settled", credits_available=D("0")).save())
 
@@ -121,15 +121,15 @@ def test_duplicate_sequence(wallet, lot):
 
 
 def twin_of(wallet, **fields) -> Wallet:
-    values = dict(
-        tenant_id=wallet.tenant_id,
-        environment_id=wallet.environment_id,
-        customer_id=wallet.customer_id,
-        currency=wallet.currency,
-        wallet_type=wallet.wallet_type,
-        conversion_rate=D("1"),
-        topup_conversion_rate=D("1"),
-    )
+    values = {
+        "tenant_id": wallet.tenant_id,
+        "environment_id": wallet.environment_id,
+        "customer_id": wallet.customer_id,
+        "currency": wallet.currency,
+        "wallet_type": wallet.wallet_type,
+        "conversion_rate": D("1"),
+        "topup_conversion_rate": D("1"),
+    }
     values.update(fields)
     return Wallet(**values)
 
@@ -166,7 +166,7 @@ def test_balance_must_be_credit_balance_times_rate(make_wallet):
 
 def test_row_balances_must_move_by_the_row_amount(wallet, lot):
     refused("wallet_transaction_balance_chain", lambda: row(wallet, credit_balance_after=D("106")).save())
-    debit = dict(type="debit", credits_available=D("0"), credit_balance_after=D("96"))
+    debit = {"type": "debit", "credits_available": D("0"), "credit_balance_after": D("96")}
     refused("wallet_transaction_balance_chain", lambda: row(wallet, **debit).save())
 
 

@@ -8,7 +8,8 @@ arithmetic before the single rounding step.
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.exceptions import ValidationFailed
 from wallets.ledger import money
@@ -165,8 +166,8 @@ def test_threshold_may_be_negative_or_zero():
 def test_column_bounds():
     assert money.fits_credit_column(money.MAX_CREDITS) and money.fits_credit_column(-money.MAX_CREDITS)
     assert not money.fits_credit_column(money.MAX_CREDITS + money.CREDIT_QUANTUM)
-    assert money.MAX_CREDITS == D("99999999999.999999999")
-    assert money.MAX_RATE == D("99999.99999")
+    assert D("99999999999.999999999") == money.MAX_CREDITS
+    assert D("99999.99999") == money.MAX_RATE
 
 
 @pytest.mark.parametrize(

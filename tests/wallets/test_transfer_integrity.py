@@ -48,7 +48,7 @@ def test_a_clean_transfer_passes(moved):
 )
 def test_detects_a_credit_that_no_longer_matches_its_lot(moved, column, value, says):
     with unguarded():
-        sql(f"UPDATE {TXN} SET {column} = %s WHERE id = %s", [value, moved.credits[0].id])  # noqa: S608 column names are the test's own
+        sql(f"UPDATE {TXN} SET {column} = %s WHERE id = %s", [value, moved.credits[0].id])
     details = ixf(integrity.check_all())
     assert any(says in detail for detail in details), details
 

@@ -1,5 +1,6 @@
 """Balance alerts (upstream scenarios 47–48) and webhook delivery: outbox, signature, retries."""
 
+import itertools
 from datetime import timedelta
 from decimal import Decimal
 
@@ -8,8 +9,8 @@ from django.utils import timezone
 
 from tests.workers.receiver import WebhookReceiver
 from wallets import services
-from wallets.services import events
 from wallets.models import AlertLog
+from wallets.services import events
 from webhooks import services as webhooks
 from webhooks import signing
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -48,7 +49,9 @@ def test_alerts_off_keeps_state_ok(make_wallet):
 
 
 def test_events_are_written_only_for_subscribed_endpoints(environment, make_wallet):
-    WebhookEndpoint.objects.create(environment=environment, url="http://127.0.0.1:9/a", event_types=[events.CREDIT_BALANCE_DROPPED])
+    WebhookEndpoint.objects.create(
+        environment=environment, url="http://127.0.0.1:9/a", event_types=[events.CREDIT_BALANCE_DROPPED]
+    )
     WebhookEndpoint.objects.create(environment=environment, url="http://127.0.0.1:9/b", enabled=False)
     wallet = make_wallet(alert_settings=CRITICAL_50, initial_credits=D("100"))
     assert not WebhookEvent.objects.exists()
@@ -84,8 +87,11 @@ def test_delivery_is_signed_and_recorded(environment, wallet):
         signature_header=headers["webhook-signature"],
     )
     assert not signing.verify(
-        endpoint.secret, message_id=headers["webhook-id"], timestamp=int(headers["webhook-timestamp"]),
-        body=request["body"] + b" ", signature_header=headers["webhook-signature"],
+        endpoint.secret,
+        message_id=headers["webhook-id"],
+        timestamp=int(headers["webhook-timestamp"]),
+        body=request["body"] + b" ",
+        signature_header=headers["webhook-signature"],
     )
     payload = receiver.events()[0]
     assert payload["type"] == events.TRANSACTION_CREATED
@@ -112,7 +118,7 @@ def test_failures_back_off_exponentially_then_give_up(environment, wallet):
                 now = delivery.next_attempt_at
     assert delivery.status == "failed"
     assert delivery.attempts.count() == len(webhooks.RETRY_DELAYS) + 1
-    assert all(later > earlier for earlier, later in zip(delays, delays[1:]))
+    assert all(later > earlier for earlier, later in itertools.pairwise(delays))
     assert sum(webhooks.RETRY_DELAYS, timedelta()) <= timedelta(days=1)
     assert len(receiver.requests) == len(webhooks.RETRY_DELAYS) + 1
 

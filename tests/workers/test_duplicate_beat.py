@@ -153,8 +153,11 @@ def test_two_beats_at_once_expire_each_credit_once_and_a_restarted_beat_catches_
     wait_for(lambda: all_spent(late), timeout=60, interval=0.02, what="the restarted beat's sweep")
     caught_up = time.monotonic() - back
     outcome = {name: value for name, value in expiries(late).items() if name != "other expiries"}
-    report(capsys, f"beat down {2 * PERIOD} s then one restarted: the {len(late)} credits due meanwhile expired "
-                   f"{caught_up:.1f} s after the beat process started (period {PERIOD} s): {outcome}")
+    report(
+        capsys,
+        f"beat down {2 * PERIOD} s then one restarted: the {len(late)} credits due meanwhile expired "
+        f"{caught_up:.1f} s after the beat process started (period {PERIOD} s): {outcome}",
+    )
     assert outcome["expired once"] == len(late)
 
 
@@ -190,7 +193,9 @@ def test_negative_control_without_the_lock_and_the_unique_keys_duplicate_sweeps_
             process.stop()
         with connection.cursor() as cursor:
             # The duplicates would block the unique indexes; the test database is flushed after this test anyway.
-            cursor.execute("TRUNCATE wallets_creditallocation, wallets_wallettransaction, wallets_walletstatuschange, wallets_wallet CASCADE")
+            cursor.execute(
+                "TRUNCATE wallets_creditallocation, wallets_wallettransaction, wallets_walletstatuschange, wallets_wallet CASCADE"
+            )
             cursor.execute(f"ALTER TABLE wallets_wallettransaction ADD CONSTRAINT {sequence_name} {sequence}")
             cursor.execute(saved[key])
     assert _guard_definitions() == saved

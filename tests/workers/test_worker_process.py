@@ -39,13 +39,13 @@ def test_worker_runs_the_expiry_sweep(worker, queue, make_wallet, make_customer)
     worker.start()
     credits_expire_sweep_task.delay()
     wait_for(lambda: _expired_count() == len(lots), timeout=30, what="the sweep to expire every lot")
-    assert set(WalletTransaction.objects.filter(transaction_reason="CREDIT_EXPIRED").values_list("idempotency_key", flat=True)) == set(lots)
+    assert set(
+        WalletTransaction.objects.filter(transaction_reason="CREDIT_EXPIRED").values_list("idempotency_key", flat=True)
+    ) == set(lots)
 
 
 def test_debit_over_the_api_triggers_an_auto_top_up_in_the_worker(worker, queue, api_client, make_wallet):
-    wallet = make_wallet(
-        auto_topup=services.AutoTopUp(enabled=True, threshold=D("50"), amount=D("100")), initial_credits=D("60")
-    )
+    wallet = make_wallet(auto_topup=services.AutoTopUp(enabled=True, threshold=D("50"), amount=D("100")), initial_credits=D("60"))
     worker.start()
     response = api_client.post(
         f"/v1/wallets/{wallet.id}/debit",
@@ -69,8 +69,11 @@ def test_worker_delivers_a_signed_webhook(worker, queue, environment, wallet):
     request = receiver.requests[0]
     headers = request["headers"]
     assert signing.verify(
-        endpoint.secret, message_id=headers["webhook-id"], timestamp=int(headers["webhook-timestamp"]),
-        body=request["body"], signature_header=headers["webhook-signature"],
+        endpoint.secret,
+        message_id=headers["webhook-id"],
+        timestamp=int(headers["webhook-timestamp"]),
+        body=request["body"],
+        signature_header=headers["webhook-signature"],
     )
     assert receiver.events()[0]["data"]["transaction"]["credit_amount"] == "7"
     wait_for(lambda: WebhookDelivery.objects.get().status == "succeeded", timeout=10, what="the delivery to be recorded")
@@ -101,8 +104,11 @@ def test_redis_losing_every_queued_task_is_recovered_by_the_sweeps(worker, queue
     with WebhookReceiver() as receiver:
         WebhookEndpoint.objects.create(environment=environment, url=receiver.url, event_types=["wallet.transaction.created"])
         low = [
-            make_wallet(owner=make_customer(), auto_topup=services.AutoTopUp(enabled=True, threshold=D("50"), amount=D("100")),
-                        initial_credits=D("60"))
+            make_wallet(
+                owner=make_customer(),
+                auto_topup=services.AutoTopUp(enabled=True, threshold=D("50"), amount=D("100")),
+                initial_credits=D("60"),
+            )
             for _ in range(3)
         ]
         for number, wallet in enumerate(low):  # each debit queues an auto top-up and a webhook
@@ -114,11 +120,13 @@ def test_redis_losing_every_queued_task_is_recovered_by_the_sweeps(worker, queue
 
         worker.start()
         auto_top_up_sweep_task.delay()
-        wait_for(lambda: all(Wallet.objects.get(pk=w.pk).credit_balance == D("140") for w in low), timeout=30,
-                 what="the auto top-up sweep")
+        wait_for(
+            lambda: all(Wallet.objects.get(pk=w.pk).credit_balance == D("140") for w in low),
+            timeout=30,
+            what="the auto top-up sweep",
+        )
         webhooks_deliver_due_task.delay()
-        wait_for(lambda: not WebhookDelivery.objects.exclude(status="succeeded").exists(), timeout=30,
-                 what="the webhook sweep")
+        wait_for(lambda: not WebhookDelivery.objects.exclude(status="succeeded").exists(), timeout=30, what="the webhook sweep")
     delivered_ids = {event["id"] for event in receiver.events()}
     assert len(delivered_ids) == WebhookDelivery.objects.count()
     assert WalletTransaction.objects.filter(metadata__auto_topup="true").count() == len(low)

@@ -79,11 +79,15 @@ class CeleryProcess:
 
     def launch(self) -> None:
         """Start the process without waiting for it (``wait_ready`` waits)."""
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "billing", *self.arguments()],
-            cwd=ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        with open(self.log_path, "ab") as log:  # the child writes to its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "billing", *self.arguments()],
+                cwd=ROOT,
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def wait_ready(self) -> None:
         wait_for(lambda: self.ready_marker in self.log_path.read_bytes(), timeout=30, what=f"{self.log_path.name} to be ready")
@@ -119,8 +123,18 @@ class WorkerProcess(CeleryProcess):
         self.queues = queues or (settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_WEBHOOK_QUEUE)
 
     def arguments(self) -> list[str]:
-        return ["worker", "-Q", ",".join(self.queues), f"--concurrency={self.concurrency}", "--loglevel=INFO",
-                "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}-{self.log_path.stem}@%h"]
+        return [
+            "worker",
+            "-Q",
+            ",".join(self.queues),
+            f"--concurrency={self.concurrency}",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"test-{os.getpid()}-{self.log_path.stem}@%h",
+        ]
 
 
 class BeatProcess(CeleryProcess):

@@ -264,18 +264,23 @@ def test_a_lot_cannot_rise_above_its_open_earmarks(wallet, credit):
 
     lot = credit("100")
     place(wallet, "30")
-    with pytest.raises(DatabaseError, match="come back from its open holds"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE wallets_wallettransaction SET credits_available = 100.000000001 WHERE id = %s", [lot.id])
+    with (
+        pytest.raises(DatabaseError, match="come back from its open holds"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE wallets_wallettransaction SET credits_available = 100.000000001 WHERE id = %s", [lot.id])
     with transaction.atomic(), connection.cursor() as cursor:  # exactly the earmark back: allowed by the trigger
         cursor.execute("UPDATE wallets_wallettransaction SET credits_available = 100 WHERE id = %s", [lot.id])
         transaction.set_rollback(True)
-    with pytest.raises(DatabaseError, match="can only give its credits back"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE wallets_holdearmark SET credits = credits + 1")
-    with pytest.raises(DatabaseError, match="cannot be deleted"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM wallets_holdearmark")
+    with (
+        pytest.raises(DatabaseError, match="can only give its credits back"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE wallets_holdearmark SET credits = credits + 1")
+    with pytest.raises(DatabaseError, match="cannot be deleted"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM wallets_holdearmark")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,6 +8,7 @@ thread ends), released together by a barrier.
 from decimal import Decimal
 
 import pytest
+
 from core.exceptions import AlreadyExists, ValidationFailed
 from tests.wallets.services.concurrently import run_together
 from wallets import services
@@ -112,7 +113,7 @@ def test_twenty_threads_with_one_key_make_one_row(wallet):
 @pytest.mark.django_db(transaction=True)
 def test_twenty_threads_with_one_debit_key_consume_once(wallet, credit):
     credit(100)
-    results, errors = run_together(
+    _results, errors = run_together(
         20, lambda i: services.wallet_debit(wallet, credits=D("30"), idempotency_key="burst", reason="INVOICE_PAYMENT")
     )
     assert errors == [None] * 20
@@ -127,7 +128,7 @@ def test_one_key_on_two_wallets_at_once_makes_one_row(wallet, make_wallet):
     other = make_wallet(currency="eur")
     for round_ in range(5):
         key = f"race-{round_}"
-        results, errors = run_together(2, lambda i: top_up((wallet, other)[i], "10", key))
+        _results, errors = run_together(2, lambda i, key=key: top_up((wallet, other)[i], "10", key))
         assert WalletTransaction.objects.filter(idempotency_key=key).count() == 1
         assert sorted(type(error).__name__ for error in errors) == ["AlreadyExists", "NoneType"]
     assert integrity.check_all() == []

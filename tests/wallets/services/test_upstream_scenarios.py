@@ -4,16 +4,16 @@ Where the contract (or the service boundary) decides differently from upstream, 
 docstring says so. Unless noted, rates are 1, so balance = credit_balance.
 """
 
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 
+from core import inputs
 from core.exceptions import AlreadyExists, InvalidOperation, ValidationFailed
 from customers.models import Customer
 from customers.services import customer_create, customer_delete
-from core import inputs
 from wallets import services
 from wallets.ledger import integrity, postings
 from wallets.models import CreditAllocation, Wallet, WalletTransaction
@@ -38,7 +38,7 @@ def debit(wallet, credits, key, reason="INVOICE_PAYMENT", **fields):
 
 
 def utc(year, month, day) -> datetime:
-    return datetime(year, month, day, tzinfo=dt_timezone.utc)
+    return datetime(year, month, day, tzinfo=UTC)
 
 
 # --- §8.1 create wallet ---------------------------------------------------------------------------

@@ -1,13 +1,13 @@
 """wallet_create: one open wallet per (customer, currency, type), defaults, and initial credits."""
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from core.exceptions import AlreadyExists, ValidationFailed
 from core import inputs
+from core.exceptions import AlreadyExists, ValidationFailed
 from wallets import services
 from wallets.models import Wallet
 
@@ -69,7 +69,7 @@ def test_initial_credits_with_integer_expiry(customer):
     assert (wallet.credit_balance, wallet.balance, wallet.transaction_count) == (D("100"), D("100"), 1)
     row = wallet.transactions.get()
     assert (row.transaction_reason, row.credit_amount, row.credits_available) == ("FREE_CREDIT_GRANT", D("100"), D("100"))
-    assert row.expiry_date == datetime(2036, 1, 1, tzinfo=dt_timezone.utc)
+    assert row.expiry_date == datetime(2036, 1, 1, tzinfo=UTC)
     assert row.idempotency_key.startswith("credit_grant_")
 
 
@@ -108,8 +108,8 @@ def test_a_customer_deleted_after_it_was_read_gets_no_wallet(customer):
 
     (Without the lock and re-read in wallet_create, this opened a wallet for a deleted customer.)
     """
-    from customers.services import customer_delete
     from customers.models import Customer
+    from customers.services import customer_delete
 
     read_before = Customer.objects.get(pk=customer.pk)
     customer_delete(customer)
