@@ -95,6 +95,23 @@ def test_only_what_the_user_may_view_is_found(viewer, things):
         assert page.status_code == 200 and page.context["hits"] == [], query
 
 
+@pytest.fixture
+def transfer(things, make_wallet):
+    promo = make_wallet(owner=things["ada"], wallet_type="PROMOTIONAL")
+    return services.wallet_transfer(things["wallet"], promo, credits=Decimal("4"), idempotency_key="move-4").transfer
+
+
+def test_a_transfer_id_opens_the_transfer_page(support, transfer):
+    assert _opens(support, transfer.pk) == change_url(transfer)
+    assert change_url(transfer).startswith("/admin/wallets/wallettransfer/")
+    assert support.get(change_url(transfer)).status_code == 200
+
+
+def test_a_transfer_id_finds_nothing_for_staff_who_may_not_view_transfers(viewer, transfer):
+    page = viewer.get(FIND_URL, {"q": transfer.pk})
+    assert page.status_code == 200 and page.context["hits"] == []
+
+
 def test_the_search_box_is_behind_the_staff_login(client, things):
     response = client.get(FIND_URL, {"q": things["wallet"].pk})
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")

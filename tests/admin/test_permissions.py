@@ -11,6 +11,7 @@ pytestmark = pytest.mark.django_db
 VIEW = {
     "customers.view_customer", "wallets.view_wallet", "wallets.view_wallettransaction",
     "wallets.view_alertlog", "wallets.view_walletstatuschange",  # the customer page's alert and freeze sections
+    "wallets.view_wallettransfer",  # migration 0015: the transfers' list
 }
 
 
