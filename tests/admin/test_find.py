@@ -9,6 +9,7 @@ from invoices import services as invoice_services
 from invoices.models import Invoice
 from wallets import services
 from wallets.admin.display import change_url
+from wallets.services import holds
 
 pytestmark = pytest.mark.django_db
 FIND_URL = "/admin/find/"
@@ -110,6 +111,11 @@ def test_a_transfer_id_opens_the_transfer_page(support, transfer):
 def test_a_transfer_id_finds_nothing_for_staff_who_may_not_view_transfers(viewer, transfer):
     page = viewer.get(FIND_URL, {"q": transfer.pk})
     assert page.status_code == 200 and page.context["hits"] == []
+
+
+def test_a_hold_id_opens_its_row_on_the_wallet_page(viewer, things):
+    hold = holds.hold_place(things["wallet"], credits=Decimal("3"), idempotency_key="job-1").hold
+    assert _opens(viewer, hold.pk) == f"{change_url(things['wallet'])}#hold-{hold.pk}"
 
 
 def test_the_search_box_is_behind_the_staff_login(client, things):
