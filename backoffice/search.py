@@ -1,6 +1,6 @@
 """The one search box's reads: whatever a support person pastes, the objects it names.
 
-A prefixed id (cust_, wallet_, wtxn_, inv_, pay_, apr_: core.ids) is looked up by primary key; any text
+A prefixed id (cust_, wallet_, wtxn_, xfer_, hold_, inv_, pay_, apr_: core.ids) is looked up by primary key; any text
 is also tried as a customer's external id, email (exact, any case) or name (part of it), as an
 idempotency key of a ledger row or an invoice, and as an invoice number. Only the kinds of object
 the staff member may view are searched, as everywhere in the admin (which spans every tenant).
@@ -17,8 +17,8 @@ from core.inputs import check_text
 from customers.models import Customer
 from invoices.models import Invoice, Payment
 from tenancy.models import Environment
-from wallets.admin.display import change_url
-from wallets.models import Wallet, WalletTransaction
+from wallets.admin.display import change_url, credits
+from wallets.models import Wallet, WalletHold, WalletTransaction, WalletTransfer
 
 # More hits than this are a query to narrow, not a list to read.
 LIMIT = 50
@@ -51,6 +51,23 @@ def _transaction_hit(row: WalletTransaction, matched: str) -> Hit:
     return Hit("Wallet transaction", row.pk, label, matched, change_url(row))
 
 
+def _transfer_hit(transfer: WalletTransfer, matched: str) -> Hit:
+    label = (
+        f"{credits(transfer.credits)} credits from {shorten_id(transfer.from_wallet_id)} "
+        f"to {shorten_id(transfer.to_wallet_id)}, {transfer.created_at:%Y-%m-%d %H:%M}"
+    )
+    return Hit("Transfer", transfer.pk, label, matched, change_url(transfer))
+
+
+def _hold_hit(hold: WalletHold, matched: str) -> Hit:
+    # Holds have no page of their own: an open one is a row of its wallet's page (its anchor).
+    label = (
+        f"{hold.hold_status} hold of {credits(hold.credits)} credits on {shorten_id(hold.wallet_id)}, "
+        f"expires {hold.expires_at:%Y-%m-%d %H:%M}"
+    )
+    return Hit("Hold", hold.pk, label, matched, f"{change_url(hold.wallet)}#hold-{hold.pk}")
+
+
 def _invoice_hit(invoice: Invoice, matched: str) -> Hit:
     label = f"{invoice.invoice_number} ({invoice.invoice_status}, payment {invoice.payment_status}) of {invoice.customer}"
     return Hit("Invoice", invoice.pk, label, matched, change_url(invoice))
@@ -75,6 +92,10 @@ def _by_id(query: str, user) -> list[Hit]:
         return [_wallet_hit(w, "id") for w in Wallet.objects.select_related("customer").filter(pk=query)]
     if prefix == "wtxn" and may_view(user, WalletTransaction):
         return [_transaction_hit(t, "id") for t in WalletTransaction.objects.filter(pk=query)]
+    if prefix == "xfer" and may_view(user, WalletTransfer):
+        return [_transfer_hit(t, "id") for t in WalletTransfer.objects.filter(pk=query)]
+    if prefix == "hold" and may_view(user, WalletTransaction):  # shown with the ledger, as on the wallet page
+        return [_hold_hit(h, "id") for h in WalletHold.objects.select_related("wallet").filter(pk=query)]
     if prefix == "inv" and may_view(user, Invoice):
         return [_invoice_hit(i, "id") for i in Invoice.objects.select_related("customer").filter(pk=query)]
     if prefix == "pay" and may_view(user, Invoice):

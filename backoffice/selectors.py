@@ -17,7 +17,15 @@ from customers.models import Customer
 from invoices.models import Invoice
 from tenancy.models import Tenant
 from wallets.ledger.money import ZERO
-from wallets.models import AlertLog, CreditExpiryReminder, HoldEarmark, Wallet, WalletStatusChange, WalletTransaction
+from wallets.models import (
+    AlertLog,
+    CreditExpiryReminder,
+    HoldEarmark,
+    Wallet,
+    WalletHold,
+    WalletStatusChange,
+    WalletTransaction,
+)
 
 EXPIRING_WINDOW = timedelta(days=30)
 LATEST_ROWS = 15
@@ -29,7 +37,7 @@ class Sections:
     """The parts of the summary to read: each one only for staff who may view its rows."""
 
     wallets: bool
-    ledger: bool  # expiring lots and the latest ledger rows (WalletTransaction)
+    ledger: bool  # expiring lots, open holds and the latest ledger rows (WalletTransaction), as on the wallet page
     invoices: bool
     alerts: bool
     status_history: bool
@@ -52,6 +60,7 @@ class CustomerSummary:
 
     wallets: list[Wallet] | None  # open ones first, then newest
     expiring: list[ExpiringLot] | None  # lots still holding credits that expire within EXPIRING_WINDOW, soonest first
+    open_holds: list[WalletHold] | None  # holds not yet captured, released or expired, oldest (the stuck ones) first
     latest_rows: list[WalletTransaction] | None  # the newest ledger rows across the customer's wallets
     open_invoices: list[Invoice] | None  # finalized or draft, payment still pending
     alerts: list[AlertLog] | None  # the latest alert state changes across the wallets
@@ -69,9 +78,14 @@ def customer_summary(*, customer: Customer, now: datetime, sections: Sections) -
             .order_by("wallet_status", "-created_at")
             .values_list("pk", flat=True)[:LIST_LIMIT]
         )
-    expiring = latest_rows = open_invoices = alerts = history = None
+    expiring = open_holds = latest_rows = open_invoices = alerts = history = None
     if sections.ledger:
         expiring = _expiring_lots(wallet_ids, now=now)
+        open_holds = list(
+            WalletHold.objects.filter(wallet__in=wallet_ids, hold_status=WalletHold.Status.HELD).order_by("created_at", "id")[
+                :LIST_LIMIT
+            ]
+        )
         latest_rows = list(WalletTransaction.objects.filter(wallet__in=wallet_ids).order_by("-created_at", "-id")[:LATEST_ROWS])
     if sections.invoices:
         open_invoices = Invoice.objects.filter(
@@ -87,6 +101,7 @@ def customer_summary(*, customer: Customer, now: datetime, sections: Sections) -
     return CustomerSummary(
         wallets=wallets,
         expiring=expiring,
+        open_holds=open_holds,
         latest_rows=latest_rows,
         open_invoices=open_invoices,
         alerts=alerts,

@@ -76,10 +76,12 @@ class CsvExportMixin:
     Cells are written by core.csv_cells, so a cell typed by a person (a note) never runs as a
     spreadsheet formula. Set ``export_columns`` (the model's field names, or ``__`` lookups) and
     ``export_filename`` (the file name's start); the link lives in admin/csv_export_change_list.html.
+    ``export_permission``, when set, is asked on top of the view permission (and hides the link).
     """
 
     export_columns: list[str]
     export_filename: str
+    export_permission: str | None = None
     change_list_template = "admin/csv_export_change_list.html"
 
     def _export_url_name(self) -> str:
@@ -89,12 +91,18 @@ class CsvExportMixin:
         export = path("export.csv", self.admin_site.admin_view(self.export_view), name=self._export_url_name())
         return [export, *super().get_urls()]
 
+    def _may_export(self, request) -> bool:
+        return self.has_view_permission(request) and (
+            self.export_permission is None or request.user.has_perm(self.export_permission)
+        )
+
     def changelist_view(self, request, extra_context=None):
-        extra_context = {"export_url": reverse(f"admin:{self._export_url_name()}"), **(extra_context or {})}
+        if self._may_export(request):
+            extra_context = {"export_url": reverse(f"admin:{self._export_url_name()}"), **(extra_context or {})}
         return super().changelist_view(request, extra_context)
 
     def export_view(self, request):
-        if not self.has_view_permission(request):
+        if not self._may_export(request):
             raise PermissionDenied
         try:
             rows = self.get_changelist_instance(request).get_queryset(request)

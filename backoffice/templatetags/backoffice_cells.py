@@ -25,6 +25,14 @@ def truncated_link(value, url):
 
 
 @register.filter
+def about(description, metadata):
+    """What a hold (or any row with a description and metadata) is for, on one line:
+    the description, then its metadata as key=value pairs ("render job 7 · job=7, region=eu")."""
+    pairs = ", ".join(f"{key}={value}" for key, value in (metadata or {}).items())
+    return " · ".join(part for part in (description, pairs) if part)
+
+
+@register.filter
 def words(code):
     """A code as words: "PURCHASED_CREDIT_INVOICED" -> "Purchased credit invoiced"."""
     return str(code).replace("_", " ").capitalize() if code else ""

@@ -21,6 +21,7 @@ _GROUP_GRANTS = [
     importlib.import_module("invoices.migrations.0003_credit_notes").grant,
     importlib.import_module("wallets.migrations.0013_holds").grant,
     importlib.import_module("wallets.migrations.0011_transfers").grant,
+    importlib.import_module("wallets.migrations.0015_support_groups_view_wallettransfer").grant,
 ]
 
 

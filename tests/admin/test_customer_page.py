@@ -1,6 +1,6 @@
 """The customer page as support's home: wallets with balances and buttons, credits expiring within
-30 days by date (with where each lot's expiry reminder stands), the latest ledger rows, open
-invoices, alert state and freeze history."""
+30 days by date (with where each lot's expiry reminder stands), open holds, the latest ledger rows,
+open invoices, alert state and freeze history."""
 
 import re
 from datetime import timedelta
@@ -16,7 +16,7 @@ from invoices.models import Invoice
 from tests.admin.flows import REQUEST_ID
 from wallets import services
 from wallets.admin.display import change_url
-from wallets.models import AlertLog, Wallet, WalletStatusChange, WalletTransaction
+from wallets.models import AlertLog, Wallet, WalletHold, WalletStatusChange, WalletTransaction
 from wallets.services import holds, reminders
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +47,7 @@ SECTIONS = (
     "customer-wallets",
     "customer-expiring",
     "customer-invoices",
+    "customer-holds",
     "customer-ledger",
     "customer-alerts",
     "customer-freeze-history",
@@ -111,7 +112,9 @@ def test_staff_who_may_not_see_invoices_are_told_so(viewer, customer, customer_d
 
 
 # The rows each section shows, by table: none of them may be read for staff who may not view them.
-SECTION_TABLES = [model._meta.db_table for model in (Wallet, WalletTransaction, Invoice, AlertLog, WalletStatusChange)]
+SECTION_TABLES = [
+    model._meta.db_table for model in (Wallet, WalletTransaction, WalletHold, Invoice, AlertLog, WalletStatusChange)
+]
 
 
 def test_staff_who_may_view_only_customers_see_no_section_and_no_query_reads_one(make_staff, customer, customer_day):
@@ -134,7 +137,7 @@ def test_staff_who_may_view_only_customers_see_no_section_and_no_query_reads_one
     assert "Chargeback dispute" not in page  # the freeze's reason
     assert "16&nbsp;credits" not in page  # the alert's balance
     assert 'name="_selected_action"' not in page  # no action buttons either
-    assert "Left out, as you may not view them: wallets, expiring credits and ledger rows, open invoices" in page
+    assert "Left out, as you may not view them: wallets, expiring credits, open holds and ledger rows, open invoices" in page
     assert response.context["wallet_rows"] == []
 
 
@@ -180,3 +183,66 @@ def test_the_expiring_credits_say_where_each_lot_s_expiry_reminder_stands(financ
     cells = _reminder_cells(_page(finance, customer).content.decode())
     assert cells[0] == f"Sent {sent_at}"
     assert cells[1:] == ['<span class="bo-quiet">Off for this tenant</span>'] * 3
+
+
+# --- Open holds ------------------------------------------------------------------------------
+
+
+def _place(wallet, credits: str, key: str, **fields):
+    return holds.hold_place(wallet, credits=Decimal(credits), idempotency_key=key, actor="api:render", **fields).hold
+
+
+def test_the_open_holds_are_listed_linked_to_their_row_on_the_wallet_page(support, customer, customer_day, make_wallet):
+    usd = customer_day["usd"]
+    spare = make_wallet(name="Spare", wallet_type="PROMOTIONAL")
+    services.wallet_top_up(spare, credits=Decimal("20"), reason="FREE_CREDIT_GRANT")
+    stuck = _place(usd, "4", "job-1", description="render job 1", metadata={"job": "1", "region": "eu"})
+    other = _place(spare, "6", "job-2")
+    released = _place(usd, "2", "job-3")
+    holds.hold_release(released, idempotency_key="release-3")
+
+    response = _page(support, customer)
+    assert [hold.pk for hold in response.context["summary"].open_holds] == [stuck.pk, other.pk]  # oldest first
+    page = response.content.decode()
+    section = page.split('id="customer-holds"')[1].split('id="customer-ledger"')[0]
+    assert "Open holds (2)" in section and released.pk not in section
+    assert f'href="{change_url(usd)}#hold-{stuck.pk}"' in section
+    assert f'href="{change_url(spare)}#hold-{other.pk}"' in section
+    assert "render job 1 · job=1, region=eu" in section and "api:render" in section
+    assert "4&nbsp;credits" in section
+    # The link's target: the hold's row on its wallet's page.
+    assert f'<tr id="hold-{stuck.pk}">' in support.get(change_url(usd)).content.decode()
+
+    # "Release holds…" of each wallet holding one: the wallet page's action, back to the customer after.
+    assert {wallet.pk for wallet in response.context["release_holds_wallets"]} == {usd.pk, spare.pk}
+    buttons = section.split('id="customer-release-holds"')[1]
+    for wallet in (usd, spare):
+        assert f'name="_selected_action" value="{wallet.pk}"' in buttons
+    fields = {"action": "release_holds", "_selected_action": [usd.pk], "origin": "customer"}
+    form = support.post("/admin/wallets/wallet/", fields)
+    assert form.status_code == 200 and form.context["action"].name == "release_holds"
+    assert form.context["cancel_url"] == change_url(customer)
+
+
+def test_staff_who_may_not_release_holds_see_them_without_the_button(viewer, customer, customer_day):
+    stuck = _place(customer_day["usd"], "4", "job-1")
+    page = _page(viewer, customer).content.decode()
+    assert stuck.pk in page.split('id="customer-holds"')[1]
+    assert 'id="customer-release-holds"' not in page and 'value="release_holds"' not in page
+
+
+def test_the_customer_page_reads_the_same_number_of_queries_however_many_holds(finance, customer, customer_day, make_wallet):
+    spare = make_wallet(name="Spare", wallet_type="PROMOTIONAL")
+    services.wallet_top_up(spare, credits=Decimal("20"), reason="FREE_CREDIT_GRANT")
+    _place(customer_day["usd"], "1", "job-0")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            _page(finance, customer)
+        return len(captured)
+
+    one = queries()
+    for n in range(1, 6):
+        _place(customer_day["usd"] if n % 2 else spare, "1", f"job-{n}")
+    assert len(_page(finance, customer).context["summary"].open_holds) == 6
+    assert queries() == one

@@ -9,6 +9,7 @@ from invoices import services as invoice_services
 from invoices.models import Invoice
 from wallets import services
 from wallets.admin.display import change_url
+from wallets.services import holds
 
 pytestmark = pytest.mark.django_db
 FIND_URL = "/admin/find/"
@@ -93,6 +94,28 @@ def test_only_what_the_user_may_view_is_found(viewer, things):
     for query in (things["invoice"].pk, things["payment"].pk, things["invoice"].invoice_number):
         page = viewer.get(FIND_URL, {"q": query})
         assert page.status_code == 200 and page.context["hits"] == [], query
+
+
+@pytest.fixture
+def transfer(things, make_wallet):
+    promo = make_wallet(owner=things["ada"], wallet_type="PROMOTIONAL")
+    return services.wallet_transfer(things["wallet"], promo, credits=Decimal("4"), idempotency_key="move-4").transfer
+
+
+def test_a_transfer_id_opens_the_transfer_page(support, transfer):
+    assert _opens(support, transfer.pk) == change_url(transfer)
+    assert change_url(transfer).startswith("/admin/wallets/wallettransfer/")
+    assert support.get(change_url(transfer)).status_code == 200
+
+
+def test_a_transfer_id_finds_nothing_for_staff_who_may_not_view_transfers(viewer, transfer):
+    page = viewer.get(FIND_URL, {"q": transfer.pk})
+    assert page.status_code == 200 and page.context["hits"] == []
+
+
+def test_a_hold_id_opens_its_row_on_the_wallet_page(viewer, things):
+    hold = holds.hold_place(things["wallet"], credits=Decimal("3"), idempotency_key="job-1").hold
+    assert _opens(viewer, hold.pk) == f"{change_url(things['wallet'])}#hold-{hold.pk}"
 
 
 def test_the_search_box_is_behind_the_staff_login(client, things):

@@ -85,6 +85,7 @@ def support_pages(data: dict) -> dict[str, str]:
         "customer": f"/admin/customers/customer/{data['customer'].pk}/change/",
         "transaction-list": "/admin/wallets/wallettransaction/",
         "transaction": f"/admin/wallets/wallettransaction/{data['transaction'].pk}/change/",
+        "transfer-list": "/admin/wallets/wallettransfer/",
         "invoice-list": "/admin/invoices/invoice/",
         "invoice": f"/admin/invoices/invoice/{data['invoice'].pk}/change/",
         "find-results": "/admin/find/?q=a",

@@ -14,6 +14,7 @@ VIEW = {
     "wallets.view_wallettransaction",
     "wallets.view_alertlog",
     "wallets.view_walletstatuschange",  # the customer page's alert and freeze sections
+    "wallets.view_wallettransfer",  # migration 0015: the transfers' list
 }
 
 

@@ -2,7 +2,8 @@
 
 The customer page is the support person's home: the wallets with balances and action buttons,
 credits expiring within 30 days (and whether each lot's expiry reminder went out, or when it will),
-the latest ledger rows, open invoices, alert state and freeze history, read through
+the open holds (each linked to its row on its wallet's page, with "Release holds…" per wallet), the
+latest ledger rows, open invoices, alert state and freeze history, read through
 backoffice.selectors.customer_summary. Each section is read and shown only to staff with the view
 permission of its rows; the page names the sections it left out.
 Read-only: customers are written through the API (customers.services).
@@ -17,14 +18,14 @@ from core.admin import ReadOnlyModelAdmin, may_view
 from core.admin_cells import moment, short_id, truncated
 from customers.models import Customer
 from invoices.models import Invoice
-from wallets.admin.actions import ACTIONS
+from wallets.admin.actions import ACTIONS, RELEASE_HOLDS
 from wallets.admin.display import changelist_url
 from wallets.models import AlertLog, Wallet, WalletStatusChange, WalletTransaction
 
 # What the page tells staff it left out, by the Sections flag that shows it.
 HIDDEN_SECTION_NAMES = {
     "wallets": "wallets",
-    "expiring credits and ledger rows": "ledger",
+    "expiring credits, open holds and ledger rows": "ledger",
     "open invoices": "invoices",
     "alert state changes": "alerts",
     "freeze and termination history": "status_history",
@@ -102,17 +103,19 @@ class CustomerAdmin(ReadOnlyModelAdmin):
         now = timezone.now()
         summary = customer_summary(customer=customer, now=now, sections=sections)
         permitted = self.admin_site.get_model_admin(Wallet).get_actions(request)
+        # Per wallet, the buttons of the actions this user may run and the wallet's status allows
+        # (get_actions asks each action's has_<name>_permission); no wallets shown, no buttons.
+        wallet_rows = [
+            (wallet, [a for a in ACTIONS if a.name in permitted and a.offered_for(wallet)]) for wallet in summary.wallets or []
+        ]
         return {
             "summary": summary,
             "sections": sections,
             "hidden_sections": [name for name, shown in HIDDEN_SECTION_NAMES.items() if not getattr(sections, shown)],
             "expiring_days": EXPIRING_WINDOW.days,
             "now": now,  # an expiry reminder due before now goes out at the next sweep
-            # Per wallet, the buttons of the actions this user may run and the wallet's status allows
-            # (get_actions asks each action's has_<name>_permission); no wallets shown, no buttons.
-            "wallet_rows": [
-                (wallet, [a for a in ACTIONS if a.name in permitted and a.offered_for(wallet)])
-                for wallet in summary.wallets or []
-            ],
+            "wallet_rows": wallet_rows,
+            # Under the open holds: "Release holds…" for each wallet that offers it, the wallet page's action.
+            "release_holds_wallets": [wallet for wallet, actions in wallet_rows if RELEASE_HOLDS in actions],
             "wallet_changelist_url": changelist_url(Wallet),
         }

@@ -7,7 +7,8 @@
   only reads: wallets.ledger.integrity audits the selected wallets and reports drift per wallet.
 - Wallet transactions: read-only for everyone, filterable, searchable, and exportable as CSV:
   exactly the rows the filtered list shows; a credit lot's page offers "Void remaining credits"
-  and, for a paid purchase, "Refund remaining credits" (wallets.admin.voids) to who may run them.
+  and, for a paid purchase, "Refund remaining credits" (wallets.admin.voids) to who may run them;
+  a transfer's row links the transfer's page (wallets.admin.transfers).
 
 Nothing here writes a balance or a status; the actions call wallets.services.
 """
@@ -67,16 +68,18 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 class CurrencyFilter(admin.SimpleListFilter):
-    """Currency of wallets or of ledger rows; the choices come from the (small) wallet table."""
+    """Currency of wallets or of ledger rows (a subclass names another ``field``); the choices come
+    from the (small) wallet table."""
 
     title = "currency"
     parameter_name = "currency"
+    field = "currency"
 
     def lookups(self, request, model_admin):
         return [(currency, currency.upper()) for currency in selectors.wallet_currencies()]
 
     def queryset(self, request, queryset):
-        return queryset.filter(currency=self.value()) if self.value() else queryset
+        return queryset.filter(**{self.field: self.value()}) if self.value() else queryset
 
 
 class ExpiringFilter(admin.SimpleListFilter):
@@ -481,7 +484,7 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
             credits(view.transfer.credits),
             link(view.from_wallet, view.transfer.from_wallet_id),
             link(view.to_wallet, view.transfer.to_wallet_id),
-            view.transfer.pk,
+            link(view.transfer, view.transfer.pk),
             rows,
         )
 

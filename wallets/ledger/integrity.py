@@ -24,14 +24,14 @@ Invariant labels follow guides/reliability.md §2:
       completed credit of the hold's wallet; a captured hold's ledger row is a HOLD_CAPTURE debit of
       its wallet for exactly the captured credits;
 - VOID a CREDIT_VOID or CREDIT_REFUND debit has exactly one allocation, of its whole amount, to
-      the credit lot of its own wallet it names as its parent (it emptied that one lot).
-
-What other apps keep beside the ledger (invoices' credit notes) is checked by the checks they add
-with ``add_check`` at start-up (invoices.apps), so every caller of this module runs them too.
+      the credit lot of its own wallet it names as its parent (it emptied that one lot);
 - IXF a transfer (wallets.ledger.transfers): its TRANSFER_OUT debit moves the transfer's credits and
       its credits add up to it; each credit is the lot it names, with that lot's expiry, priority,
       kind (purchased or free) and the credits the debit took from it; the rows point at each
       other and at the transfer; no transfer row exists without its transfer.
+
+What other apps keep beside the ledger (invoices' credit notes, CN) is checked by the checks they
+add with ``add_check`` at start-up (invoices.apps), so every caller of this module runs them too.
 """
 
 from collections import defaultdict
