@@ -9,6 +9,8 @@ way to see what one change did: each kind of request (top-up, debit, GET wallet,
 wallets, transaction search) goes through Django's full handler in this process (production
 settings, real transactions; no HTTP server), and for each:
 - CPU: this process's CPU time per request (median of 5 batches);
+- PostgreSQL CPU: the CPU time of the server process behind this process's connection, per
+  request over the 5 batches (read from /proc: the server runs on this machine);
 - SQL statements, as Django sends them (the health check's SELECT 1 not included);
 - round trips to PostgreSQL and to Redis, counted with strace: waits for an answer on each
   socket (statements pipelined together share one).
@@ -52,6 +54,12 @@ def _request(client, kind: str, wallet, number: int):
     return client.post("/v1/wallets/transactions/search", json.dumps(body), content_type="application/json")
 
 
+def _backend_cpu_seconds(connection) -> float:
+    """CPU time so far of the PostgreSQL server process serving ``connection`` (user + system)."""
+    fields = Path(f"/proc/{connection.connection.info.backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(args) -> dict:
     """In this process: CPU and statements per request of each kind (marks the strace output between kinds)."""
     from django.db import connection
@@ -79,13 +87,15 @@ def measure(args) -> dict:
         statements = len(queries.captured_queries)  # now: the log is cleared by the next request
         os.write(marker, f"{MARK}{kind}".encode())
         batches = []
+        database_started = _backend_cpu_seconds(connection)
         for _ in range(5):
             started = time.process_time()
             for _ in range(args.requests):
                 send()
             batches.append((time.process_time() - started) / args.requests * 1000)
         os.write(marker, f"{MARK}end".encode())
-        figures[kind] = {"cpu_ms": statistics.median(batches), "statements": statements}
+        database_ms = (_backend_cpu_seconds(connection) - database_started) / (5 * args.requests) * 1000
+        figures[kind] = {"cpu_ms": statistics.median(batches), "database_cpu_ms": database_ms, "statements": statements}
     harness.drop_database(args.database)
     return figures
 
@@ -157,7 +167,7 @@ def main() -> int:
     print(json.dumps(figures))
     if not args.no_results:
         lines = [
-            f"| {kind} | {f['cpu_ms']:.2f} | {f['statements']} | "
+            f"| {kind} | {f['cpu_ms']:.2f} | {f['database_cpu_ms']:.2f} | {f['statements']} | "
             f"{f.get('postgres', float('nan')):.1f} | {f.get('redis', float('nan')):.1f} |"
             for kind, f in figures.items()
         ]
@@ -168,8 +178,8 @@ def main() -> int:
 
 `{harness.command_line()}` on {harness.machine()}.
 
-| Request | CPU ms | SQL statements | PostgreSQL round trips | Redis round trips |
-| --- | --- | --- | --- | --- |
+| Request | CPU ms | PostgreSQL CPU ms | SQL statements | PostgreSQL round trips | Redis round trips |
+| --- | --- | --- | --- | --- | --- |
 {chr(10).join(lines)}""",
             path=args.results,
         )

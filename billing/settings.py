@@ -136,10 +136,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         {
             "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
             # Parameters travel apart from the SQL text (no quoting in Python), and psycopg prepares
-            # a statement on the server once it has run five times: the hot requests' statements
-            # are then parsed once per connection (benchmarks/RESULTS.md has the effect). A pooler
-            # in front of PostgreSQL must support prepared statements (PgBouncer 1.21+).
+            # a statement on the server once one connection has run it DB_PREPARE_THRESHOLD times
+            # (Django turns this off unless asked): the hot requests' statements are then parsed
+            # and planned once per connection, not per request, which was most of the database's
+            # CPU in a top-up (benchmarks/RESULTS.md, "prepared statements"). A pooler in front of
+            # PostgreSQL must support prepared statements (PgBouncer 1.21+), or set 0 to turn
+            # preparing off. Connections live DB_CONN_MAX_AGE seconds, so after a migration that
+            # changes a column's type, statements prepared before it are gone within that time.
             "server_side_binding": True,
+            "prepare_threshold": env_int("DB_PREPARE_THRESHOLD", 5) or None,
             # A wallet lock held longer than this is a bug; fail the request instead of queueing forever.
             "options": f"-c lock_timeout={env_int('DB_LOCK_TIMEOUT_MS', 10000)}"
             f" -c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 30000)}",
