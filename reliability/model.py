@@ -278,7 +278,7 @@ class Contract:
             return replay
         wallet = self.wallets[wallet_id]
         lot = wallet.lots[lot_id]
-        invoice = self._paid_invoice(lot) if kind == "refund" else None
+        invoice = self._paid_invoice(lot) if kind == "refund" else None  # None: no credit note (a void)
         if wallet.status == "closed":
             raise Refusal("invalid_operation", "Wallet is closed")
         if lot.pending:
@@ -559,3 +559,11 @@ class WholeInvoiceRefundContract(Contract):
     @staticmethod
     def note_amount(invoice: Invoice, credits: Decimal, lot: Lot) -> Decimal:
         return invoice.amount_paid
+
+
+class DirectRefundContract(Contract):
+    """A deliberately wrong model: a direct purchase (no invoice) may be refunded, like a void with no
+    credit note. The test must catch it."""
+
+    def _paid_invoice(self, lot: Lot) -> Invoice | None:
+        return None if lot.reason == DIRECT else super()._paid_invoice(lot)
