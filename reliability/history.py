@@ -1,8 +1,9 @@
 """Concurrent client histories over HTTP, checked against the ledger (reliability.md §3.0, §3.1 C1).
 
-Client processes, each with its own httpx client and API key, send top-ups, manual debits,
-voids of lots they topped up, freezes, unfreezes, replays and deliberately invalid requests to a
-real server. Some first
+Client processes, each with its own httpx client and API key, send top-ups (a fifth of them
+purchases on invoice), manual debits, payments of their invoices, refunds of the lots they paid
+for, voids of lots they topped up, freezes, unfreezes, replays and deliberately invalid requests to
+a real server. Some first
 attempts get a very short client timeout, so their outcome is unknown to the client; a keyed
 operation is then retried with the SAME idempotency key and body until a definite answer.
 
@@ -12,8 +13,16 @@ connection, 5xx). ``check_history`` then compares the history with the ledger:
 
 - an operation with an ``ok`` attempt is in the ledger exactly once, with the body's wallet,
   type, reason and credits, and every ``ok`` answer names that same transaction; a void is one
-  CREDIT_VOID debit of the lot's wallet naming the lot as its parent (what it took is the lot's
-  remainder at the time, which wallets.ledger.integrity checks: VOID);
+  CREDIT_VOID debit of the lot's wallet naming the lot as its parent, a refund the same as a
+  CREDIT_REFUND, and every ok answer of a refund names one credit note;
+- each void or refund row took exactly what its lot had left at its place in the wallet's serial
+  order: the lot's credits less the allocations from it by earlier debits (consumptions, expiries,
+  overdraft repayments), less at most what holds not yet captured earmarked of it; a lot is taken
+  from once unless a hold earmarked it (a release gives credits back) (``_lot_take_mismatches``);
+- each refund row has exactly one credit note, on the invoice of the lot it emptied, for its
+  credits; an invoice's notes give back no more than it was paid; every note is some refund's;
+- a payment (found by its key) is of the invoice the body named, for the amount sent; no payment
+  is unexplained by the history;
 - an operation whose attempts all failed is absent;
 - an operation with unknown attempts and no ``ok`` is resolved by its key: present once or
   absent (never twice);
@@ -66,6 +75,7 @@ SHORT_TIMEOUTS = (0.001, 0.003, 0.01, 0.03)
 MAX_ATTEMPTS = 6
 SEED_CREDITS = Decimal("1000")
 TOP_UP_REASONS = ("FREE_CREDIT_GRANT", "PURCHASED_CREDIT_DIRECT", "SUBSCRIPTION_CREDIT_GRANT", "CREDIT_NOTE")
+INVOICED = "PURCHASED_CREDIT_INVOICED"  # a pending lot and its invoice: paid later, then perhaps refunded
 # Invalid bodies the server must refuse with a 4xx and no trace.
 INVALID_BODIES = (
     {"credits": "-1", "transaction_reason": "MANUAL_BALANCE_DEBIT"},
@@ -118,6 +128,8 @@ class _Client:
         self.done: list[tuple[str, str, dict, str]] = []  # (kind, wallet, body, tx id) of ok top-ups and debits
         self.lots: list[tuple[str, str]] = []  # (wallet, lot id) of ok top-ups: what a void may name
         self.holds: list[tuple[str, str]] = []  # (wallet, hold id) of this client's placed holds
+        self.unpaid: list[dict] = []  # ok purchases on invoice not paid yet: wallet, lot, invoice, amount
+        self.paid: list[tuple[str, str]] = []  # (wallet, lot) of purchases this client paid: what a refund may name
 
     def run(self) -> None:
         try:
@@ -138,8 +150,8 @@ class _Client:
         roll = self.rng.random()
         wallet = self.wallet()
         if roll < 0.42:
-            body = {"credits_to_add": random_credits(self.rng, 50), "transaction_reason": self.rng.choice(TOP_UP_REASONS),
-                    "idempotency_key": key}
+            reason = INVOICED if self.rng.random() < 0.2 else self.rng.choice(TOP_UP_REASONS)
+            body = {"credits_to_add": random_credits(self.rng, 50), "transaction_reason": reason, "idempotency_key": key}
             if self.rng.random() < 0.5:
                 body["priority"] = self.rng.randint(0, 3)
             if self.rng.random() < 0.5:
@@ -153,8 +165,7 @@ class _Client:
             body = {"credits": random_credits(self.rng, 60), "transaction_reason": "MANUAL_BALANCE_DEBIT"}
             self.send(n, "preview", wallet, body, 0, NORMAL_TIMEOUT)
         elif roll < 0.70:
-            body = {"credits": random_credits(self.rng, 60), "transaction_reason": "MANUAL_BALANCE_DEBIT",
-                    "idempotency_key": key}
+            body = {"credits": random_credits(self.rng, 60), "transaction_reason": "MANUAL_BALANCE_DEBIT", "idempotency_key": key}
             self.keyed(n, "debit", wallet, body)
         elif roll < 0.80:
             self.hold_operation(n, key, wallet)
@@ -162,9 +173,15 @@ class _Client:
             self.once(n, "freeze", wallet, {"reason": key})
         elif roll < 0.92:
             self.once(n, "unfreeze", wallet, {"reason": key})
-        elif roll < 0.97 and self.done:
+        elif roll < 0.945 and self.done:
             kind, wallet, body, tx_id = self.rng.choice(self.done)
             self.keyed(n, kind, wallet, body, replay_of=tx_id)
+        elif roll < 0.96 and self.unpaid:
+            self.pay(n, key)
+        elif roll < 0.97 and self.paid:
+            # What the paid lot has left, while the other clients debit the same wallet (it may be spent: refused).
+            wallet, lot = self.rng.choice(self.paid)
+            self.keyed(n, "refund", wallet, {"reason": key, "idempotency_key": key}, lot=lot)
         elif roll < 0.985 and self.lots:
             wallet, lot = self.rng.choice(self.lots)
             self.keyed(n, "void", wallet, {"reason": key, "idempotency_key": key}, lot=lot)
@@ -172,13 +189,25 @@ class _Client:
             body = {**self.rng.choice(INVALID_BODIES), "idempotency_key": key}
             self.keyed(n, "invalid", wallet, body)
 
+    def pay(self, n: int, key: str) -> None:
+        """Pay one of this client's unpaid invoices in full: its lot completes and may be refunded later."""
+        purchase = self.unpaid.pop(self.rng.randrange(len(self.unpaid)))
+        body = {"amount": purchase["amount"], "currency": "usd", "destination_id": purchase["invoice"],
+                "destination_type": "INVOICE", "payment_method_type": "OFFLINE", "idempotency_key": key}  # fmt: skip
+        if self.keyed(n, "pay", purchase["wallet"], body) == "ok":
+            self.paid.append((purchase["wallet"], purchase["lot"]))
+
     def transfer(self, n: int, key: str) -> None:
         """Credits from one wallet of a pair to the other, either way."""
         source, destination = self.rng.choice(self.plan.pairs)
         if self.rng.random() < 0.5:
             source, destination = destination, source
-        body = {"from_wallet_id": source, "to_wallet_id": destination, "credits": random_credits(self.rng, 40),
-                "idempotency_key": key}
+        body = {
+            "from_wallet_id": source,
+            "to_wallet_id": destination,
+            "credits": random_credits(self.rng, 40),
+            "idempotency_key": key,
+        }
         self.keyed(n, "transfer", source, body)
 
     def hold_operation(self, n: int, key: str, wallet: str) -> None:
@@ -198,8 +227,10 @@ class _Client:
             self.keyed(n, "release", wallet, body, hold=hold)
 
     def path(self, kind: str, wallet: str, lot: str | None = None, hold: str | None = None) -> str:
-        if kind == "void":
-            return f"/v1/wallets/transactions/{lot}/void"
+        if kind in ("void", "refund"):
+            return f"/v1/wallets/transactions/{lot}/{kind}"
+        if kind == "pay":
+            return "/v1/payments"
         if kind in ("capture", "release"):
             return f"/v1/holds/{hold}/{kind}"
         if kind == "transfer":
@@ -214,11 +245,17 @@ class _Client:
         return NORMAL_TIMEOUT
 
     def keyed(
-        self, n: int, kind: str, wallet: str, body: dict, replay_of: str | None = None, lot: str | None = None,
+        self,
+        n: int,
+        kind: str,
+        wallet: str,
+        body: dict,
+        replay_of: str | None = None,
+        lot: str | None = None,
         hold: str | None = None,
-    ) -> None:
-        """Send until a definite answer, always with the same key and body (and lot for a void, hold for a capture
-        or release)."""
+    ) -> str:
+        """Send until a definite answer, always with the same key and body (and lot for a void or refund, hold for
+        a capture or release); returns the last attempt's phase."""
         timeout, give_up = self.first_timeout(), time.monotonic() + self.plan.patience
         attempt = 0
         while True:
@@ -234,8 +271,12 @@ class _Client:
             self.done.append((kind, wallet, body, entry.get("tx_id") or ""))
             if kind == "top_up" and entry.get("tx_id"):
                 self.lots.append((wallet, entry["tx_id"]))
+            if entry.get("invoice_id"):
+                self.unpaid.append({"wallet": wallet, "lot": entry["tx_id"], "invoice": entry["invoice_id"],
+                                    "amount": entry["amount"]})  # fmt: skip
             if self.plan.rogue and kind == "top_up":
                 self.credit_again(wallet, body)
+        return entry["phase"]
 
     def credit_again(self, wallet: str, body: dict) -> None:
         """The rogue client's double credit: kept out of the history, its answers noted aside
@@ -253,8 +294,15 @@ class _Client:
         self.send(n, kind, wallet, body, 0, self.first_timeout())
 
     def send(self, n, kind, wallet, body, attempt, timeout, replay_of=None, lot=None, hold=None) -> dict:
-        entry = {"proc": self.plan.index, "op": n, "kind": kind, "wallet": wallet, "body": body, "attempt": attempt,
-                 "key": body.get("idempotency_key") or body.get("reason")}
+        entry = {
+            "proc": self.plan.index,
+            "op": n,
+            "kind": kind,
+            "wallet": wallet,
+            "body": body,
+            "attempt": attempt,
+            "key": body.get("idempotency_key") or body.get("reason"),
+        }
         if replay_of is not None:
             entry["replay_of"] = replay_of
         if lot is not None:
@@ -274,8 +322,15 @@ class _Client:
                 entry.update(phase="fail", error=_error_code(response))
             else:
                 entry["phase"] = "ok"
-                if kind in ("top_up", "void"):
-                    entry["tx_id"] = response.json()["wallet_transaction"]["id"]
+                if kind in ("top_up", "void", "refund"):
+                    answer = response.json()
+                    entry["tx_id"] = answer["wallet_transaction"]["id"]
+                    if answer.get("invoice_id"):  # a purchase on invoice: what its payment must pay
+                        entry.update(invoice_id=answer["invoice_id"], amount=answer["wallet_transaction"]["amount"])
+                    if kind == "refund":
+                        entry["note_id"] = answer["credit_note"]["id"]
+                elif kind == "pay":
+                    entry["payment_id"] = response.json()["id"]
                 elif kind == "transfer":  # the debit carries the key; the credits follow from it
                     entry["tx_id"] = response.json()["debit_transaction"]["id"]
                     entry["credit_ids"] = [row["id"] for row in response.json()["credit_transactions"]]
@@ -376,6 +431,17 @@ class HoldRow:
     earmarked: Decimal  # what its earmarks reserved when it was placed
 
 
+@dataclass(frozen=True)
+class Books:
+    """What besides the ledger rows and holds the lot-take and refund rules read (``books_snapshot``)."""
+
+    allocations: tuple[tuple[str, str, Decimal], ...] = ()  # (debit id, credit lot id, credits)
+    earmarks: tuple[tuple[str, str, Decimal], ...] = ()  # (hold id, lot id, credits earmarked)
+    invoices: tuple[tuple[str, str, Decimal], ...] = ()  # (invoice id, its lot id, amount paid)
+    notes: tuple[tuple[str, str, str, Decimal, Decimal], ...] = ()  # (note id, invoice id, refund row id, credits, amount)
+    payments: tuple[tuple[str, str, str, Decimal], ...] = ()  # (payment id, invoice id, key, amount)
+
+
 @dataclass
 class Verdict:
     figures: Counter = field(default_factory=Counter)
@@ -394,10 +460,15 @@ def _expected_credits(body: dict) -> Decimal:
 
 
 def check_history(
-    history: list[dict], rows: list[LedgerRow], status_changes: Counter, *, allowed_keys: set[str] = frozenset(),
+    history: list[dict],
+    rows: list[LedgerRow],
+    status_changes: Counter,
+    *,
+    allowed_keys: set[str] = frozenset(),
     holds: list[HoldRow] = (),
+    books: Books = Books(),
 ) -> Verdict:
-    """Compare a history with the ledger rows, status changes and holds of its environment.
+    """Compare a history with the ledger rows, status changes, holds and books of its environment.
 
     ``status_changes`` counts freeze/unfreeze records by reason; ``allowed_keys`` are the keys
     of rows written outside the history (the seed top-ups).
@@ -437,6 +508,11 @@ def check_history(
             continue
         if kind in ("freeze", "unfreeze"):
             found = status_changes.get(key, 0)
+        elif kind == "pay":  # completes the purchase's row: found by its payment
+            found_payments = [payment for payment in books.payments if payment[2] == key]
+            found = len(found_payments)
+            if found == 1:
+                verdict.violations += _payment_mismatches(first, found_payments[0], attempts)
         elif kind in _HOLD_KINDS:
             found_holds = _holds_by(holds, kind, key)
             found = len(found_holds)
@@ -457,7 +533,7 @@ def check_history(
             verdict.violations.append(f"invalid {key}: accepted")
         if found == 1 and kind in _ROW_TYPE:
             verdict.violations += _effect_mismatches(first, by_key[key][0], attempts)
-        elif found == 1 and kind == "void":
+        elif found == 1 and kind in _TAKE_REASONS:
             verdict.violations += _void_mismatches(first, by_key[key][0], attempts)
         if found == 1 and kind == "transfer":
             verdict.violations += _transfer_mismatches(first, by_key[key][0], children[by_key[key][0].id], attempts)
@@ -471,6 +547,11 @@ def check_history(
         and not (row.reason in TRANSFER_IN_REASONS and row.parent_id in explained_debits)
     ]  # fmt: skip
     verdict.violations += _transfer_conservation(rows, figures)
+    verdict.violations += _lot_take_mismatches(rows, holds, books)
+    verdict.violations += _credit_note_mismatches(rows, books, figures)
+    pay_keys = {entry["key"] for entry in history if entry["kind"] == "pay"}
+    verdict.violations += [f"payment {payment[0]} (key {payment[2]!r}) matches no operation"
+                           for payment in books.payments if payment[2] not in pay_keys]  # fmt: skip
     history_keys = {entry["key"] for entry in history if entry["kind"] == "hold"}
     verdict.violations += [f"hold {hold.id} (key {hold.key!r}) matches no operation"
                            for hold in holds if hold.key not in history_keys]  # fmt: skip
@@ -478,8 +559,7 @@ def check_history(
     figures["ledger rows"] = len(rows)
     figures["unexplained rows"] = len(unexplained)
     verdict.violations += [
-        f"row {row.id} ({row.type} {row.credits} on {row.wallet_id}, key {row.key!r}) matches no operation"
-        for row in unexplained
+        f"row {row.id} ({row.type} {row.credits} on {row.wallet_id}, key {row.key!r}) matches no operation" for row in unexplained
     ]
     return verdict
 
@@ -499,6 +579,7 @@ def _effect_mismatches(first: dict, row: LedgerRow, attempts: list[dict]) -> lis
 
 
 _HOLD_KINDS = ("hold", "capture", "release")
+_TAKE_REASONS = {"void": "CREDIT_VOID", "refund": "CREDIT_REFUND"}  # what takes a lot's remainder, by kind
 _PREVIEW_FIELDS = ("credits", "would_succeed", "credit_balance", "expiring_credits", "credit_balance_before",
                    "credit_balance_after", "overdraft_credits")  # fmt: skip
 
@@ -523,7 +604,10 @@ def _preview_mismatches(entry: dict, ledger: list[LedgerRow]) -> list[str]:
     # preview read, with every planned lot a credit of the wallet at or before it.
     rows = {row.id: row for row in ledger}
     balance = Decimal(answer["credit_balance"])
-    points = [row for row in ledger if row.balance_after == balance and row.written_at <= entry["t1"]]
+    # A pending purchase's row has no place in the ledger yet (no sequence): it is no point.
+    points = [
+        row for row in ledger if row.sequence is not None and row.balance_after == balance and row.written_at <= entry["t1"]
+    ]
     fits = [
         point for point in points
         if all(lot in rows and rows[lot].type == "credit" and rows[lot].sequence is not None
@@ -566,14 +650,105 @@ def _hold_mismatches(first: dict, hold: HoldRow, attempts: list[dict], rows: lis
 
 
 def _void_mismatches(first: dict, row: LedgerRow, attempts: list[dict]) -> list[str]:
-    """A void's row: a CREDIT_VOID debit of the lot's wallet, naming the lot; every ok answer names the row."""
-    key = first["key"]
-    expected = (first["wallet"], "debit", "CREDIT_VOID", first["lot"])
+    """A void's or refund's row: a CREDIT_VOID or CREDIT_REFUND debit of the lot's wallet, naming the lot; every
+    ok answer names the row (and a refund's every ok answer the same credit note)."""
+    kind, key = first["kind"], first["key"]
+    expected = (first["wallet"], "debit", _TAKE_REASONS[kind], first["lot"])
     stored = (row.wallet_id, row.type, row.reason, row.parent_id)
-    problems = [] if expected == stored else [f"void {key}: asked {expected} but the ledger holds {stored}"]
+    problems = [] if expected == stored else [f"{kind} {key}: asked {expected} but the ledger holds {stored}"]
     named = {entry["tx_id"] for entry in attempts if entry.get("tx_id")} | {row.id}
     if named != {row.id}:
-        problems.append(f"void {key}: answers named {sorted(named)} but the ledger row is {row.id}")
+        problems.append(f"{kind} {key}: answers named {sorted(named)} but the ledger row is {row.id}")
+    if len({entry["note_id"] for entry in attempts if entry.get("note_id")}) > 1:
+        problems.append(f"{kind} {key}: answers named several credit notes")
+    return problems
+
+
+def _lot_take_mismatches(rows: list[LedgerRow], holds: list[HoldRow], books: Books) -> list[str]:
+    """Each void or refund took exactly what its lot had left at its place in the wallet's serial order.
+
+    What the lot had left just before the take (sequence s): its credits less every allocation from it by a
+    debit before s (consumptions, expiries, overdraft repayments). A hold open at s keeps its earmark out of
+    the lot, so the take may be less by up to what holds earmarked of the lot, unless the hold was captured
+    before s. And a lot is taken from once, unless a hold earmarked it (a release gives credits back).
+    """
+    by_id = {row.id: row for row in rows}
+    captured_at = {hold.id: by_id[hold.capture_tx_id].sequence for hold in holds if hold.capture_tx_id in by_id}
+    given: dict[str, list[tuple[int, Decimal]]] = defaultdict(list)  # lot → (debit's sequence, credits)
+    for debit_id, lot_id, credits in books.allocations:
+        given[lot_id].append((by_id[debit_id].sequence if debit_id in by_id else None, credits))
+    earmarks: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
+    for hold_id, lot_id, earmarked in books.earmarks:
+        earmarks[lot_id].append((hold_id, earmarked))
+    problems, takes = [], Counter()
+    for take in rows:
+        if take.reason not in _TAKE_REASONS.values():
+            continue
+        lot, where = by_id.get(take.parent_id), f"{take.reason} {take.id}"
+        takes[take.parent_id] += 1
+        if lot is None or lot.sequence is None or take.sequence is None or lot.sequence >= take.sequence:
+            problems.append(f"{where}: its lot {take.parent_id} is not a credit of the ledger before it")
+            continue
+        if any(sequence is None for sequence, _ in given[lot.id]):
+            problems.append(f"{where}: its lot {lot.id} gave credits to a debit outside the ledger")
+            continue
+        left = lot.credits - sum((credits for sequence, credits in given[lot.id] if sequence < take.sequence), Decimal(0))
+        held = sum(
+            (earmarked for hold_id, earmarked in earmarks[lot.id] if captured_at.get(hold_id, take.sequence) >= take.sequence),
+            Decimal(0),
+        )
+        if not left - held <= take.credits <= left:
+            shown = f" ({held} of it perhaps held)" if held else ""
+            problems.append(f"{where}: took {take.credits} but lot {lot.id} had {left} left{shown}")
+    problems += [
+        f"lot {lot_id}: voided or refunded {count} times, and no hold ever gave credits back to it"
+        for lot_id, count in sorted(takes.items())
+        if count > 1 and not earmarks[lot_id]
+    ]
+    return problems
+
+
+def _credit_note_mismatches(rows: list[LedgerRow], books: Books, figures: Counter) -> list[str]:
+    """Each refund has exactly one credit note, on its lot's invoice, for its credits; an invoice's notes
+    give back no more than it was paid, and every note is some refund's."""
+    refunds = {row.id: row for row in rows if row.reason == _TAKE_REASONS["refund"]}
+    invoices = {invoice_id: (lot_id, paid) for invoice_id, lot_id, paid in books.invoices}
+    notes_of: dict[str, list[tuple]] = defaultdict(list)
+    noted: Counter = Counter()
+    problems = []
+    for note in books.notes:
+        note_id, invoice_id, row_id, credits, amount = note
+        notes_of[row_id].append(note)
+        noted[invoice_id] += amount
+        refund = refunds.get(row_id)
+        if refund is None:
+            problems.append(f"credit note {note_id} matches no refund")
+        elif (invoices.get(invoice_id, (None,))[0], credits) != (refund.parent_id, refund.credits) or amount <= 0:
+            problems.append(f"credit note {note_id}: {amount} for {credits} credits of invoice {invoice_id}, "
+                            f"but refund {row_id} took {refund.credits} of lot {refund.parent_id}")  # fmt: skip
+    problems += [
+        f"refund {row_id}: {len(notes_of[row_id])} credit notes, not one"
+        for row_id in sorted(refunds)
+        if len(notes_of[row_id]) != 1
+    ]
+    problems += [
+        f"invoice {invoice_id}: its credit notes give back {total}, more than the {invoices[invoice_id][1]} paid"
+        for invoice_id, total in sorted(noted.items())
+        if invoice_id in invoices and total > invoices[invoice_id][1]
+    ]
+    figures["credit notes"] = len(books.notes)
+    figures["credit note amount"] = str(sum(noted.values(), Decimal(0)))
+    return problems
+
+
+def _payment_mismatches(first: dict, payment: tuple, attempts: list[dict]) -> list[str]:
+    """A payment is of the invoice the body named, for the amount it sent; every ok answer names it."""
+    body, key = first["body"], first["key"]
+    problems = []
+    if (payment[1], payment[3]) != (body["destination_id"], Decimal(body["amount"])):
+        problems.append(f"pay {key}: asked {body['amount']} of {body['destination_id']} but paid {payment[3]} of {payment[1]}")
+    if {entry["payment_id"] for entry in attempts if entry.get("payment_id")} - {payment[0]}:
+        problems.append(f"pay {key}: answers named another payment than {payment[0]}")
     return problems
 
 
@@ -680,9 +855,7 @@ def ledger_snapshot(environment_id: str) -> tuple[list[LedgerRow], Counter]:
             "customer_id", "sequence", "credit_balance_after", "created_at",
         )
     ]  # fmt: skip
-    changes = Counter(
-        WalletStatusChange.objects.filter(wallet__environment_id=environment_id).values_list("reason", flat=True)
-    )
+    changes = Counter(WalletStatusChange.objects.filter(wallet__environment_id=environment_id).values_list("reason", flat=True))
     return rows, changes
 
 
@@ -701,6 +874,24 @@ def holds_snapshot(environment_id: str) -> list[HoldRow]:
     ]  # fmt: skip
 
 
+def books_snapshot(environment_id: str) -> Books:
+    from invoices.models import CreditNote, Invoice, Payment
+    from wallets.models import CreditAllocation, HoldEarmark
+
+    return Books(
+        allocations=tuple(CreditAllocation.objects.filter(debit__environment_id=environment_id)
+                          .values_list("debit_id", "credit_id", "credits")),
+        earmarks=tuple(HoldEarmark.objects.filter(hold__environment_id=environment_id)
+                       .values_list("hold_id", "lot_id", "earmarked")),
+        invoices=tuple(Invoice.objects.filter(environment_id=environment_id)
+                       .values_list("id", "wallet_transaction_id", "amount_paid")),
+        notes=tuple(CreditNote.objects.filter(environment_id=environment_id)
+                    .values_list("id", "invoice_id", "wallet_transaction_id", "credits", "amount")),
+        payments=tuple(Payment.objects.filter(environment_id=environment_id)
+                       .values_list("id", "invoice_id", "idempotency_key", "amount")),
+    )  # fmt: skip
+
+
 def verify(world: World, history: list[dict]) -> Verdict:
     """The history checker plus wallets.ledger.integrity on the environment's wallets."""
     from django.db import connection
@@ -713,22 +904,33 @@ def verify(world: World, history: list[dict]) -> Verdict:
         cursor.execute("SET statement_timeout = 0")
 
     rows, changes = ledger_snapshot(world.environment_id)
-    verdict = check_history(history, rows, changes, allowed_keys=world.seed_keys, holds=holds_snapshot(world.environment_id))
+    verdict = check_history(
+        history, rows, changes, allowed_keys=world.seed_keys, holds=holds_snapshot(world.environment_id),
+        books=books_snapshot(world.environment_id),
+    )  # fmt: skip
     problems = integrity.check_environment(world.environment_id)
     verdict.figures["invariant problems"] = len(problems)
     verdict.violations += [f"integrity: {problem}" for problem in problems]
     return verdict
 
 
-def plan_clients(world: World, *, base_url: str, operations: int, clients: int, workdir: Path, seed: int,
-                 rogue_clients: int = 0, **options) -> list[ClientPlan]:
+def plan_clients(
+    world: World, *, base_url: str, operations: int, clients: int, workdir: Path, seed: int, rogue_clients: int = 0, **options
+) -> list[ClientPlan]:
     """``clients`` plans sharing ``operations``, each writing its history under ``workdir``."""
     workdir.mkdir(parents=True, exist_ok=True)
     plans = [
         ClientPlan(
-            index=i, base_url=base_url, api_key=world.api_keys[i % len(world.api_keys)], wallet_ids=world.wallet_ids,
-            operations=operations // clients + (1 if i < operations % clients else 0), seed=seed * 1000 + i,
-            history_path=str(workdir / f"client-{i}.jsonl"), rogue=i < rogue_clients, pairs=world.pairs, **options,
+            index=i,
+            base_url=base_url,
+            api_key=world.api_keys[i % len(world.api_keys)],
+            wallet_ids=world.wallet_ids,
+            operations=operations // clients + (1 if i < operations % clients else 0),
+            seed=seed * 1000 + i,
+            history_path=str(workdir / f"client-{i}.jsonl"),
+            rogue=i < rogue_clients,
+            pairs=world.pairs,
+            **options,
         )
         for i in range(clients)
     ]
@@ -764,8 +966,9 @@ def main(argv=None) -> int:
 
     with scratch.database() as database_url, scratch.server(database_url, workers=args.web_workers) as base_url:
         world = seed_world(name="history", wallets=args.wallets, clients=args.clients, pairs=args.pairs)
-        history, elapsed = run(world, base_url=base_url, operations=args.ops, clients=args.clients,
-                               workdir=Path(args.workdir), seed=args.seed)
+        history, elapsed = run(
+            world, base_url=base_url, operations=args.ops, clients=args.clients, workdir=Path(args.workdir), seed=args.seed
+        )
         verdict = verify(world, history)
     verdict.figures.update({"seconds": round(elapsed, 1), "ops/s": round(verdict.figures["operations"] / elapsed, 1)})
     print(json.dumps({**dict(verdict.figures), **latency_figures(history)}, indent=1, sort_keys=True))

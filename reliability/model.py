@@ -20,7 +20,18 @@ The rules modelled:
 - termination forfeits the balance (WALLET_TERMINATION) and closes the wallet;
 - a void (CREDIT_VOID) takes exactly what one named lot still holds, on an active or frozen
   wallet, and nothing else (no other lot expires on the way); it is refused for a closed wallet,
-  a lot past its expiry ("expired"), and a lot with nothing left (credits a hold earmarks are not in it);
+  a lot past its expiry ("expired"), a pending lot, and a lot with nothing left (credits a hold
+  earmarks are not in it);
+- a purchase on invoice (PURCHASED_CREDIT_INVOICED; refused, once the wallet is found active, when
+  its credits are worth nothing at the wallet's rate) writes a pending lot holding nothing, no row of
+  the balance (the wallet's row count waits too), and an invoice for credits × the wallet's top-up
+  rate (rounded half up to 9 places); paying the invoice (once: "already paid"; no wallet status
+  is looked at) completes the lot as a top-up lands then, repaying an overdraft first;
+- a refund (CREDIT_REFUND) is a void of a lot whose invoice is paid: refused first for a direct
+  purchase ("no invoice to credit"), any other lot that was not bought on invoice, and an unpaid
+  invoice, then for the void's reasons; its credit note is worth amount_paid × (credits the
+  invoice's notes refunded so far + these) / the lot's credits, rounded half up once, less what
+  the earlier notes gave back (refused when that is not positive);
 - a transfer (issue 14) needs two different wallets of one customer (refused before its key is
   looked at), both active; it expires the source's due lots, takes the credits from the source
   in the same order as a debit (never overdrawing) and lands each lot it took as a lot of the
@@ -39,10 +50,12 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 ZERO = Decimal(0)
+QUANTUM = Decimal("0.000000001")
 MANUAL = "MANUAL_BALANCE_DEBIT"
+INVOICED, DIRECT = "PURCHASED_CREDIT_INVOICED", "PURCHASED_CREDIT_DIRECT"
 INSUFFICIENT = "Insufficient balance"
 
 
@@ -63,6 +76,18 @@ class Lot:
     priority: int | None
     expiry: datetime | None
     created_at: datetime
+    reason: str = ""
+    pending: bool = False
+
+
+@dataclass
+class Invoice:
+    """A purchase on invoice's invoice (keyed by its lot): its total, whether it is paid, its credit notes."""
+
+    amount_due: Decimal
+    amount_paid: Decimal = ZERO  # all of amount_due once paid: partial payments are refused
+    noted: Decimal = ZERO  # Σ its credit notes' amounts
+    noted_credits: Decimal = ZERO  # Σ the credits they refunded
 
 
 @dataclass
@@ -83,6 +108,7 @@ class WalletState:
     owner: str = ""  # the customer: transfers stay within one
     held: Decimal = ZERO
     holds: dict[str, Hold] = field(default_factory=dict)
+    rate: Decimal = Decimal(1)  # the top-up conversion rate: an invoice's price of a credit
 
 
 @dataclass(frozen=True)
@@ -103,6 +129,8 @@ class Prediction:
     consumed: list[str] = field(default_factory=list)  # lots a debit (or a capture) draws on, in order
     expired: list[str] = field(default_factory=list)  # lots expired on the way
     closed_holds: list[str] = field(default_factory=list)  # holds the hold expiry sweep expires
+    credits: Decimal | None = None  # what a void or refund takes
+    note: Decimal | None = None  # a refund's credit note amount
 
 
 class Contract:
@@ -113,6 +141,7 @@ class Contract:
         self.keys: dict[str, Keyed] = {}
         self.hold_keys: dict[str, Keyed] = {}  # a hold's placing key (tx_id: the hold's id)
         self.close_keys: dict[str, Keyed] = {}  # a capture's or release's key
+        self.invoices: dict[str, Invoice] = {}  # by the lot a purchase on invoice wrote
 
     @staticmethod
     def order(lot: Lot) -> tuple:
@@ -124,11 +153,20 @@ class Contract:
 
     # --- operations ---------------------------------------------------------------------------
 
-    def open(self, wallet_id: str, owner: str = "") -> None:
-        self.wallets[wallet_id] = WalletState(owner=owner)
+    def open(self, wallet_id: str, owner: str = "", rate: Decimal = Decimal(1)) -> None:
+        self.wallets[wallet_id] = WalletState(owner=owner, rate=rate)
 
-    def top_up(self, wallet_id: str, *, key: str, credits: Decimal, reason: str, priority: int | None,
-               expiry: datetime | None, now: datetime) -> Prediction:
+    def top_up(
+        self,
+        wallet_id: str,
+        *,
+        key: str,
+        credits: Decimal,
+        reason: str,
+        priority: int | None,
+        expiry: datetime | None,
+        now: datetime,
+    ) -> Prediction:
         if expiry is not None and expiry <= now:
             raise Refusal("validation_error", "Expiry date must be in the future")
         params = (credits, reason, priority, expiry)
@@ -136,16 +174,40 @@ class Contract:
         if replay:
             return replay
         wallet = self._active(wallet_id)
-        after = wallet.balance + credits
+        invoiced = reason == INVOICED
+        if invoiced and _round(credits * wallet.rate) <= 0:
+            raise Refusal("validation_error", "Credits to add are worth less than")
+        after = wallet.balance if invoiced else wallet.balance + credits
 
         def commit(tx_id):
-            lot = Lot(tx_id, credits, min(credits, max(ZERO, after)), priority, expiry, now)
-            wallet.lots[tx_id] = lot
-            wallet.balance = after
-            wallet.rows += 1
+            wallet.lots[tx_id] = Lot(tx_id, credits, ZERO, priority, expiry, now, reason=reason, pending=invoiced)
+            if invoiced:
+                self.invoices[tx_id] = Invoice(amount_due=_round(credits * wallet.rate))
+            else:
+                self._land(wallet, wallet.lots[tx_id])
             self.keys[key] = Keyed(wallet_id, "top_up", params, tx_id)
 
         return Prediction(commit, balance_after=after)
+
+    def pay(self, lot_id: str) -> Prediction:
+        """Pay the invoice of purchase ``lot_id`` in full: its lot completes."""
+        invoice = self.invoices[lot_id]
+        if invoice.amount_paid:
+            raise Refusal("invalid_operation", "The invoice is already paid")
+        wallet = next(wallet for wallet in self.wallets.values() if lot_id in wallet.lots)
+
+        def commit(_):
+            invoice.amount_paid = invoice.amount_due
+            self._land(wallet, wallet.lots[lot_id])
+
+        return Prediction(commit, balance_after=wallet.balance + wallet.lots[lot_id].credits)
+
+    @staticmethod
+    def _land(wallet: WalletState, lot: Lot) -> None:
+        """A lot's credits join the balance (a top-up, a paid purchase): an overdraft is repaid first."""
+        wallet.balance += lot.credits
+        lot.available, lot.pending = min(lot.credits, max(ZERO, wallet.balance)), False
+        wallet.rows += 1
 
     def debit(self, wallet_id: str, *, key: str, credits: Decimal, reason: str, now: datetime) -> Prediction:
         replay = self._replay(key, wallet_id, "debit", (credits, reason))
@@ -203,27 +265,60 @@ class Contract:
         return Prediction(commit, balance_after=planned.balance, consumed=list(consumed), expired=expired)
 
     def void(self, wallet_id: str, *, key: str, lot_id: str, reason: str, now: datetime) -> Prediction:
+        return self._take(wallet_id, "void", key=key, lot_id=lot_id, reason=reason, now=now)
+
+    def refund(self, wallet_id: str, *, key: str, lot_id: str, reason: str, now: datetime) -> Prediction:
+        return self._take(wallet_id, "refund", key=key, lot_id=lot_id, reason=reason, now=now)
+
+    def _take(self, wallet_id: str, kind: str, *, key: str, lot_id: str, reason: str, now: datetime) -> Prediction:
+        """A void or a refund of what lot ``lot_id`` has left."""
         params = (lot_id, reason)
-        replay = self._replay(key, wallet_id, "void", params)
+        replay = self._replay(key, wallet_id, kind, params)
         if replay:
             return replay
         wallet = self.wallets[wallet_id]
         lot = wallet.lots[lot_id]
+        invoice = self._paid_invoice(lot) if kind == "refund" else None  # None: no credit note (a void)
         if wallet.status == "closed":
             raise Refusal("invalid_operation", "Wallet is closed")
+        if lot.pending:
+            raise Refusal("invalid_operation", "The credit lot is pending")
         if lot.available > 0 and lot.expiry is not None and lot.expiry <= now:
             raise Refusal("invalid_operation", "The credit lot has expired")
         if lot.available <= 0:
             raise Refusal("invalid_operation", "The credit lot has nothing left to void")
-        after = wallet.balance - lot.available
+        taken, after = lot.available, wallet.balance - lot.available
+        note = None
+        if invoice is not None:
+            note = self.note_amount(invoice, taken, lot) - invoice.noted
+            if note <= 0:
+                raise Refusal("invalid_operation", "The remaining credits are worth less than")
 
         def commit(tx_id):
             lot.available = ZERO
             wallet.balance = after
             wallet.rows += 1
-            self.keys[key] = Keyed(wallet_id, "void", params, tx_id)
+            if invoice is not None:
+                invoice.noted += note
+                invoice.noted_credits += taken
+            self.keys[key] = Keyed(wallet_id, kind, params, tx_id)
 
-        return Prediction(commit, balance_after=after, consumed=[lot_id])
+        return Prediction(commit, balance_after=after, consumed=[lot_id], credits=taken, note=note)
+
+    def _paid_invoice(self, lot: Lot) -> Invoice:
+        if lot.reason == DIRECT:
+            raise Refusal("invalid_operation", "A direct purchase has no invoice to credit")
+        if lot.reason != INVOICED:
+            raise Refusal("invalid_operation", "Only credits purchased on invoice can be refunded")
+        if not self.invoices[lot.id].amount_paid:
+            raise Refusal("invalid_operation", "The credits' invoice is not paid")
+        return self.invoices[lot.id]
+
+    @staticmethod
+    def note_amount(invoice: Invoice, credits: Decimal, lot: Lot) -> Decimal:
+        """What the invoice's notes are worth in all once ``credits`` more are refunded (the negative control differs)."""
+        return _round(invoice.amount_paid * (invoice.noted_credits + credits) / lot.credits)
+
     def transfer(self, from_id: str, to_id: str, *, key: str, credits: Decimal, now: datetime) -> Prediction:
         """``commit`` takes (debit id, [credit ids in the order of the lots taken])."""
         if from_id == to_id:
@@ -251,7 +346,7 @@ class Contract:
             for (lot, share), credit_id in zip(taken, credit_ids, strict=True):
                 destination.balance += share
                 available = min(share, max(ZERO, destination.balance))
-                destination.lots[credit_id] = Lot(credit_id, share, available, lot.priority, lot.expiry, now)
+                destination.lots[credit_id] = Lot(credit_id, share, available, lot.priority, lot.expiry, now, "TRANSFER_IN")
                 destination.rows += 1
             self.wallets[from_id], self.wallets[to_id] = source, destination
             self.keys[key] = Keyed(from_id, "transfer", (to_id, credits), debit_id)
@@ -424,6 +519,12 @@ class Contract:
         return taken
 
 
+def _round(value: Decimal) -> Decimal:
+    """Exact to 60 digits, then half up to 9 places, as wallets.ledger.money rounds money (no Django here)."""
+    with localcontext(prec=60):
+        return value.quantize(QUANTUM, rounding=ROUND_HALF_UP)
+
+
 class FifoContract(Contract):
     """A deliberately wrong model: lots consumed in creation order. The test must catch it."""
 
@@ -449,3 +550,20 @@ class UnreservedHoldContract(Contract):
 
         prediction.commit = commit
         return prediction
+
+
+class WholeInvoiceRefundContract(Contract):
+    """A deliberately wrong model: a refund's credit note gives back all the invoice has not yet given back,
+    whatever was consumed of the lot. The test must catch it."""
+
+    @staticmethod
+    def note_amount(invoice: Invoice, credits: Decimal, lot: Lot) -> Decimal:
+        return invoice.amount_paid
+
+
+class DirectRefundContract(Contract):
+    """A deliberately wrong model: a direct purchase (no invoice) may be refunded, like a void with no
+    credit note. The test must catch it."""
+
+    def _paid_invoice(self, lot: Lot) -> Invoice | None:
+        return None if lot.reason == DIRECT else super()._paid_invoice(lot)

@@ -38,6 +38,18 @@ def test_59_invoiced_purchase_is_pending_with_an_invoice_and_no_balance(make_wal
 
 
 @pytest.mark.django_db
+def test_credits_worth_nothing_at_the_rate_are_refused_not_a_500(make_wallet):
+    """1e-9 credits at 0.07 are worth 0.000000000: no invoice can be for that (found by the model test)."""
+    wallet = make_wallet(initial_credits=D("5"), topup_conversion_rate=D("0.07"))
+    with pytest.raises(ValidationFailed) as refused:
+        _purchase(wallet, credits="0.000000001", idempotency_key="tiny")
+    assert refused.value.field == "credits_to_add" and "worth less than 0.000000001 usd" in refused.value.message
+    assert not Invoice.objects.filter(wallet=wallet).exists()
+    assert not WalletTransaction.objects.filter(idempotency_key="tiny").exists()
+    assert _purchase(wallet, credits="0.000000008").invoice_id  # 0.00000000056 rounds up to the smallest amount
+
+
+@pytest.mark.django_db
 def test_33_breakdown_counts_completed_purchases_as_purchased(make_wallet):
     from wallets.selectors import credits_breakdown
 

@@ -1,15 +1,18 @@
 """Concurrent HTTP history against a real gunicorn, checked against the ledger (reliability/history.py).
 
 CI size: 5,000 operations from 4 client processes on 12 customers' wallets (one hot; 3 customers
-with a second wallet that credits are transferred to and from), 8% of first attempts
+with a second wallet that credits are transferred to and from; purchases on invoice paid and
+refunded while others debit the same wallets), 8% of first attempts
 with a 1-30 ms client timeout, so a share of operations is "unknown" to the client and retried
 with the same key. The long run is ``python -m reliability.history --ops 100000`` (RELIABILITY.md).
 
 Negative controls: a client that re-sends each top-up under a new key (a double credit) must be
-caught, and so must each kind of lie in a hand-made history (transfers' own lies included).
+caught, and so must each kind of lie in a hand-made history (transfers', holds', previews', voids',
+refunds' and payments' own lies included).
 """
 
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -22,6 +25,7 @@ CLIENTS = 4
 WALLETS = 12
 PAIRS = 3
 SEED = 20261122
+D = Decimal
 
 
 def report(capsys, line: str) -> None:
@@ -54,6 +58,8 @@ def test_every_acknowledged_operation_is_in_the_ledger_exactly_once(server, tmp_
     assert figures["top_up ok"] and figures["debit ok"] and figures["freeze ok"] and figures["unfreeze ok"]
     assert figures["invalid fail"] > 0
     assert figures["void ok"] > 0  # voids of lots the clients topped up (refusals too: spent lots)
+    # Purchases on invoice paid, then refunded while other clients debit the same wallets; one note each.
+    assert figures["pay ok"] and figures["refund ok"] and figures["credit notes"] >= figures["refund ok"]
     assert figures["transfer ok"] > 0 and figures["transfer fail"] > 0  # some refused: too few credits, a frozen side
     assert figures["hold ok"] and figures["capture ok"] and figures["release ok"] and figures["capture fail"]
     assert figures["preview would succeed"] and figures["preview would be refused"]  # previews while others write
@@ -151,26 +157,6 @@ def test_the_checker_accepts_an_honest_history():
     assert verdict.figures["unknown resolved present"] == 1  # op 4: timed out, then found by its key
 
 
-def test_the_checker_accepts_an_honest_void():
-    void = {
-        "proc": 0,
-        "op": 9,
-        "kind": "void",
-        "wallet": "w1",
-        "lot": "wtxn_k1",
-        "key": "v9",
-        "attempt": 0,
-        "body": {"reason": "v9", "idempotency_key": "v9"},
-        "phase": "ok",
-        "tx_id": "wtxn_v9",
-    }
-    row = history.LedgerRow(
-        id="wtxn_v9", wallet_id="w1", type="debit", reason="CREDIT_VOID", credits=Decimal("5"), key="v9", parent_id="wtxn_k1"
-    )
-    verdict = history.check_history([*HONEST[0], void], [*HONEST[1], row], Counter())
-    assert verdict.violations == [] and verdict.figures["void ok"] == 1
-
-
 @pytest.mark.parametrize(
     "lie, expected",
     [
@@ -182,8 +168,6 @@ def test_the_checker_accepts_an_honest_void():
         ("a row no one asked for", "matches no operation"),
         ("an acknowledged freeze is missing", "acknowledged but missing"),
         ("an invalid request was accepted", "accepted"),
-        ("a void emptied another lot", "void v9: asked"),
-        ("a void's answer named another transaction", "void v9: answers named"),
         ("a transfer's credit is missing", "arrived"),
         ("a transfer's credit landed elsewhere", "landed on"),
         ("a transfer credit without its debit", "matches no operation"),
@@ -222,28 +206,6 @@ def test_negative_control_b_the_checker_catches_each_lie(lie, expected):
     elif lie == "an invalid request was accepted":
         entries.append(_entry(8, "ok", kind="invalid"))
         rows.append(_row("k8"))
-    elif lie.startswith("a void"):
-        named = "wtxn_other" if "answer named" in lie else "wtxn_v9"
-        entries.append(
-            {
-                "proc": 0,
-                "op": 9,
-                "kind": "void",
-                "wallet": "w1",
-                "lot": "wtxn_k1",
-                "key": "v9",
-                "attempt": 0,
-                "body": {"reason": "v9", "idempotency_key": "v9"},
-                "phase": "ok",
-                "tx_id": named,
-            }
-        )
-        parent = "wtxn_k3" if "another lot" in lie else "wtxn_k1"
-        rows.append(
-            history.LedgerRow(
-                id="wtxn_v9", wallet_id="w1", type="debit", reason="CREDIT_VOID", credits=Decimal("5"), key="v9", parent_id=parent
-            )
-        )
     elif lie == "a transfer's credit is missing":
         rows = [row for row in rows if row.id != "wtxn_in2"]
     elif lie == "a transfer's credit landed elsewhere":
@@ -257,6 +219,115 @@ def test_negative_control_b_the_checker_catches_each_lie(lie, expected):
     elif lie == "an ok transfer is missing":
         rows = [row for row in rows if row.key != "k6" and row.parent_id != "wtxn_k6"]
     verdict = history.check_history(entries, rows, changes)
+    assert any(expected in violation for violation in verdict.violations), verdict.violations
+
+
+# --- voids, refunds and payments in hand-made histories ------------------------------------------------
+
+# w1's ledger: a purchase on invoice of 10 credits (invoice inv_1, 0.7 at 0.07 a credit, paid by y1), a debit
+# of 4 from it, the refund of the 6 left (credit note cn_1: 0.42), then a grant of 5 voided whole.
+TAKES_HONEST = (
+    [
+        _entry(1, "ok", key="p1", credits="10", tx_id="wtxn_p1", invoice_id="inv_1", amount="0.7"),
+        {**_entry(2, "ok", key="y1", payment_id="pay_1"), "kind": "pay",
+         "body": {"amount": "0.7", "currency": "usd", "destination_id": "inv_1", "destination_type": "INVOICE",
+                  "payment_method_type": "OFFLINE", "idempotency_key": "y1"}},
+        _entry(3, "ok", kind="debit", key="d1", credits="4"),
+        {**_entry(4, "unknown", key="r1"), "kind": "refund", "lot": "wtxn_p1", "body": {"reason": "r1", "idempotency_key": "r1"}},
+        {**_entry(4, "ok", key="r1", attempt=1, tx_id="wtxn_r1", note_id="cn_1"), "kind": "refund", "lot": "wtxn_p1",
+         "body": {"reason": "r1", "idempotency_key": "r1"}},
+        _entry(5, "ok", key="g1", tx_id="wtxn_g1"),
+        {**_entry(6, "ok", key="v1", tx_id="wtxn_v1"), "kind": "void", "lot": "wtxn_g1",
+         "body": {"reason": "v1", "idempotency_key": "v1"}},
+    ],
+    [
+        history.LedgerRow(id="wtxn_p1", wallet_id="w1", type="credit", reason="FREE_CREDIT_GRANT", credits=D("10"),
+                          key="p1", sequence=1),
+        history.LedgerRow(id="wtxn_d1", wallet_id="w1", type="debit", reason="MANUAL_BALANCE_DEBIT", credits=D("4"),
+                          key="d1", sequence=2),
+        history.LedgerRow(id="wtxn_r1", wallet_id="w1", type="debit", reason="CREDIT_REFUND", credits=D("6"), key="r1",
+                          parent_id="wtxn_p1", sequence=3),
+        history.LedgerRow(id="wtxn_g1", wallet_id="w1", type="credit", reason="FREE_CREDIT_GRANT", credits=D("5"),
+                          key="g1", sequence=4),
+        history.LedgerRow(id="wtxn_v1", wallet_id="w1", type="debit", reason="CREDIT_VOID", credits=D("5"), key="v1",
+                          parent_id="wtxn_g1", sequence=5),
+    ],
+    history.Books(
+        allocations=(("wtxn_d1", "wtxn_p1", D("4")), ("wtxn_r1", "wtxn_p1", D("6")), ("wtxn_v1", "wtxn_g1", D("5"))),
+        invoices=(("inv_1", "wtxn_p1", D("0.7")),),
+        notes=(("cn_1", "inv_1", "wtxn_r1", D("6"), D("0.42")),),
+        payments=(("pay_1", "inv_1", "y1", D("0.7")),),
+    ),
+)  # fmt: skip
+
+
+def test_the_checker_accepts_honest_voids_refunds_and_payments():
+    verdict = history.check_history(*TAKES_HONEST[:2], Counter(), books=TAKES_HONEST[2])
+    assert verdict.violations == []
+    assert (verdict.figures["pay ok"], verdict.figures["refund ok"], verdict.figures["void ok"]) == (1, 1, 1)
+    assert (verdict.figures["credit notes"], verdict.figures["credit note amount"]) == (1, "0.42")
+
+
+def _replace_row(rows, id_, **changes):
+    return [history.LedgerRow(**{**row.__dict__, **changes}) if row.id == id_ else row for row in rows]
+
+
+@pytest.mark.parametrize(
+    "lie, expected",
+    [
+        ("a void emptied another lot", "void v1: asked"),
+        ("a void's answer named another transaction", "void v1: answers named"),
+        ("a refund recorded as a void", "refund r1: asked"),
+        ("a refund took less than its lot had left", "took 5 but lot wtxn_p1 had 6 left"),
+        ("a void took more than its lot had left", "took 6 but lot wtxn_g1 had 5 left"),
+        ("a lot refunded twice", "refunded 2 times"),
+        ("a refund without its credit note", "0 credit notes"),
+        ("a credit note on another lot's invoice", "but refund wtxn_r1 took"),
+        ("credit notes give back more than was paid", "more than the 0.7 paid"),
+        ("a credit note no refund explains", "matches no refund"),
+        ("refund answers named two credit notes", "several credit notes"),
+        ("an acknowledged payment is missing", "pay y1: acknowledged but missing"),
+        ("a payment of another amount", "pay y1: asked 0.7"),
+        ("a payment no one asked for", "payment pay_2 (key 'y2') matches no operation"),
+    ],
+)
+def test_negative_control_d_the_checker_catches_each_lie_about_voids_refunds_and_payments(lie, expected):
+    entries, rows, books = list(TAKES_HONEST[0]), list(TAKES_HONEST[1]), TAKES_HONEST[2]
+    if lie == "a void emptied another lot":
+        rows = _replace_row(rows, "wtxn_v1", parent_id="wtxn_p1")
+    elif lie == "a void's answer named another transaction":
+        entries[-1] = {**entries[-1], "tx_id": "wtxn_other"}
+    elif lie == "a refund recorded as a void":
+        rows = _replace_row(rows, "wtxn_r1", reason="CREDIT_VOID")
+    elif lie == "a refund took less than its lot had left":
+        rows = _replace_row(rows, "wtxn_r1", credits=D("5"))
+        books = replace(books, notes=(("cn_1", "inv_1", "wtxn_r1", D("5"), D("0.35")),))
+    elif lie == "a void took more than its lot had left":
+        rows = _replace_row(rows, "wtxn_v1", credits=D("6"))
+    elif lie == "a lot refunded twice":
+        entries.append({**entries[4], "op": 7, "key": "r2", "tx_id": "wtxn_r2", "note_id": "cn_2", "attempt": 0,
+                        "body": {"reason": "r2", "idempotency_key": "r2"}})  # fmt: skip
+        rows.append(history.LedgerRow(id="wtxn_r2", wallet_id="w1", type="debit", reason="CREDIT_REFUND", credits=D("6"),
+                                      key="r2", parent_id="wtxn_p1", sequence=6))  # fmt: skip
+        books = replace(books, notes=(*books.notes, ("cn_2", "inv_1", "wtxn_r2", D("6"), D("0.42"))))
+    elif lie == "a refund without its credit note":
+        books = replace(books, notes=())
+    elif lie == "a credit note on another lot's invoice":
+        books = replace(books, invoices=(*books.invoices, ("inv_2", "wtxn_g1", D("1"))),
+                        notes=(("cn_1", "inv_2", "wtxn_r1", D("6"), D("0.42")),))  # fmt: skip
+    elif lie == "credit notes give back more than was paid":
+        books = replace(books, notes=(("cn_1", "inv_1", "wtxn_r1", D("6"), D("0.8")),))
+    elif lie == "a credit note no refund explains":
+        books = replace(books, notes=(*books.notes, ("cn_9", "inv_1", "wtxn_d1", D("4"), D("0.1"))))
+    elif lie == "refund answers named two credit notes":
+        entries.append({**entries[4], "attempt": 2, "note_id": "cn_other"})
+    elif lie == "an acknowledged payment is missing":
+        books = replace(books, payments=())
+    elif lie == "a payment of another amount":
+        books = replace(books, payments=(("pay_1", "inv_1", "y1", D("0.5")),))
+    elif lie == "a payment no one asked for":
+        books = replace(books, payments=(*books.payments, ("pay_2", "inv_1", "y2", D("0.7"))))
+    verdict = history.check_history(entries, rows, Counter(), books=books)
     assert any(expected in violation for violation in verdict.violations), verdict.violations
 
 

@@ -5,11 +5,15 @@ of create, top-up (expiry, priority), debit (regular and overdrawing MANUAL_BALA
 void of one lot's remainder (any lot: spent, expired, on a frozen or closed wallet), clock
 jumps, the expiry sweep, freeze/unfreeze, terminate, transfers (between a customer's two
 wallets, and refused ones between customers or to the same wallet), holds (place, capture in
-full or in part, release, the hold expiry sweep) and key replays (same or changed parameters).
+full or in part, release, the hold expiry sweep), purchases on invoice (a pending lot and its
+invoice, at 0.07 a credit), paying an invoice (at once, later, or twice), refunds (of a paid
+purchase, often one spent in part; and refused ones: direct purchases, grants, unpaid or spent
+lots) and key replays (same or changed parameters).
 reliability/model.py predicts each answer: the exact refusal, or the balance after, the lots a
-debit (or a void, or a capture) draws on in order and the lots expired on the way. After every
-step every wallet's balance, status, row count, held credits, every hold's status and every
-lot's remaining credits must equal the model's;
+debit (or a void, or a capture) draws on in order and the lots expired on the way, and what a void
+or refund takes and a refund's credit note is worth. After every step every wallet's balance,
+status, row count, held credits, every hold's status, every lot's remaining credits and every
+invoice's amount paid and credit notes' total must equal the model's;
 after every program wallets.ledger.integrity must find no drift.
 
 Time: ``django.utils.timezone.now`` is a fake clock for the run (the services read the time
@@ -18,8 +22,9 @@ Each program runs in its own transaction, rolled back afterwards.
 
 CI size: MODEL_EXAMPLES=100 programs × MODEL_STEPS=30 steps; the long setting is
 ``MODEL_EXAMPLES=2000 MODEL_STEPS=50 pytest tests/reliability/test_model.py``. The negative
-controls run the same machine against a model that spends lots first-in first-out, and one whose
-holds reserve nothing; each must fail.
+controls run the same machine against a model that spends lots first-in first-out, one whose
+holds reserve nothing, and one whose refunds give back the whole invoice however much of the lot was
+spent; each must fail.
 """
 
 import itertools
@@ -32,6 +37,7 @@ from unittest import mock
 
 import pytest
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -47,7 +53,16 @@ from hypothesis.stateful import (
 
 from core.exceptions import ServiceError
 from customers.services import customer_create
-from reliability.model import Contract, FifoContract, Refusal, UnreservedHoldContract
+from invoices.models import Invoice
+from invoices.services import invoice_pay
+from reliability.model import (
+    Contract,
+    DirectRefundContract,
+    FifoContract,
+    Refusal,
+    UnreservedHoldContract,
+    WholeInvoiceRefundContract,
+)
 from wallets import services
 from wallets.ledger import integrity
 from wallets.models import Wallet, WalletHold, WalletTransaction
@@ -59,6 +74,8 @@ EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", 100))
 STEPS = int(os.environ.get("MODEL_STEPS", 30))
 TOP_UP_REASONS = ["FREE_CREDIT_GRANT", "PURCHASED_CREDIT_DIRECT", "SUBSCRIPTION_CREDIT_GRANT"]
 DEBIT_REASONS = ["MANUAL_BALANCE_DEBIT", "INVOICE_PAYMENT", "CREDIT_ADJUSTMENT"]
+# A credit costs 0.07: an invoice's total and its credit notes' amounts are rounded, as at a real price.
+TOP_UP_RATE = Decimal("0.07")
 
 
 def credits(top: int):
@@ -71,8 +88,8 @@ TOP_UP_CREDITS, DEBIT_CREDITS = credits(60), credits(25)
 
 
 def _changed(kind: str, kwargs: dict) -> dict:
-    """Other parameters for the same key: one more credit, or (a void has no credits) another reason."""
-    if kind == "void":
+    """Other parameters for the same key: one more credit, or (a void or refund has no credits) another reason."""
+    if kind in ("void", "refund"):
         return {**kwargs, "reason": kwargs["reason"] + " again"}
     return {**kwargs, "credits": (kwargs["credits"] or 0) + 1}  # a full capture's credits are None
 
@@ -134,7 +151,10 @@ class LedgerMachine(RuleBasedStateMachine):
                 call()
             assert (refused.value.code, refused.value.message[: len(refusal.message)]) == (refusal.code, refusal.message)
             return None, None
-        result = call()
+        try:
+            result = call()
+        except ServiceError as refused:
+            raise AssertionError(f"the model predicted success but the service refused: {refused}") from refused
         if prediction.replay_of is not None:
             LedgerMachine.figures["replayed"] += 1
             keyed = written(result)
@@ -163,15 +183,26 @@ class LedgerMachine(RuleBasedStateMachine):
                 now=now,
             )
             prediction, result = self.expect(predict, lambda: services.wallet_top_up(wallet, **kwargs))
-        elif kind == "void":
-            predict = lambda: self.model.void(  # noqa: E731
+        elif kind in ("void", "refund"):
+            take = self.model.void if kind == "void" else self.model.refund
+            service = services.credit_void if kind == "void" else services.credit_refund
+            predict = lambda: take(  # noqa: E731
                 wallet_id, key=kwargs["idempotency_key"], lot_id=kwargs["transaction_id"], reason=kwargs["reason"], now=now
             )
-            call = lambda: services.credit_void(environment_id=self.environment.id, **kwargs)  # noqa: E731
+            call = lambda: service(environment_id=self.environment.id, **kwargs)  # noqa: E731
             prediction, result = self.expect(predict, call)
-            LedgerMachine.figures["voided"] += bool(prediction and prediction.replay_of is None)
             if prediction and prediction.replay_of is None:
-                assert result.transaction.metadata["consumed_credit_tx_ids"] == kwargs["transaction_id"]
+                LedgerMachine.figures["voided" if kind == "void" else "refunded"] += 1
+                spent = prediction.credits < self.model.wallets[wallet_id].lots[kwargs["transaction_id"]].credits
+                LedgerMachine.figures[f"{kind}s of a lot spent in part"] += spent
+                row = result.transaction
+                assert row.metadata["consumed_credit_tx_ids"] == kwargs["transaction_id"]
+                assert (row.transaction_reason, row.credit_amount, row.parent_transaction_id) == (
+                    "CREDIT_VOID" if kind == "void" else "CREDIT_REFUND", prediction.credits, kwargs["transaction_id"]
+                )  # fmt: skip
+                note = result.credit_note and (result.credit_note.credits, result.credit_note.amount)
+                assert note == ((prediction.credits, prediction.note) if kind == "refund" else None)
+                LedgerMachine.figures["credit notes"] += note is not None
         elif kind == "transfer":
             to_id, moved = kwargs["to"], kwargs["credits"]
             predict = lambda: self.model.transfer(  # noqa: E731
@@ -225,10 +256,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _open(self):
         customer = customer_create(environment=self.environment, external_id=f"m-{next(self.counter)}", name="Model")
-        wallet = services.wallet_create(customer, currency="usd")
+        wallet = services.wallet_create(customer, currency="usd", topup_conversion_rate=TOP_UP_RATE)
         self.instances[wallet.pk] = wallet
         self.primaries.append(wallet.pk)
-        self.model.open(wallet.pk, owner=customer.pk)
+        self.model.open(wallet.pk, owner=customer.pk, rate=TOP_UP_RATE)
         return wallet.pk
 
     @initialize(target=wallets)
@@ -248,9 +279,9 @@ class LedgerMachine(RuleBasedStateMachine):
         paired = {primary for primary, _ in self.pairs}
         primary = next(pk for pk in self.primaries if pk not in paired)
         owner = self.instances[primary].customer
-        wallet = services.wallet_create(owner, currency="usd", wallet_type="PROMOTIONAL")
+        wallet = services.wallet_create(owner, currency="usd", wallet_type="PROMOTIONAL", topup_conversion_rate=TOP_UP_RATE)
         self.instances[wallet.pk] = wallet
-        self.model.open(wallet.pk, owner=owner.pk)
+        self.model.open(wallet.pk, owner=owner.pk, rate=TOP_UP_RATE)
         self.pairs.append((primary, wallet.pk))
         # Funded like a primary's first top-up, so transfers can go both ways from the start.
         self.keyed("top_up", wallet.pk, {"credits": Decimal(40), "reason": "FREE_CREDIT_GRANT", "priority": None,
@@ -343,6 +374,65 @@ class LedgerMachine(RuleBasedStateMachine):
         wallet, lot, _ = data.draw(st.sampled_from(holding if holding and data.draw(st.booleans()) else lots))
         self.keyed("void", wallet, {"transaction_id": lot, "reason": "model", "idempotency_key": self.key()})
 
+    @rule(
+        wallet=wallets,
+        credits=TOP_UP_CREDITS,
+        priority=st.sampled_from([None, 0, 0, 1, 2, 3]),  # often first in line, so debits spend purchases in part
+        expiry_hours=st.none() | st.integers(1, 72),
+        paid=st.booleans(),
+    )
+    def purchase_on_invoice(self, wallet, credits, priority, expiry_hours, paid):
+        """A PURCHASED_CREDIT_INVOICED top-up: a pending lot and its invoice; half the time paid at once
+        (otherwise ``pay`` may pay it later), so a run has paid lots to spend from and refund."""
+        self.top_up(wallet, credits, "PURCHASED_CREDIT_INVOICED", priority, expiry_hours)
+        waiting = [lot for lot, invoice in self.model.invoices.items() if not invoice.amount_paid]
+        if paid and waiting and waiting[-1] in self.model.wallets[wallet].lots:  # the purchase was not refused
+            self._pay(waiting[-1])
+
+    @precondition(lambda self: self.model.invoices)
+    @rule(data=st.data(), unpaid=st.booleans())
+    def pay(self, data, unpaid):
+        """Pay an invoice in full: half the time one still unpaid, otherwise any (a second payment is refused)."""
+        lots = sorted(self.model.invoices)
+        waiting = [lot for lot in lots if not self.model.invoices[lot].amount_paid]
+        self._pay(data.draw(st.sampled_from(waiting if waiting and unpaid else lots)))
+
+    def _pay(self, lot: str):
+        self.clock.tick()
+        pay = lambda: invoice_pay(Invoice.objects.get(wallet_transaction_id=lot))  # noqa: E731
+        prediction, _ = self.expect(lambda: self.model.pay(lot), pay)
+        LedgerMachine.figures["invoices paid"] += prediction is not None
+
+    @precondition(lambda self: any(w.lots for w in self.model.wallets.values()))
+    @rule(data=st.data(), anywhere=st.integers(0, 3))
+    def refund(self, data, anywhere):
+        """Refund a lot: mostly a paid purchase still holding credits (half the time one spent in part, its
+        note a share of the invoice: if none is, a debit first spends half of a paid lot that is first in
+        its wallet's line), one time in four any lot (a direct purchase, a free grant, an unpaid purchase,
+        a spent lot: refused)."""
+        lots = sorted(((wallet_id, lot) for wallet_id, state in self.model.wallets.items() for lot in state.lots.values()),
+                      key=lambda entry: (entry[0], entry[1].id))  # fmt: skip
+        paid = [(wallet_id, lot) for wallet_id, lot in lots
+                if lot.id in self.model.invoices and self.model.invoices[lot.id].amount_paid and lot.available > 0]  # fmt: skip
+        spent = [(wallet_id, lot) for wallet_id, lot in paid if lot.available < lot.credits]
+        first = [(wallet_id, lot) for wallet_id, lot in paid if lot is self._first_in_line(wallet_id)]
+        if anywhere % 2 and not spent and first:
+            wallet, lot = data.draw(st.sampled_from([(wallet_id, lot.id) for wallet_id, lot in first]))
+            half = (self.model.wallets[wallet].lots[lot].available / 2).quantize(Decimal("1E-9"))
+            if half > 0:
+                self.keyed("debit", wallet, {"credits": half, "reason": "INVOICE_PAYMENT", "idempotency_key": self.key()})
+        else:
+            choices = (spent if spent and anywhere % 2 else paid) if paid and anywhere else lots
+            wallet, lot = data.draw(st.sampled_from([(wallet_id, lot.id) for wallet_id, lot in choices]))
+        self.keyed("refund", wallet, {"transaction_id": lot, "reason": "model refund", "idempotency_key": self.key()})
+
+    def _first_in_line(self, wallet_id: str):
+        """The lot a debit of ``wallet_id`` would draw on first now, by the model's order."""
+        now = self.clock.now()
+        state = self.model.wallets[wallet_id]
+        spendable = [lot for lot in state.lots.values() if lot.available > 0 and (lot.expiry is None or lot.expiry > now)]
+        return min(spendable, key=self.model.order, default=None)
+
     @rule(hours=st.integers(1, 48))
     def advance(self, hours):
         self.clock.tick(hours * 3600)
@@ -381,11 +471,15 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # Hypothesis picks among the rules evenly; these aliases make money move three times as often
     # as a wallet changes state, so most steps act on wallets that hold several lots (and voids
-    # twice as often, so a CI-sized run still voids and refuses voids many times).
+    # twice as often, so a CI-sized run still voids and refuses voids many times; purchases on invoice,
+    # payments and refunds twice as often too, so paid lots get spent in part and then refunded).
     top_up_again = top_up_once_more = top_up
     debit_again = debit_once_more = debit
     transfer_again = transfer_once_more = transfer
     void_again = void
+    purchase_on_invoice_again = purchase_on_invoice
+    pay_again = pay
+    refund_again = refund_once_more = refund
 
     # --- checked after every step --------------------------------------------------------------
 
@@ -404,6 +498,13 @@ class LedgerMachine(RuleBasedStateMachine):
         assert stored_holds == {hold.id: hold.status for w in self.model.wallets.values() for hold in w.holds.values()}
         lots = dict(WalletTransaction.objects.filter(wallet_id__in=ids, type="credit").values_list("id", "credits_available"))
         assert lots == {lot.id: lot.available for w in self.model.wallets.values() for lot in w.lots.values()}
+        invoices = {
+            lot: (paid, noted or 0)
+            for lot, paid, noted in Invoice.objects.filter(wallet_id__in=ids)
+            .annotate(noted=Sum("credit_notes__amount"))
+            .values_list("wallet_transaction_id", "amount_paid", "noted")
+        }
+        assert invoices == {lot: (invoice.amount_paid, invoice.noted) for lot, invoice in self.model.invoices.items()}
 
 
 def written(result):
@@ -416,6 +517,14 @@ def written(result):
 
 class FifoMachine(LedgerMachine):
     contract_class = FifoContract
+
+
+class WholeInvoiceRefundMachine(LedgerMachine):
+    contract_class = WholeInvoiceRefundContract
+
+
+class DirectRefundMachine(LedgerMachine):
+    contract_class = DirectRefundContract
 
 
 class HoldHeavyMachine(LedgerMachine):
@@ -490,3 +599,22 @@ def test_negative_control_a_model_whose_holds_reserve_nothing_is_caught(environm
         _run(UnreservedHoldMachine, environment, examples=EXAMPLES, steps=STEPS, phases=(Phase.generate,))
     with capsys.disabled():
         print(f"\n[model] control, holds reserving nothing: caught ({str(caught.value).splitlines()[0][:120]})")
+
+
+def test_negative_control_a_model_refunding_the_whole_invoice_is_caught(environment, grace_zero, capsys):
+    # Only a refund of a lot spent in part tells the two apart: the refund rule makes such lots (see refund).
+    LedgerMachine.figures.clear()
+    with pytest.raises(AssertionError) as caught:
+        _run(WholeInvoiceRefundMachine, environment, examples=EXAMPLES, steps=STEPS, phases=(Phase.generate,))
+    with capsys.disabled():
+        print(
+            f"\n[model] control, refunds crediting the whole invoice: caught in program {LedgerMachine.figures['programs']} "
+            f"({str(caught.value).splitlines()[0][:120]})"
+        )
+
+
+def test_negative_control_a_model_refunding_a_direct_purchase_is_caught(environment, grace_zero, capsys):
+    with pytest.raises(AssertionError) as caught:
+        _run(DirectRefundMachine, environment, examples=EXAMPLES, steps=STEPS, phases=(Phase.generate,))
+    with capsys.disabled():
+        print(f"\n[model] control, refunds of direct purchases: caught ({str(caught.value).splitlines()[0][:120]})")

@@ -126,6 +126,15 @@ def purchase_on_invoice(wallet: Wallet, posting: postings.Posting, *, billing_re
     The credit stays pending until the invoice is paid, unless the tenant auto-completes
     purchases: then it is completed at once and the invoice is issued paid.
     """
+    if money.credits_to_amount(posting.credits, rate=wallet.topup_conversion_rate) <= 0:
+        # An invoice is for a positive amount (the database insists): credits worth less than the
+        # smallest amount at the wallet's rate cannot be bought on invoice.
+        raise ValidationFailed(
+            f"Credits to add are worth less than {money.format_decimal(money.CREDIT_QUANTUM)} {wallet.currency} "
+            "at the wallet's top-up rate; an invoice needs a positive amount",
+            field="credits_to_add",
+            details={"topup_conversion_rate": money.format_decimal(wallet.topup_conversion_rate)},
+        )
     auto_complete = Tenant.objects.filter(pk=wallet.tenant_id, auto_complete_purchased_credits=True).exists()
     if not posting.description:
         suffix = "auto-completed" if auto_complete else "pending payment"
