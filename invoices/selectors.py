@@ -4,6 +4,16 @@ from django.db.models import QuerySet
 
 from core.exceptions import NotFound
 from invoices.models import Invoice
+from wallets.models import WalletTransaction
+
+
+def unpaid_invoices(wallet_id: str) -> QuerySet[Invoice]:
+    """A wallet's invoices still waiting for payment: not voided, not paid, their credit pending."""
+    return (
+        Invoice.objects.filter(wallet_id=wallet_id, wallet_transaction__transaction_status=WalletTransaction.Status.PENDING)
+        .exclude(invoice_status=Invoice.Status.VOIDED)
+        .exclude(payment_status=Invoice.PaymentStatus.SUCCEEDED)
+    )
 
 
 def invoice_get(*, environment_id: str, invoice_id: str) -> Invoice:

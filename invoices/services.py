@@ -1,4 +1,5 @@
-"""Invoices for purchased credits: issue with the pending credit, pay once, or void; and the
+"""Invoices for purchased credits: issue with the pending credit, pay once, or void (a wallet's
+termination voids its unpaid ones); and the
 credit notes of refunds (credit_note_issue, called by wallets.services.voids.credit_refund).
 
 Paying and voiding take the wallet's lock first (the same lock every balance change takes),
@@ -15,6 +16,7 @@ from django.utils import timezone
 from core import inputs
 from core.exceptions import InvalidOperation, ValidationFailed
 from invoices.models import CreditNote, Invoice, InvoiceLineItem, Payment
+from invoices.selectors import unpaid_invoices
 from wallets.ledger import money, postings
 from wallets.models import Wallet, WalletTransaction
 
@@ -109,6 +111,13 @@ def invoice_pay(
             raise InvalidOperation("The invoice is voided and cannot be paid", details={"invoice_id": invoice.id})
         if invoice.payment_status == Invoice.PaymentStatus.SUCCEEDED:
             raise InvalidOperation("The invoice is already paid", details={"invoice_id": invoice.id})
+        if wallet.wallet_status == Wallet.Status.CLOSED:
+            # Termination voids its wallet's unpaid invoices (invoices_void_unpaid); this guards an
+            # invoice left open before it did: the credits would land on a wallet nobody can spend.
+            raise InvalidOperation(
+                "The invoice's wallet is terminated, so its credits cannot be delivered; void the invoice",
+                details={"invoice_id": invoice.id, "wallet_id": wallet.id},
+            )
         if amount is not None and amount != invoice.amount_remaining:
             raise ValidationFailed(
                 f"amount must equal the amount due ({money.format_decimal(invoice.amount_remaining)});"
@@ -147,13 +156,30 @@ def invoice_void(invoice: Invoice, *, actor: str = "") -> Invoice:
             raise InvalidOperation("The invoice is already voided", details={"invoice_id": invoice.id})
         if invoice.payment_status == Invoice.PaymentStatus.SUCCEEDED:
             raise InvalidOperation("A paid invoice cannot be voided", details={"invoice_id": invoice.id})
-        invoice.invoice_status = Invoice.Status.VOIDED
-        invoice.voided_at = now
-        invoice.updated_at = now
-        invoice.updated_by = actor
-        invoice.save(update_fields=["invoice_status", "voided_at", "updated_at", "updated_by"])
-        postings.fail_pending_credit(wallet, invoice.wallet_transaction, actor=actor, now=now)
+        _void(wallet, invoice, actor=actor, now=now)
     return invoice
+
+
+def invoices_void_unpaid(wallet: Wallet, *, actor: str, now: datetime) -> list[Invoice]:
+    """Void every unpaid invoice of the locked ``wallet`` (its termination): the pending credits fail.
+
+    A closed wallet can never spend credits, so its customer must not be asked to pay for them.
+    Runs in the caller's transaction, under its wallet lock.
+    """
+    unpaid = unpaid_invoices(wallet.id).select_for_update().select_related("wallet_transaction")
+    voided = list(unpaid.order_by("created_at", "id"))
+    for invoice in voided:
+        _void(wallet, invoice, actor=actor, now=now)
+    return voided
+
+
+def _void(wallet: Wallet, invoice: Invoice, *, actor: str, now: datetime) -> None:
+    invoice.invoice_status = Invoice.Status.VOIDED
+    invoice.voided_at = now
+    invoice.updated_at = now
+    invoice.updated_by = actor
+    invoice.save(update_fields=["invoice_status", "voided_at", "updated_at", "updated_by"])
+    postings.fail_pending_credit(wallet, invoice.wallet_transaction, actor=actor, now=now)
 
 
 def paid_invoice_of(lot: WalletTransaction) -> Invoice:

@@ -17,7 +17,8 @@ The rules modelled:
 - input is validated before anything else (an expiry must be later than now, even on a replay);
 - a key replays its first result with the same parameters (even on a frozen wallet) and is a
   conflict with other ones; a refused request leaves its key unused;
-- termination forfeits the balance (WALLET_TERMINATION) and closes the wallet;
+- termination forfeits the balance (WALLET_TERMINATION) and closes the wallet, voiding the
+  invoices of its unpaid purchases (a voided invoice cannot be paid);
 - a void (CREDIT_VOID) takes exactly what one named lot still holds, on an active or frozen
   wallet, and nothing else (no other lot expires on the way); it is refused for a closed wallet,
   a lot past its expiry ("expired"), a pending lot, and a lot with nothing left (credits a hold
@@ -88,6 +89,7 @@ class Invoice:
     amount_paid: Decimal = ZERO  # all of amount_due once paid: partial payments are refused
     noted: Decimal = ZERO  # Σ its credit notes' amounts
     noted_credits: Decimal = ZERO  # Σ the credits they refunded
+    voided: bool = False  # its wallet was terminated unpaid: its credits never land
 
 
 @dataclass
@@ -192,6 +194,8 @@ class Contract:
     def pay(self, lot_id: str) -> Prediction:
         """Pay the invoice of purchase ``lot_id`` in full: its lot completes."""
         invoice = self.invoices[lot_id]
+        if invoice.voided:
+            raise Refusal("invalid_operation", "The invoice is voided")
         if invoice.amount_paid:
             raise Refusal("invalid_operation", "The invoice is already paid")
         wallet = next(wallet for wallet in self.wallets.values() if lot_id in wallet.lots)
@@ -261,6 +265,9 @@ class Contract:
 
         def commit(_):
             self.wallets[wallet_id] = planned
+            for lot in planned.lots.values():  # unpaid purchases: their invoices are voided
+                if lot.pending:
+                    self.invoices[lot.id].voided = True
 
         return Prediction(commit, balance_after=planned.balance, consumed=list(consumed), expired=expired)
 

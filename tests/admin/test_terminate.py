@@ -21,6 +21,14 @@ def test_form_and_review_show_the_credits_that_will_be_forfeited(finance, funded
     assert funded_wallet.wallet_status == "active"
 
 
+def test_the_review_says_which_unpaid_invoices_the_termination_voids(finance, funded_wallet):
+    services.wallet_top_up(funded_wallet, credits=Decimal("40"), reason="PURCHASED_CREDIT_INVOICED")
+    page = post_step(finance, "terminate", [funded_wallet], "review", reason="Customer left").content.decode()
+    assert "Voids its <strong>1 unpaid invoice</strong>: their credits will not be delivered." in page
+    apply(finance, "terminate", [funded_wallet], reason="Customer left", confirmation="TERMINATE")
+    assert funded_wallet.invoices.get().invoice_status == "VOIDED"
+
+
 def test_without_the_typed_confirmation_nothing_happens(finance, funded_wallet):
     for typed in ("", "terminate", "yes"):
         response = post_step(finance, "terminate", [funded_wallet], "apply", reason="Customer left", confirmation=typed)

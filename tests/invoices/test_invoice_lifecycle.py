@@ -94,6 +94,37 @@ def test_void_fails_the_credit_and_adds_nothing(make_wallet):
 
 
 @pytest.mark.django_db
+def test_termination_voids_the_unpaid_invoices_so_no_credit_lands_on_the_closed_wallet(make_wallet):
+    wallet = make_wallet(initial_credits=D("10"))
+    unpaid = Invoice.objects.get(pk=_purchase(wallet, "40").invoice_id)
+    paid = Invoice.objects.get(pk=_purchase(wallet, "5").invoice_id)
+    invoice_pay(paid)
+    services.wallet_terminate(wallet, reason="Customer left")
+
+    unpaid.refresh_from_db()
+    paid.refresh_from_db()
+    assert (unpaid.invoice_status, paid.invoice_status, paid.payment_status) == ("VOIDED", "FINALIZED", "SUCCEEDED")
+    assert WalletTransaction.objects.get(pk=unpaid.wallet_transaction_id).transaction_status == "failed"
+    with pytest.raises(InvalidOperation, match="voided"):
+        invoice_pay(unpaid)
+    closed = Wallet.objects.get(pk=wallet.pk)
+    assert (closed.wallet_status, closed.credit_balance) == ("closed", D("0"))
+    assert check_wallet(closed) == []
+
+
+@pytest.mark.django_db
+def test_an_invoice_left_open_on_a_closed_wallet_is_not_paid(make_wallet):
+    """An invoice still open on a closed wallet (terminated before terminations voided them) is refused."""
+    wallet = make_wallet()
+    invoice = Invoice.objects.get(pk=_purchase(wallet).invoice_id)
+    Wallet.objects.filter(pk=wallet.pk).update(wallet_status="closed")
+    with pytest.raises(InvalidOperation, match="terminated"):
+        invoice_pay(invoice)
+    assert WalletTransaction.objects.get(pk=invoice.wallet_transaction_id).transaction_status == "pending"
+    assert Wallet.objects.get(pk=wallet.pk).credit_balance == D("0")
+
+
+@pytest.mark.django_db
 def test_paid_invoice_cannot_be_voided(make_wallet):
     wallet = make_wallet()
     invoice = Invoice.objects.get(pk=_purchase(wallet).invoice_id)

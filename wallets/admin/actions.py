@@ -31,11 +31,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin import helpers
 from django.http import HttpRequest, HttpResponseRedirect
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from backoffice import activity, approvals
 from core.exceptions import ServiceError
+from invoices.selectors import unpaid_invoices
 from wallets import selectors, services
 from wallets.admin.display import change_url, changelist_url, credits, timestamp
 from wallets.admin.forms import (
@@ -188,18 +190,28 @@ def _terminate(wallet: Wallet, data: dict, actor: str) -> Outcome:
 def _terminate_preview(wallet: Wallet, form: TerminateForm | None) -> str:
     balance = wallet.credit_balance
     if balance > 0:
-        return format_html(
+        said = format_html(
             'Forfeits <strong class="wallet-forfeit">{} credits</strong> (worth {} {}) and closes the wallet for good.',
             credits(balance),
             credits(wallet.balance),
             wallet.currency.upper(),
         )
-    if balance < 0:
-        return format_html(
+    elif balance < 0:
+        said = format_html(
             "Closes the wallet for good; its negative balance of <strong>{} credits</strong> stays on it.",
             credits(balance),
         )
-    return "Closes the wallet for good; it holds no credits to forfeit."
+    else:
+        said = format_html("Closes the wallet for good; it holds no credits to forfeit.")
+    unpaid = unpaid_invoices(wallet.id).count()
+    if unpaid:  # wallets.services.lifecycle.wallet_terminate voids them: their credits could never be spent
+        said = format_html(
+            "{} Voids its <strong>{} unpaid invoice{}</strong>: their credits will not be delivered.",
+            said,
+            unpaid,
+            pluralize(unpaid),
+        )
+    return said
 
 
 TOP_UP = WalletAction(

@@ -12,6 +12,7 @@ from django.utils import timezone
 from core import inputs
 from core.exceptions import AlreadyExists, InvalidOperation, ValidationFailed
 from customers.models import Customer
+from invoices.services import invoices_void_unpaid
 from wallets.ledger import money, postings
 from wallets.ledger.fingerprints import fingerprint
 from wallets.ledger.idempotency import LedgerResult
@@ -330,7 +331,8 @@ def _set_status(wallet: Wallet, status: str, *, frozen_until, actor: str, now: d
 def wallet_terminate(wallet: Wallet, *, reason: str = "", actor: str = "") -> LedgerResult:
     """Close a wallet, forfeiting its remaining credits.
 
-    In one transaction: open holds are released, lots past their expiry are expired, whatever credit balance remains is
+    In one transaction: open holds are released, unpaid invoices voided (their pending credits
+    fail), lots past their expiry are expired, whatever credit balance remains is
     debited as WALLET_TERMINATION (idempotency key = the wallet id), and the wallet is closed. A
     negative balance stays on the closed wallet. Raises InvalidOperation if already closed.
     """
@@ -342,6 +344,9 @@ def wallet_terminate(wallet: Wallet, *, reason: str = "", actor: str = "") -> Le
             raise InvalidOperation("Wallet is already terminated", details={"wallet_id": wallet.id})
         # Open holds are released first, so the termination debit takes the whole balance.
         holds.release_open_holds(wallet, actor=actor, now=now)
+        # Credits bought on invoice and not yet paid could only land on the closed wallet: their
+        # invoices are voided and the pending credits fail, so nobody is asked to pay for them.
+        invoices_void_unpaid(wallet, actor=actor, now=now)
         expire_due_lots(wallet, now=now, actor=actor)
         row = None
         if wallet.credit_balance > 0:
