@@ -4,6 +4,8 @@ import pytest
 import redis
 from django.conf import settings
 
+from tests.workers.worker_process import WorkerProcess
+
 
 @pytest.fixture
 def queue():
@@ -12,3 +14,11 @@ def queue():
     client.delete(settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_WEBHOOK_QUEUE)
     yield client
     client.delete(settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_WEBHOOK_QUEUE)
+
+
+@pytest.fixture
+def worker(tmp_path):
+    """A real Celery worker process on this run's queues, stopped after the test."""
+    process = WorkerProcess(tmp_path / "worker.log")
+    yield process
+    process.stop()

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tests.workers.receiver import WebhookReceiver
-from tests.workers.worker_process import WorkerProcess, wait_for
+from tests.workers.worker_process import wait_for
 from wallets.models import CreditExpiryReminder
 from wallets.services import events
 from wallets.tasks import credit_expiry_reminders_task
@@ -17,13 +17,6 @@ from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 D = Decimal
-
-
-@pytest.fixture
-def worker(tmp_path):
-    process = WorkerProcess(tmp_path / "worker.log")
-    yield process
-    process.stop()
 
 
 def _sweeps_done(worker) -> int:

@@ -6,20 +6,13 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from tests.workers.worker_process import WorkerProcess, wait_for
+from tests.workers.worker_process import wait_for
 from wallets.models import Wallet, WalletHold
 from wallets.services import holds
 from wallets.tasks import holds_expire_sweep_task
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 D = Decimal
-
-
-@pytest.fixture
-def worker(tmp_path):
-    process = WorkerProcess(tmp_path / "worker.log")
-    yield process
-    process.stop()
 
 
 def test_worker_expires_due_holds(worker, queue, wallet, credit):

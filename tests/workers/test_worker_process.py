@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from tests.workers.receiver import WebhookReceiver
-from tests.workers.worker_process import WorkerProcess, lots_expiring_now, wait_for
+from tests.workers.worker_process import lots_expiring_now, wait_for
 from wallets import services
 from wallets.models import Wallet, WalletTransaction
 from wallets.services import automation
@@ -21,13 +21,6 @@ from webhooks.tasks import webhooks_deliver_due_task
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 D = Decimal
-
-
-@pytest.fixture
-def worker(tmp_path):
-    process = WorkerProcess(tmp_path / "worker.log")
-    yield process
-    process.stop()
 
 
 def _expired_count(**filters):
