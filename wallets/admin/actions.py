@@ -202,7 +202,7 @@ def _terminate_preview(wallet: Wallet, form: TerminateForm | None) -> str:
             credits(balance),
         )
     else:
-        said = format_html("Closes the wallet for good; it holds no credits to forfeit.")
+        said = "Closes the wallet for good; it holds no credits to forfeit."
     unpaid = unpaid_invoices(wallet.id).count()
     if unpaid:  # wallets.services.lifecycle.wallet_terminate voids them: their credits could never be spent
         said = format_html(
