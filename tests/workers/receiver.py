@@ -4,6 +4,20 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from webhooks import signing
+
+
+def signed_with(secret: str, request: dict, *, body: bytes | None = None) -> bool:
+    """Whether a recorded request's signature headers verify under ``secret`` (for ``body``, by default its own)."""
+    headers = request["headers"]
+    return signing.verify(
+        secret,
+        message_id=headers["webhook-id"],
+        timestamp=int(headers["webhook-timestamp"]),
+        body=request["body"] if body is None else body,
+        signature_header=headers["webhook-signature"],
+    )
+
 
 class WebhookReceiver:
     """Collects requests; answers with ``status`` (settable, e.g. 500 to force retries).

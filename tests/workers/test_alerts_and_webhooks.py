@@ -7,12 +7,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from tests.workers.receiver import WebhookReceiver
+from tests.workers.receiver import WebhookReceiver, signed_with
 from wallets import services
 from wallets.models import AlertLog
 from wallets.services import events
 from webhooks import services as webhooks
-from webhooks import signing
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -78,21 +77,8 @@ def test_delivery_is_signed_and_recorded(environment, wallet):
 
     assert attempt.status_code == 200
     request = receiver.requests[0]
-    headers = request["headers"]
-    assert signing.verify(
-        endpoint.secret,
-        message_id=headers["webhook-id"],
-        timestamp=int(headers["webhook-timestamp"]),
-        body=request["body"],
-        signature_header=headers["webhook-signature"],
-    )
-    assert not signing.verify(
-        endpoint.secret,
-        message_id=headers["webhook-id"],
-        timestamp=int(headers["webhook-timestamp"]),
-        body=request["body"] + b" ",
-        signature_header=headers["webhook-signature"],
-    )
+    assert signed_with(endpoint.secret, request)
+    assert not signed_with(endpoint.secret, request, body=request["body"] + b" ")
     payload = receiver.events()[0]
     assert payload["type"] == events.TRANSACTION_CREATED
     assert payload["data"]["transaction"]["credit_amount"] == "5"

@@ -7,12 +7,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from tests.workers.receiver import WebhookReceiver
+from tests.workers.receiver import WebhookReceiver, signed_with
 from tests.workers.worker_process import wait_for
 from wallets.models import CreditExpiryReminder
 from wallets.services import events
 from wallets.tasks import credit_expiry_reminders_task
-from webhooks import signing
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -47,14 +46,7 @@ def test_the_worker_reminds_due_lots_once_and_the_receiver_gets_each_event(worke
     assert len(receiver.requests) == len(due)
     by_lot = {}
     for request in receiver.requests:
-        headers = request["headers"]
-        assert signing.verify(
-            endpoint.secret,
-            message_id=headers["webhook-id"],
-            timestamp=int(headers["webhook-timestamp"]),
-            body=request["body"],
-            signature_header=headers["webhook-signature"],
-        )
+        assert signed_with(endpoint.secret, request)
     for message in receiver.events():
         assert message["type"] == events.CREDITS_EXPIRING
         by_lot[message["data"]["credits_expiring"]["lot_id"]] = message["data"]["credits_expiring"]

@@ -9,13 +9,12 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 
-from tests.workers.receiver import WebhookReceiver
+from tests.workers.receiver import WebhookReceiver, signed_with
 from tests.workers.worker_process import lots_expiring_now, wait_for
 from wallets import services
 from wallets.models import Wallet, WalletTransaction
 from wallets.services import automation
 from wallets.tasks import auto_top_up_sweep_task, credits_expire_sweep_task
-from webhooks import signing
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.tasks import webhooks_deliver_due_task
 
@@ -59,15 +58,7 @@ def test_worker_delivers_a_signed_webhook(worker, queue, environment, wallet):
         )
         services.wallet_top_up(wallet, reason="FREE_CREDIT_GRANT", credits=D("7"))
         wait_for(lambda: receiver.requests, timeout=30, what="the webhook")
-    request = receiver.requests[0]
-    headers = request["headers"]
-    assert signing.verify(
-        endpoint.secret,
-        message_id=headers["webhook-id"],
-        timestamp=int(headers["webhook-timestamp"]),
-        body=request["body"],
-        signature_header=headers["webhook-signature"],
-    )
+    assert signed_with(endpoint.secret, receiver.requests[0])
     assert receiver.events()[0]["data"]["transaction"]["credit_amount"] == "7"
     wait_for(lambda: WebhookDelivery.objects.get().status == "succeeded", timeout=10, what="the delivery to be recorded")
 
