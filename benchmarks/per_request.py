@@ -56,8 +56,7 @@ def _request(client, kind: str, wallet, number: int):
 
 def _backend_cpu_seconds(connection) -> float:
     """CPU time so far of the PostgreSQL server process serving ``connection`` (user + system)."""
-    fields = Path(f"/proc/{connection.connection.info.backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return harness.cpu_seconds([connection.connection.info.backend_pid])
 
 
 def measure(args) -> dict:
