@@ -443,11 +443,11 @@ REST API, its token authentication and its logging mixin; ours, `wallets/` and `
 - *pretix card GET*: organizer, token, and the card with its value summed in a subquery; no
   Redis (its API has no rate limit).
 - *ours, top-up*: the API key is remembered per process (one Redis round trip carries the rate
-  limit's count and the key generation); the wallet is read in the key's environment (a 404
-  otherwise), then one transaction locks the wallet row, inserts the ledger row and updates the
-  wallet's cached balance. The idempotency key lives on the ledger row under a unique index, so
-  a new key costs no lookup; there is no separate audit row (the ledger row is the record, with
-  the key and the request's fingerprint).
+  limit's count and the key generation); then one transaction locks the wallet row, which is
+  also the wallet's only read (a published wallet of the key's environment, a 404 otherwise),
+  inserts the ledger row and updates the wallet's cached balance. The idempotency key lives on
+  the ledger row under a unique index, so a new key costs no lookup; there is no separate audit
+  row (the ledger row is the record, with the key and the request's fingerprint).
 - *ours, GET wallet*: the same Redis round trip, then one read of the wallet with its cached
   balances."""
 
