@@ -440,9 +440,10 @@ class ConsumedLot:
     overdraft_repayment: bool
 
 
-# Every debit response and every page of the ledger with a debit on it runs this, so it is written
-# out in SQL (core.rawsql says why): compiling the ORM's form, an IN list of the page's ids and a
-# join, cost more CPU than the rest of a 50-row page's reading. The ids travel as one array, so
+# Every page of the ledger with a debit on it runs this, as does every answer rendering a debit row
+# (a void, a refund, a transfer, a transaction by id), so it is written out in SQL (core.rawsql
+# says why): compiling the ORM's form, an IN list of the page's ids and a join, cost 1.2 ms of
+# CPU for a 50-row page, about a seventh of the whole request. The ids travel as one array, so
 # the statement is the same for any page and is prepared once. Ordered by id, the order written:
 # a debit's lots in one statement, repayments later. Each lot's sequence is looked up by its key
 # (a scalar subquery), never joined: a join may be planned as a merge along the whole ledger's
